@@ -1,0 +1,8 @@
+/***/
+/**
+ * The gcs backend module for the dataset-migration plugin.
+ *
+ * @packageDocumentation
+ */
+
+export { datasetMigrationModuleGcs as default } from './module';

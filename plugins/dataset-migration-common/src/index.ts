@@ -1,0 +1,12 @@
+/**
+ * Types, zod schemas, permissions and the Migration kind shared by the
+ * dataset-migration plugins.
+ *
+ * @packageDocumentation
+ */
+export * from './annotations';
+export * from './location';
+export * from './permissions';
+export * from './schemas';
+export * from './types';
+export * from './migrationEntity';

@@ -1,0 +1,144 @@
+/**
+ * Parsing and validation of dataset location URIs.
+ *
+ * Locations are user input (API bodies, catalog annotations), so everything
+ * that could escape the intended bucket or folder is refused here, once, before
+ * any storage backend sees it.
+ */
+
+/** @public */
+export const LOCATION_SCHEMES = ['file', 's3', 'gs'] as const;
+
+/** @public */
+export type LocationScheme = (typeof LOCATION_SCHEMES)[number];
+
+/**
+ * A parsed dataset location.
+ *
+ * @public
+ */
+export interface DatasetLocation {
+  /** The original URI, normalised (no trailing slash on the prefix). */
+  uri: string;
+  scheme: LocationScheme;
+  /** Bucket name for object stores; empty for `file`. */
+  bucket: string;
+  /**
+   * Object-key prefix (object stores) or absolute folder path (`file`),
+   * without a trailing slash. Empty string means the whole bucket.
+   */
+  path: string;
+}
+
+/** @public */
+export class InvalidLocationError extends Error {
+  name = 'InvalidLocationError';
+}
+
+const BUCKET_RE = /^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$/;
+
+/**
+ * Validates a relative object key or path segment list: no empty, `.` or `..`
+ * segments, no NUL or control characters, no backslashes.
+ *
+ * @public
+ */
+export function validateKey(key: string, what = 'key'): string {
+  if (typeof key !== 'string' || key.length === 0) {
+    throw new InvalidLocationError(`${what} must be a non-empty string`);
+  }
+  if (key.length > 1024) {
+    throw new InvalidLocationError(`${what} is longer than 1024 characters`);
+  }
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f\\]/.test(key)) {
+    throw new InvalidLocationError(
+      `${what} '${printable(key)}' contains control characters or backslashes`,
+    );
+  }
+  if (key.startsWith('/')) {
+    throw new InvalidLocationError(`${what} '${key}' must be relative`);
+  }
+  for (const segment of key.split('/')) {
+    if (segment === '' || segment === '.' || segment === '..') {
+      throw new InvalidLocationError(
+        `${what} '${key}' contains an empty, '.' or '..' path segment`,
+      );
+    }
+  }
+  return key;
+}
+
+function printable(s: string) {
+  // eslint-disable-next-line no-control-regex
+  return s.replace(/[\u0000-\u001f\u007f]/g, '?');
+}
+
+/**
+ * Parses and validates a dataset location URI.
+ *
+ * @public
+ */
+export function parseLocation(uri: string): DatasetLocation {
+  if (typeof uri !== 'string' || uri.length === 0) {
+    throw new InvalidLocationError('location must be a non-empty URI');
+  }
+  if (uri.length > 2048) {
+    throw new InvalidLocationError('location is longer than 2048 characters');
+  }
+  const match = /^([a-z0-9]+):\/\/([^/]*)(\/.*)?$/.exec(uri);
+  if (!match) {
+    throw new InvalidLocationError(
+      `location '${printable(uri)}' is not a URI like s3://bucket/prefix, gs://bucket/prefix or file:///path`,
+    );
+  }
+  const [, scheme, authority, rawPath = ''] = match;
+  if (!(LOCATION_SCHEMES as readonly string[]).includes(scheme)) {
+    throw new InvalidLocationError(
+      `location scheme '${scheme}' is not supported; use one of ${LOCATION_SCHEMES.map(
+        s => `${s}://`,
+      ).join(', ')}`,
+    );
+  }
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(rawPath);
+  } catch {
+    throw new InvalidLocationError(
+      `location '${printable(uri)}' has invalid percent-encoding`,
+    );
+  }
+  const trimmed = decoded.replace(/^\/+/, '').replace(/\/+$/, '');
+  if (trimmed !== '') {
+    validateKey(trimmed, 'location path');
+  }
+  if (scheme === 'file') {
+    if (authority !== '' && authority !== 'localhost') {
+      throw new InvalidLocationError(
+        `file location must be file:///absolute/path, got '${printable(uri)}'`,
+      );
+    }
+    if (trimmed === '') {
+      throw new InvalidLocationError('file location must name a folder');
+    }
+    return {
+      uri: `file:///${trimmed}`,
+      scheme,
+      bucket: '',
+      path: `/${trimmed}`,
+    };
+  }
+  if (!BUCKET_RE.test(authority) || authority.includes('..')) {
+    throw new InvalidLocationError(
+      `bucket name '${printable(
+        authority,
+      )}' is invalid: use 3-222 lowercase letters, digits, '.', '-' or '_'`,
+    );
+  }
+  return {
+    uri: `${scheme}://${authority}${trimmed ? `/${trimmed}` : ''}`,
+    scheme: scheme as LocationScheme,
+    bucket: authority,
+    path: trimmed,
+  };
+}

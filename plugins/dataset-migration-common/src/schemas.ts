@@ -1,0 +1,133 @@
+import { z } from 'zod';
+import { DATASET_FORMATS } from './annotations';
+import { InvalidLocationError, parseLocation } from './location';
+import { MIGRATION_STATES, MIGRATION_STRATEGIES } from './types';
+
+const locationSchema = z.string().superRefine((value, ctx) => {
+  try {
+    parseLocation(value);
+  } catch (e) {
+    ctx.addIssue({
+      code: 'custom',
+      message: e instanceof InvalidLocationError ? e.message : String(e),
+    });
+  }
+});
+
+const entityRefSchema = z
+  .string()
+  .min(1)
+  .max(512)
+  .regex(
+    /^[a-z0-9_-]+:([a-z0-9_.-]+\/)?[a-zA-Z0-9_.-]+$/i,
+    'must be an entity ref like resource:default/plays',
+  );
+
+/**
+ * Field mapping for the `schema-transform` strategy.
+ *
+ * @public
+ */
+export const mappingSchema = z
+  .object({
+    fields: z
+      .array(
+        z
+          .object({
+            from: z.string().min(1).max(256).optional(),
+            to: z.string().min(1).max(256),
+            cast: z
+              .enum(['string', 'integer', 'number', 'boolean', 'timestamp'])
+              .optional(),
+            default: z.union([z.string(), z.number(), z.boolean()]).optional(),
+          })
+          .strict(),
+      )
+      .max(1000),
+    drop: z.array(z.string().min(1).max(256)).max(1000).optional(),
+    filter: z.string().max(1000).optional(),
+  })
+  .strict();
+
+/** @public */
+export type Mapping = z.infer<typeof mappingSchema>;
+
+/**
+ * Body of `POST /migrations`.
+ *
+ * @public
+ */
+export const createMigrationRequestSchema = z
+  .object({
+    dataset: entityRefSchema,
+    target: z
+      .object({
+        location: locationSchema,
+        format: z.enum(DATASET_FORMATS).optional(),
+      })
+      .strict(),
+    strategy: z.enum(MIGRATION_STRATEGIES).default('bulk-copy'),
+    mapping: mappingSchema.optional(),
+    options: z
+      .object({
+        /** Per-migration cap on concurrent work items. */
+        concurrency: z.number().int().min(1).max(256).optional(),
+        /** Skip the approval step (only honoured when config allows it). */
+        autoApprove: z.boolean().optional(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict()
+  .superRefine((value, ctx) => {
+    if (value.strategy === 'schema-transform' && !value.mapping) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['mapping'],
+        message: "strategy 'schema-transform' needs a mapping",
+      });
+    }
+  });
+
+/** @public */
+export type CreateMigrationRequest = z.input<typeof createMigrationRequestSchema>;
+
+/**
+ * Body of `POST /migrations/:id/{approve,cancel,rollback,retry}`.
+ *
+ * @public
+ */
+export const migrationActionRequestSchema = z
+  .object({ reason: z.string().max(1000).optional() })
+  .strict();
+
+/** @public */
+export type MigrationActionRequest = z.infer<
+  typeof migrationActionRequestSchema
+>;
+
+/**
+ * Query of `GET /migrations`.
+ *
+ * @public
+ */
+export const listMigrationsQuerySchema = z
+  .object({
+    dataset: entityRefSchema.optional(),
+    state: z.enum(MIGRATION_STATES).optional(),
+    limit: z.coerce.number().int().min(1).max(500).default(50),
+    offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
+  })
+  .strict();
+
+/**
+ * Query of `GET /migrations/:id/events`.
+ *
+ * @public
+ */
+export const listEventsQuerySchema = z
+  .object({
+    after: z.coerce.number().int().min(0).default(0),
+    limit: z.coerce.number().int().min(1).max(1000).default(500),
+  })
+  .strict();

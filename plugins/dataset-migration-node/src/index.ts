@@ -1,0 +1,8 @@
+/**
+ * Extension points and the StorageBackend interface of the dataset-migration
+ * plugin.
+ *
+ * @packageDocumentation
+ */
+export * from './storage';
+export * from './extensions';

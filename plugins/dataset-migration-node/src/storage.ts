@@ -1,0 +1,144 @@
+import type { Readable } from 'node:stream';
+import type {
+  ChecksumAlgorithm,
+  Checksums,
+  DatasetLocation,
+} from '@internal/backstage-plugin-dataset-migration-common';
+
+/**
+ * One object in a store. Keys are relative to the store's root (the dataset
+ * location), use `/` as separator and never start with `/`.
+ *
+ * @public
+ */
+export interface ObjectInfo {
+  key: string;
+  size: number;
+  /** Opaque version marker (ETag, generation, mtime+inode…), if any. */
+  etag?: string;
+  /** Checksums the backend knows without reading the data. */
+  checksums?: Checksums;
+  lastModified?: Date;
+}
+
+/** @public */
+export interface ByteRange {
+  /** First byte, inclusive. */
+  start: number;
+  /** Last byte, inclusive. */
+  end: number;
+}
+
+/** @public */
+export interface WriteHints {
+  /** Exact size of the body when known; lets backends choose multipart. */
+  size?: number;
+  contentType?: string;
+  signal?: AbortSignal;
+}
+
+/** @public */
+export interface WriteResult {
+  size: number;
+  /** Checksums of what was stored, as the backend computed or reported them. */
+  checksums: Checksums;
+}
+
+/** @public */
+export interface StoreCapabilities {
+  /** Checksums `list`/`stat` return without reading data. */
+  checksums: ChecksumAlgorithm[];
+  /** Whether `copyWithin` can copy from another store of the same backend. */
+  serverSideCopy: boolean;
+  /** Whether large writes are split into parts / resumable sessions. */
+  multipart: boolean;
+}
+
+/**
+ * A dataset location opened on a storage backend.
+ *
+ * @public
+ */
+export interface ObjectStore {
+  readonly location: DatasetLocation;
+  /** Id of the backend that opened this store (e.g. `local`, `s3`, `gcs`). */
+  readonly backendId: string;
+  readonly capabilities: StoreCapabilities;
+  /**
+   * Streams every object under the root, page by page. Never materialises the
+   * whole listing. Order is not guaranteed.
+   */
+  list(options?: { signal?: AbortSignal }): AsyncIterable<ObjectInfo>;
+  /** Returns undefined when the object does not exist. */
+  stat(key: string): Promise<ObjectInfo | undefined>;
+  /** Throws a `NotFoundError` when the object does not exist. */
+  read(key: string, range?: ByteRange): Promise<Readable>;
+  /** Streams `body` into `key`, replacing what was there. */
+  write(key: string, body: Readable, hints?: WriteHints): Promise<WriteResult>;
+  /** Deleting a missing object is not an error. */
+  delete(key: string): Promise<void>;
+  /**
+   * Server-side copy of `sourceKey` in `source` to `targetKey` in this store.
+   * Returns undefined when it cannot (different backend, account or region);
+   * the engine then streams the object instead.
+   */
+  copyWithin?(
+    source: ObjectStore,
+    sourceKey: string,
+    targetKey: string,
+  ): Promise<WriteResult | undefined>;
+}
+
+/**
+ * A storage backend: knows one or more URI schemes and opens locations on them.
+ * Credentials come from app-config, never from the location or a request.
+ *
+ * @public
+ */
+export interface StorageBackend {
+  /** Short id used in logs and reports, e.g. `local`, `s3`, `gcs`. */
+  readonly id: string;
+  /** URI schemes it serves, e.g. `['s3']`. */
+  readonly schemes: readonly string[];
+  /**
+   * Opens a location. Throws an `InputError` when the location is not allowed
+   * (outside configured roots, unknown bucket…).
+   */
+  open(location: DatasetLocation): Promise<ObjectStore>;
+}
+
+/**
+ * Whether an error is worth retrying (network resets, 5xx, 429, throttling).
+ * Backends mark errors by setting `retryable: true` on them; the engine also
+ * recognises common Node network error codes.
+ *
+ * @public
+ */
+export function isRetryableError(error: unknown): boolean {
+  if (!error || typeof error !== 'object') {
+    return false;
+  }
+  const e = error as {
+    retryable?: boolean;
+    code?: string;
+    $retryable?: unknown;
+    statusCode?: number;
+    status?: number;
+  };
+  if (e.retryable === true || e.$retryable) {
+    return true;
+  }
+  const status = e.statusCode ?? e.status;
+  if (typeof status === 'number' && (status >= 500 || status === 429)) {
+    return true;
+  }
+  return [
+    'ECONNRESET',
+    'ECONNREFUSED',
+    'EPIPE',
+    'ETIMEDOUT',
+    'EAI_AGAIN',
+    'UND_ERR_SOCKET',
+    'ERR_STREAM_PREMATURE_CLOSE',
+  ].includes(e.code ?? '');
+}

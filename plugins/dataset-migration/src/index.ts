@@ -1,0 +1,1 @@
+export { datasetMigrationPlugin as default } from './plugin';
