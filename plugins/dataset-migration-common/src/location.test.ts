@@ -8,6 +8,8 @@ describe('parseLocation', () => {
     ['gs://bucket-1', 'gs', 'bucket-1', ''],
     ['file:///var/data/plays', 'file', '', '/var/data/plays'],
     ['s3://b-1/caf%C3%A9%20menu', 's3', 'b-1', 'café menu'],
+    ['file://examples/plays-daily', 'file', 'examples', 'plays-daily'],
+    ['file://targets', 'file', 'targets', ''],
   ])('parses %s', (uri, scheme, bucket, path) => {
     expect(parseLocation(uri)).toMatchObject({ scheme, bucket, path });
   });
@@ -20,7 +22,8 @@ describe('parseLocation', () => {
     ['s3://bucket/../other', /'\.\.'/],
     ['s3://bucket/a/%2e%2e/b', /'\.\.'/],
     ['file:///', /must name a folder/],
-    ['file://host/data', /file:\/\/\/absolute/],
+    ['file://Host.Name/data', /file:\/\/\/absolute/],
+    ['file://examples/../etc', /'\.\.'/],
     ['file:///data/./x', /'\.'/],
     ['s3://bucket/a%00b', /control characters/],
     ['gs://bucket/a%ZZ', /percent-encoding/],

@@ -21,11 +21,15 @@ export interface DatasetLocation {
   /** The original URI, normalised (no trailing slash on the prefix). */
   uri: string;
   scheme: LocationScheme;
-  /** Bucket name for object stores; empty for `file`. */
+  /**
+   * Bucket name for object stores; for `file`, the name of a configured local
+   * root (`file://examples/plays`), or empty for an absolute path.
+   */
   bucket: string;
   /**
-   * Object-key prefix (object stores) or absolute folder path (`file`),
-   * without a trailing slash. Empty string means the whole bucket.
+   * Object-key prefix (object stores; relative folder inside a named local
+   * root), or the absolute folder path for `file:///…`, without a trailing
+   * slash. Empty string means the whole bucket or root.
    */
   path: string;
 }
@@ -36,6 +40,7 @@ export class InvalidLocationError extends Error {
 }
 
 const BUCKET_RE = /^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$/;
+const ROOT_NAME_RE = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 
 /**
  * Validates a relative object key or path segment list: no empty, `.` or `..`
@@ -113,19 +118,32 @@ export function parseLocation(uri: string): DatasetLocation {
     validateKey(trimmed, 'location path');
   }
   if (scheme === 'file') {
-    if (authority !== '' && authority !== 'localhost') {
+    // file:///abs/path names a folder by absolute path; file://root/path names
+    // a folder inside a local root configured by name (so catalog files need
+    // no machine-specific absolute paths).
+    if (authority === '' || authority === 'localhost') {
+      if (trimmed === '') {
+        throw new InvalidLocationError('file location must name a folder');
+      }
+      return {
+        uri: `file:///${trimmed}`,
+        scheme,
+        bucket: '',
+        path: `/${trimmed}`,
+      };
+    }
+    if (!ROOT_NAME_RE.test(authority)) {
       throw new InvalidLocationError(
-        `file location must be file:///absolute/path, got '${printable(uri)}'`,
+        `file location must be file:///absolute/path or file://<root-name>/path, got '${printable(
+          uri,
+        )}'`,
       );
     }
-    if (trimmed === '') {
-      throw new InvalidLocationError('file location must name a folder');
-    }
     return {
-      uri: `file:///${trimmed}`,
+      uri: `file://${authority}${trimmed ? `/${trimmed}` : ''}`,
       scheme,
-      bucket: '',
-      path: `/${trimmed}`,
+      bucket: authority,
+      path: trimmed,
     };
   }
   if (!BUCKET_RE.test(authority) || authority.includes('..')) {
