@@ -1,0 +1,44 @@
+import type {
+  DatabaseService,
+  LoggerService,
+} from '@backstage/backend-plugin-api';
+import type { Config } from '@backstage/config';
+import type { StorageBackend } from '@internal/backstage-plugin-dataset-migration-node';
+import type { MigrationService } from '../service/types';
+
+/**
+ * The migration engine: the REST-facing {@link MigrationService} plus the
+ * lifecycle of this replica's background workers.
+ */
+export interface MigrationEngine extends MigrationService {
+  /** Starts the background workers; resumes every unfinished migration. */
+  start(): Promise<void>;
+  /**
+   * Stops claiming; waits for in-flight items. `abandon: true` drops in-flight
+   * work without any cleanup or DB update (simulates a crashed replica, for
+   * tests).
+   */
+  stop(options?: { abandon?: boolean }): Promise<void>;
+}
+
+/** Test seams; production code never sets them. */
+export interface MigrationEngineHooks {
+  /** Runs after every object was copied and before validation starts. */
+  beforeValidate?(migrationId: string): Promise<void>;
+}
+
+export interface MigrationEngineOptions {
+  /**
+   * coreServices.database; runs knex migrate.latest unless
+   * backend.database.migrations.skip / database.migrations.skip
+   */
+  database: DatabaseService;
+  logger: LoggerService;
+  /** Root config; reads the datasetMigration.* keys. */
+  config: Config;
+  /** From the extension point, plus the local one. */
+  backends: StorageBackend[];
+  /** Defaults to hostname+pid+random. */
+  workerId?: string;
+  hooks?: MigrationEngineHooks;
+}
