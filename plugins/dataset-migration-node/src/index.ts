@@ -6,3 +6,5 @@
  */
 export * from './storage';
 export * from './extensions';
+export * from './rateLimiter';
+export * from './checksums';

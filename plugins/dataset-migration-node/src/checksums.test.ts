@@ -1,0 +1,56 @@
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { Writable } from 'node:stream';
+import { createHash, randomBytes } from 'node:crypto';
+import { base64ToHex, crc32c, HashingStream, hexToBase64 } from './checksums';
+
+describe('crc32c', () => {
+  it.each([
+    ['', 0],
+    ['a', 0xc1d04330],
+    ['123456789', 0xe3069283],
+    ['The quick brown fox jumps over the lazy dog', 0x22620404],
+  ])('crc32c(%j)', (input, expected) => {
+    expect(crc32c(Buffer.from(input))).toBe(expected);
+  });
+
+  it('continues across chunk boundaries', () => {
+    const data = randomBytes(100_003);
+    let crc = 0;
+    for (let i = 0; i < data.length; i += 7919) {
+      crc = crc32c(data.subarray(i, i + 7919), crc);
+    }
+    expect(crc).toBe(crc32c(data));
+  });
+});
+
+describe('HashingStream', () => {
+  it('passes data through and reports hex digests', async () => {
+    const data = randomBytes(300_000);
+    const hashing = new HashingStream(['md5', 'sha256', 'crc32c']);
+    const received: Buffer[] = [];
+    await pipeline(
+      Readable.from([data.subarray(0, 1000), data.subarray(1000)]),
+      hashing,
+      new Writable({
+        write(chunk, _e, cb) {
+          received.push(chunk);
+          cb();
+        },
+      }),
+    );
+    expect(Buffer.concat(received).equals(data)).toBe(true);
+    expect(hashing.size).toBe(data.length);
+    expect(hashing.digests()).toEqual({
+      md5: createHash('md5').update(data).digest('hex'),
+      sha256: createHash('sha256').update(data).digest('hex'),
+      crc32c: crc32c(data).toString(16).padStart(8, '0'),
+    });
+  });
+
+  it('converts GCS-style base64 checksums', () => {
+    // GCS reports crc32c("123456789") as base64 of the big-endian bytes
+    expect(base64ToHex('4waSgw==')).toBe('e3069283');
+    expect(hexToBase64('e3069283')).toBe('4waSgw==');
+  });
+});
