@@ -1,33 +1,40 @@
-/*
- * Copyright 2020 The Backstage Authors
- *
- * Licensed under the Apache License, Version 2.0 (the "License");
- * you may not use this file except in compliance with the License.
- * You may obtain a copy of the License at
- *
- *     http://www.apache.org/licenses/LICENSE-2.0
- *
- * Unless required by applicable law or agreed to in writing, software
- * distributed under the License is distributed on an "AS IS" BASIS,
- * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
- * See the License for the specific language governing permissions and
- * limitations under the License.
- */
+import { test, expect, Page } from '@playwright/test';
 
-import { test, expect } from '@playwright/test';
-
-test('App should render the welcome page', async ({ page }) => {
+async function signInAsGuest(page: Page) {
   await page.goto('/');
+  const enter = page.getByRole('button', { name: 'Enter' });
+  await expect(enter).toBeVisible();
+  await enter.click();
+}
 
-  const enterButton = page.getByRole('button', { name: 'Enter' });
-  await expect(enterButton).toBeVisible();
-  await enterButton.click();
-
-  const nav = page.getByRole('navigation', { name: 'sidebar nav' });
+test('the catalog shows the example datasets with their owners', async ({
+  page,
+}) => {
+  await signInAsGuest(page);
+  await page.goto('/catalog?filters[kind]=resource&filters[user]=all');
+  for (const name of ['plays-daily', 'artist-catalog', 'user-sessions']) {
+    await expect(page.getByRole('link', { name, exact: true })).toBeVisible();
+  }
   await expect(
-    nav.getByRole('link', { name: 'Catalog', exact: true }),
+    page.getByRole('row', { name: /plays-daily/ }).getByText('data-platform'),
   ).toBeVisible();
   await expect(
-    page.getByRole('link', { name: 'APIs', exact: true }),
+    page
+      .getByRole('row', { name: /user-sessions/ })
+      .getByText('growth-analytics'),
   ).toBeVisible();
+});
+
+test('a dataset page shows the consumers that depend on it', async ({
+  page,
+}) => {
+  await signInAsGuest(page);
+  await page.goto('/catalog/default/resource/plays-daily/dependencies');
+  for (const consumer of [
+    'recommendations-service',
+    'royalty-reports',
+    'churn-model',
+  ]) {
+    await expect(page.getByText(consumer).first()).toBeVisible();
+  }
 });
