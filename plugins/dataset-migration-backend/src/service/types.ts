@@ -1,0 +1,72 @@
+import type {
+  CreateMigrationRequest,
+  DatasetFormat,
+  FleetStatus,
+  Migration,
+  MigrationEvent,
+  MigrationState,
+  ValidationReport,
+} from '@internal/backstage-plugin-dataset-migration-common';
+
+/**
+ * What the API layer resolved about the dataset from the catalog before it
+ * asks the engine to do anything. The engine never talks to the catalog.
+ */
+export interface DatasetInfo {
+  /** Entity ref, e.g. `resource:default/plays`. */
+  ref: string;
+  /** Current location (annotation, or the target of the last cutover). */
+  location: string;
+  format?: DatasetFormat;
+  /** Entity refs of the dataset's consumers (entities that depend on it). */
+  consumers: string[];
+}
+
+/** Who asked, for the audit log. */
+export interface Actor {
+  /** User or service entity ref. */
+  ref: string;
+}
+
+/**
+ * The engine as the REST API sees it. Implemented in `src/engine/`, consumed
+ * by `src/router/`. Every method throws `@backstage/errors` classes
+ * (`InputError`, `NotFoundError`, `ConflictError`) with messages a user can
+ * act on.
+ */
+export interface MigrationService {
+  /**
+   * Validates the request against the storage backends, plans (dry run, no
+   * writes) and stores the migration. Ends in `awaiting-approval`, or `queued`
+   * when auto-approval applies.
+   */
+  create(
+    request: CreateMigrationRequest & {
+      strategy: NonNullable<CreateMigrationRequest['strategy']>;
+    },
+    dataset: DatasetInfo,
+    actor: Actor,
+  ): Promise<Migration>;
+  get(id: string): Promise<Migration | undefined>;
+  list(filter: {
+    dataset?: string;
+    state?: MigrationState;
+    limit: number;
+    offset: number;
+  }): Promise<{ items: Migration[]; totalCount: number }>;
+  approve(id: string, actor: Actor, reason?: string): Promise<Migration>;
+  cancel(id: string, actor: Actor, reason?: string): Promise<Migration>;
+  rollback(id: string, actor: Actor, reason?: string): Promise<Migration>;
+  retry(id: string, actor: Actor, reason?: string): Promise<Migration>;
+  listEvents(
+    id: string,
+    options: { after: number; limit: number },
+  ): Promise<MigrationEvent[]>;
+  getReport(id: string): Promise<ValidationReport | undefined>;
+  getFleetStatus(): Promise<FleetStatus>;
+  /**
+   * The dataset's effective location after cutover, or undefined when no
+   * succeeded migration moved it (then the catalog annotation applies).
+   */
+  getEffectiveLocation(datasetRef: string): Promise<string | undefined>;
+}
