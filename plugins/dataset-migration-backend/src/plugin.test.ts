@@ -1,129 +1,113 @@
-import {
-  mockCredentials,
-  startTestBackend,
-} from '@backstage/backend-test-utils';
-import { createServiceFactory } from '@backstage/backend-plugin-api';
-import { todoListServiceRef } from './services/TodoListService';
-import { datasetMigrationPlugin } from './plugin';
+import { mockCredentials, TestDatabases } from '@backstage/backend-test-utils';
+import { datasetMigrationPermissions } from '@internal/backstage-plugin-dataset-migration-common';
 import request from 'supertest';
-import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
-import {
-  ConflictError,
-  AuthenticationError,
-  NotAllowedError,
-} from '@backstage/errors';
+import { API, startPluginBackend } from './router/__testUtils__/testBackend';
 
-// TEMPLATE NOTE:
-// Plugin tests are integration tests for your plugin, ensuring that all pieces
-// work together end-to-end. You can still mock injected backend services
-// however, just like anyone who installs your plugin might replace the
-// services with their own implementations.
-describe('plugin', () => {
-  it('should create and read TODO items', async () => {
-    const { server } = await startTestBackend({
-      features: [datasetMigrationPlugin],
-    });
+jest.setTimeout(60_000);
 
-    await request(server).get('/api/dataset-migration/todos').expect(200, {
-      items: [],
-    });
-
-    const createRes = await request(server)
-      .post('/api/dataset-migration/todos')
-      .send({ title: 'My Todo' });
-
-    expect(createRes.status).toBe(201);
-    expect(createRes.body).toEqual({
-      id: expect.any(String),
-      title: 'My Todo',
-      createdBy: mockCredentials.user().principal.userEntityRef,
-      createdAt: expect.any(String),
-    });
-
-    const createdTodoItem = createRes.body;
-
-    await request(server)
-      .get('/api/dataset-migration/todos')
-      .expect(200, {
-        items: [createdTodoItem],
-      });
-
-    await request(server)
-      .get(`/api/dataset-migration/todos/${createdTodoItem.id}`)
-      .expect(200, createdTodoItem);
+describe('datasetMigrationPlugin', () => {
+  const databases = TestDatabases.create({
+    ids: ['POSTGRES_16', 'SQLITE_3'],
   });
 
-  it('should create TODO item with catalog information', async () => {
-    const { server } = await startTestBackend({
-      features: [
-        datasetMigrationPlugin,
-        catalogServiceMock.factory({
-          entities: [
-            {
-              apiVersion: 'backstage.io/v1alpha1',
-              kind: 'Component',
-              metadata: {
-                name: 'my-component',
-                namespace: 'default',
-                title: 'My Component',
-              },
-              spec: {
-                type: 'service',
-                owner: 'me',
-              },
-            },
-          ],
-        }),
-      ],
+  describe.each(databases.eachSupportedId())('on %p', databaseId => {
+    it('runs its database migrations and answers an authenticated GET /health', async () => {
+      const knex = await databases.init(databaseId);
+      const backend = await startPluginBackend({ knex, entities: [] });
+      try {
+        await request(backend.server)
+          .get(`${API}/health`)
+          .set('Authorization', mockCredentials.user.header())
+          .expect(200, { status: 'ok' });
+        await request(backend.server)
+          .get(`${API}/health`)
+          .set('Authorization', mockCredentials.service.header())
+          .expect(200, { status: 'ok' });
+
+        // The engine's knex migrations ran on this very database.
+        expect(await knex.schema.hasTable('dm_migrations')).toBe(true);
+        const [{ count }] = await knex('dm_migrations').count({ count: '*' });
+        expect(Number(count)).toBe(0);
+      } finally {
+        await backend.stop();
+      }
     });
 
-    const createRes = await request(server)
-      .post('/api/dataset-migration/todos')
-      .send({ title: 'My Todo', entityRef: 'component:default/my-component' });
-
-    expect(createRes.status).toBe(201);
-    expect(createRes.body).toEqual({
-      id: expect.any(String),
-      title: '[My Component] My Todo',
-      createdBy: mockCredentials.user().principal.userEntityRef,
-      createdAt: expect.any(String),
+    it('refuses unauthenticated requests on every route', async () => {
+      const knex = await databases.init(databaseId);
+      const backend = await startPluginBackend({ knex, entities: [] });
+      try {
+        const none = mockCredentials.none.header();
+        for (const [method, path] of [
+          ['get', '/health'],
+          ['get', '/migrations'],
+          ['get', '/migrations/abc'],
+          ['get', '/migrations/abc/events'],
+          ['get', '/migrations/abc/report'],
+          ['get', '/fleet'],
+          ['get', '/datasets/location?entityRef=resource:default/x'],
+          ['post', '/migrations'],
+          ['post', '/migrations/abc/approve'],
+          ['post', '/migrations/abc/cancel'],
+          ['post', '/migrations/abc/rollback'],
+          ['post', '/migrations/abc/retry'],
+        ] as const) {
+          const res = await request(backend.server)
+            [method](`${API}${path}`)
+            .set('Authorization', none)
+            .send(method === 'post' ? {} : undefined);
+          expect([`${method} ${path}`, res.status]).toEqual([
+            `${method} ${path}`,
+            401,
+          ]);
+          expect(res.body.error.name).toBe('AuthenticationError');
+        }
+        const invalid = await request(backend.server)
+          .get(`${API}/health`)
+          .set('Authorization', mockCredentials.user.invalidHeader());
+        expect(invalid.status).toBe(401);
+      } finally {
+        await backend.stop();
+      }
     });
   });
 
-  it('should forward errors from the TodoListService', async () => {
-    const { server } = await startTestBackend({
-      features: [
-        datasetMigrationPlugin,
-        createServiceFactory({
-          service: todoListServiceRef,
-          deps: {},
-          factory: () => ({
-            createTodo: jest.fn().mockRejectedValue(new ConflictError()),
-            listTodos: jest.fn().mockRejectedValue(new AuthenticationError()),
-            getTodo: jest.fn().mockRejectedValue(new NotAllowedError()),
-          }),
-        })
-      ],
-    });
+  it('lets services read but not mutate', async () => {
+    const knex = await databases.init('SQLITE_3');
+    const backend = await startPluginBackend({ knex, entities: [] });
+    try {
+      const service = mockCredentials.service.header();
+      await request(backend.server)
+        .get(`${API}/fleet`)
+        .set('Authorization', service)
+        .expect(200);
+      const res = await request(backend.server)
+        .post(`${API}/migrations`)
+        .set('Authorization', service)
+        .send({
+          dataset: 'resource:default/plays',
+          target: { location: 's3://bucket/plays' },
+        });
+      expect(res.status).toBe(403);
+      expect(res.body.error.name).toBe('NotAllowedError');
+    } finally {
+      await backend.stop();
+    }
+  });
 
-    const createRes = await request(server)
-      .post('/api/dataset-migration/todos')
-      .send({ title: 'My Todo', entityRef: 'component:default/my-component' });
-    expect(createRes.status).toBe(409);
-    expect(createRes.body).toMatchObject({
-      error: { name: 'ConflictError' },
-    });
-
-    const listRes = await request(server).get('/api/dataset-migration/todos');
-    expect(listRes.status).toBe(401);
-    expect(listRes.body).toMatchObject({
-      error: { name: 'AuthenticationError' },
-    });
-
-    const getRes = await request(server).get('/api/dataset-migration/todos/123');
-    expect(getRes.status).toBe(403);
-    expect(getRes.body).toMatchObject({
-      error: { name: 'NotAllowedError' },
-    });
+  it('registers its permissions with the permission framework', async () => {
+    const knex = await databases.init('SQLITE_3');
+    const backend = await startPluginBackend({ knex, entities: [] });
+    try {
+      const res = await request(backend.server)
+        .get(`${API}/.well-known/backstage/permissions/metadata`)
+        .set('Authorization', mockCredentials.service.header());
+      expect(res.status).toBe(200);
+      expect(res.body.permissions.map((p: { name: string }) => p.name)).toEqual(
+        expect.arrayContaining(datasetMigrationPermissions.map(p => p.name)),
+      );
+    } finally {
+      await backend.stop();
+    }
   });
 });

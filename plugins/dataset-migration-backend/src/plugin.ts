@@ -2,28 +2,81 @@ import {
   coreServices,
   createBackendPlugin,
 } from '@backstage/backend-plugin-api';
+import { catalogServiceRef } from '@backstage/plugin-catalog-node';
+import { datasetMigrationPermissions } from '@internal/backstage-plugin-dataset-migration-common';
+import {
+  datasetMigrationStorageExtensionPoint,
+  type StorageBackend,
+} from '@internal/backstage-plugin-dataset-migration-node';
+import { createLocalStorageBackend, createMigrationEngine } from './engine';
 import { createRouter } from './router';
-import { todoListServiceRef } from './services/TodoListService';
+import { createDatasetAuthorizer } from './service/authorize';
+import { DatasetResolver } from './service/datasets';
+import { LocationComparator } from './service/locations';
 
 /**
- * datasetMigrationPlugin backend plugin
+ * The dataset-migration backend plugin: REST API, migration engine and the
+ * local-filesystem storage backend. Modules add more storage backends through
+ * `datasetMigrationStorageExtensionPoint`.
  *
  * @public
  */
 export const datasetMigrationPlugin = createBackendPlugin({
   pluginId: 'dataset-migration',
   register(env) {
+    const moduleBackends: StorageBackend[] = [];
+    env.registerExtensionPoint(datasetMigrationStorageExtensionPoint, {
+      addStorageBackend(backend) {
+        moduleBackends.push(backend);
+      },
+    });
+
     env.registerInit({
       deps: {
+        config: coreServices.rootConfig,
+        logger: coreServices.logger,
+        database: coreServices.database,
+        lifecycle: coreServices.lifecycle,
         httpAuth: coreServices.httpAuth,
         httpRouter: coreServices.httpRouter,
-        todoList: todoListServiceRef,
+        permissions: coreServices.permissions,
+        permissionsRegistry: coreServices.permissionsRegistry,
+        catalog: catalogServiceRef,
       },
-      async init({ httpAuth, httpRouter, todoList }) {
+      async init({
+        config,
+        logger,
+        database,
+        lifecycle,
+        httpAuth,
+        httpRouter,
+        permissions,
+        permissionsRegistry,
+        catalog,
+      }) {
+        permissionsRegistry.addPermissions(datasetMigrationPermissions);
+
+        const engine = await createMigrationEngine({
+          database,
+          logger,
+          config,
+          backends: [createLocalStorageBackend(config), ...moduleBackends],
+        });
+        lifecycle.addStartupHook(() => engine.start());
+        lifecycle.addShutdownHook(() => engine.stop());
+
         httpRouter.use(
           await createRouter({
             httpAuth,
-            todoList,
+            logger,
+            migrations: engine,
+            datasets: new DatasetResolver(catalog, engine),
+            authorize: createDatasetAuthorizer(permissions),
+            locations: LocationComparator.fromConfig(config),
+            checkDatabase: async () => {
+              const knex = await database.getClient();
+              await knex.raw('select 1');
+            },
           }),
         );
       },

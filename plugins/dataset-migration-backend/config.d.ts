@@ -1,0 +1,120 @@
+export interface Config {
+  /**
+   * Configuration of the dataset-migration backend plugin.
+   */
+  datasetMigration?: {
+    /**
+     * Skip the approval step: new migrations go straight from planned to
+     * queued. A request's `options.autoApprove` is only honoured when this is
+     * true.
+     *
+     * @default false
+     */
+    autoApprove?: boolean;
+
+    /**
+     * Background workers that execute migrations. Every replica of the
+     * backend shares one database-backed queue.
+     */
+    workers?: {
+      /**
+       * Whether this replica runs workers. Set to false on replicas that
+       * should only serve the REST API.
+       *
+       * @default true
+       */
+      enabled?: boolean;
+      /**
+       * Maximum number of work items (objects or chunks) in flight on this
+       * replica.
+       *
+       * @default 4
+       */
+      concurrency?: number;
+      /**
+       * How long a claimed work item stays leased to this replica without a
+       * heartbeat. Workers heartbeat every `leaseSeconds / 3`; an expired
+       * lease makes the item claimable by another replica.
+       *
+       * @default 60
+       */
+      leaseSeconds?: number;
+      /**
+       * How often idle workers look for new work, in milliseconds.
+       *
+       * @default 500
+       */
+      pollIntervalMs?: number;
+    };
+
+    /**
+     * Retries of work items that failed with a retryable error (network
+     * resets, throttling, 5xx).
+     */
+    retry?: {
+      /**
+       * Attempts per work item, including the first one.
+       *
+       * @default 5
+       */
+      maxAttempts?: number;
+      /**
+       * Delay before the first retry, in milliseconds; doubled per attempt,
+       * with jitter.
+       *
+       * @default 250
+       */
+      baseDelayMs?: number;
+      /**
+       * Upper bound of the delay between retries, in milliseconds.
+       *
+       * @default 30000
+       */
+      maxDelayMs?: number;
+    };
+
+    /**
+     * Objects larger than this many MiB are split into per-chunk work items
+     * where the storage backends support it.
+     *
+     * @default 64
+     */
+    largeObjectChunkMiB?: number;
+
+    /**
+     * Storage backends built into the plugin. Object stores (S3, GCS) are
+     * configured by their own backend modules.
+     */
+    storage?: {
+      /**
+       * The local-filesystem backend, serving `file:///…` locations.
+       */
+      local?: {
+        /**
+         * Folders the local backend may read from and write to. Any `file://`
+         * location outside them is refused; with no roots, every `file://`
+         * location is refused.
+         *
+         * An item is either a path (absolute, or relative to the backend's
+         * working directory), usable as `file:///absolute/path/inside`, or a
+         * named root `{ name, path }`, usable as `file://<name>/relative/path`
+         * so that catalog files need no machine-specific absolute paths.
+         *
+         * @default []
+         */
+        roots?: Array<
+          | string
+          | {
+              /**
+               * Root name as it appears in `file://<name>/…`: lowercase
+               * letters, digits, `-` and `_`.
+               */
+              name: string;
+              /** Absolute path, or relative to the working directory. */
+              path: string;
+            }
+        >;
+      };
+    };
+  };
+}
