@@ -15,10 +15,7 @@ export default defineConfig({
   forbidOnly: true,
   retries: 0,
   workers: 1,
-  reporter: [
-    ['list'],
-    ['json', { outputFile: '.tools/results/e2e.json' }],
-  ],
+  reporter: [['list'], ['json', { outputFile: '.tools/results/e2e.json' }]],
   webServer: {
     command: `yarn workspace backend start --config ../../app-config.yaml --config ${process.env.DMIG_E2E_CONFIG}`,
     url: `${baseURL}/healthcheck`,

@@ -30,7 +30,7 @@ step() { # name, command...
 
 step "type-check (tsc)" yarn tsc
 step "lint (eslint)" yarn backstage-cli repo lint
-step "format (prettier)" yarn prettier --check --log-level warn .
+step "format (prettier)" yarn prettier --check --loglevel warn .
 
 # Unit and integration tests; each test case counts.
 rm -f .tools/results/jest.json

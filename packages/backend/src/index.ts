@@ -27,7 +27,9 @@ backend.add(
 // scaffolder, with the dataset-migration:create action
 backend.add(import('@backstage/plugin-scaffolder-backend'));
 backend.add(
-  import('@internal/backstage-plugin-scaffolder-backend-module-dataset-migration'),
+  import(
+    '@internal/backstage-plugin-scaffolder-backend-module-dataset-migration'
+  ),
 );
 
 // permissions: dataset owners may migrate and roll back their datasets

@@ -23,22 +23,22 @@ const user = {
 describe('DatasetOwnerPolicy', () => {
   const policy = new DatasetOwnerPolicy();
 
-  it.each([datasetMigrationCreatePermission, datasetMigrationRollbackPermission])(
-    'makes %s conditional on owning the dataset',
-    async permission => {
-      const decision = await policy.handle({ permission }, user as any);
-      expect(decision).toEqual({
-        result: AuthorizeResult.CONDITIONAL,
-        pluginId: 'catalog',
+  it.each([
+    datasetMigrationCreatePermission,
+    datasetMigrationRollbackPermission,
+  ])('makes %s conditional on owning the dataset', async permission => {
+    const decision = await policy.handle({ permission }, user as any);
+    expect(decision).toEqual({
+      result: AuthorizeResult.CONDITIONAL,
+      pluginId: 'catalog',
+      resourceType: 'catalog-entity',
+      conditions: {
+        rule: 'IS_ENTITY_OWNER',
         resourceType: 'catalog-entity',
-        conditions: {
-          rule: 'IS_ENTITY_OWNER',
-          resourceType: 'catalog-entity',
-          params: { claims: user.info.ownershipEntityRefs },
-        },
-      });
-    },
-  );
+        params: { claims: user.info.ownershipEntityRefs },
+      },
+    });
+  });
 
   it('gives an anonymous caller no ownership claims', async () => {
     const decision = await policy.handle({

@@ -94,7 +94,9 @@ export function parseLocation(uri: string): DatasetLocation {
   const match = /^([a-z0-9]+):\/\/([^/]*)(\/.*)?$/.exec(uri);
   if (!match) {
     throw new InvalidLocationError(
-      `location '${printable(uri)}' is not a URI like s3://bucket/prefix, gs://bucket/prefix or file:///path`,
+      `location '${printable(
+        uri,
+      )}' is not a URI like s3://bucket/prefix, gs://bucket/prefix or file:///path`,
     );
   }
   const [, scheme, authority, rawPath = ''] = match;

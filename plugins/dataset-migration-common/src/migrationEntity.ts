@@ -69,6 +69,7 @@ export function isMigrationEntity(
   entity: Entity,
 ): entity is MigrationEntityV1alpha1 {
   return (
-    entity.apiVersion === MIGRATION_API_VERSION && entity.kind === MIGRATION_KIND
+    entity.apiVersion === MIGRATION_API_VERSION &&
+    entity.kind === MIGRATION_KIND
   );
 }

@@ -90,7 +90,9 @@ export const createMigrationRequestSchema = z
   });
 
 /** @public */
-export type CreateMigrationRequest = z.input<typeof createMigrationRequestSchema>;
+export type CreateMigrationRequest = z.input<
+  typeof createMigrationRequestSchema
+>;
 
 /**
  * Body of `POST /migrations/:id/{approve,cancel,rollback,retry}`.
