@@ -1,0 +1,1 @@
+export { DatasetMigrationCard } from './DatasetMigrationCard';

@@ -1,0 +1,1 @@
+export { FleetSummary } from './FleetSummary';

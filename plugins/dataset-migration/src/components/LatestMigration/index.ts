@@ -1,0 +1,1 @@
+export { LatestMigration } from './LatestMigration';

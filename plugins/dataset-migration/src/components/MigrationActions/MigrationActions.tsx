@@ -1,0 +1,133 @@
+import { useApi } from '@backstage/frontend-plugin-api';
+import Box from '@material-ui/core/Box';
+import Typography from '@material-ui/core/Typography';
+import type {
+  Migration,
+  MigrationState,
+} from '@internal/backstage-plugin-dataset-migration-common';
+import { useState } from 'react';
+import { datasetMigrationApiRef, type MigrationAction } from '../../api';
+import { errorMessage } from '../../format';
+import type { DatasetPermissions } from '../../hooks/useDatasetPermissions';
+import { ConfirmDialog } from '../ConfirmDialog';
+import { PermissionedButton } from '../PermissionedButton';
+
+/** The states each action applies to (see the state machine in DESIGN.md). */
+const ALLOWED_FROM: Record<MigrationAction, MigrationState[]> = {
+  approve: ['awaiting-approval'],
+  cancel: ['planned', 'awaiting-approval', 'queued', 'running'],
+  retry: ['failed', 'rolled-back'],
+  rollback: ['succeeded', 'failed', 'cancelled'],
+};
+
+const LABELS: Record<MigrationAction, string> = {
+  approve: 'Approve',
+  cancel: 'Cancel',
+  retry: 'Retry',
+  rollback: 'Rollback',
+};
+
+const CONFIRM: Partial<
+  Record<MigrationAction, { title: string; description: string }>
+> = {
+  rollback: {
+    title: 'Roll back this migration?',
+    description:
+      'Rollback deletes what the migration wrote to the target, restores the objects it overwrote and points the dataset back at its previous location. The source is not touched.',
+  },
+  cancel: {
+    title: 'Cancel this migration?',
+    description:
+      'Workers stop copying. Objects already written stay until you roll the migration back.',
+  },
+};
+
+/** Approve / Cancel / Retry / Rollback buttons for a migration. */
+export const MigrationActions = (props: {
+  migration: Migration;
+  permissions: DatasetPermissions;
+  onChange: (migration: Migration) => void;
+}) => {
+  const { migration, permissions, onChange } = props;
+  const api = useApi(datasetMigrationApiRef);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string>();
+  const [confirming, setConfirming] = useState<MigrationAction>();
+
+  const run = async (action: MigrationAction, reason?: string) => {
+    setConfirming(undefined);
+    setBusy(true);
+    setError(undefined);
+    try {
+      const calls: Record<MigrationAction, () => Promise<Migration>> = {
+        approve: () => api.approveMigration(migration.id, reason),
+        cancel: () => api.cancelMigration(migration.id, reason),
+        retry: () => api.retryMigration(migration.id, reason),
+        rollback: () => api.rollbackMigration(migration.id, reason),
+      };
+      onChange(await calls[action]());
+    } catch (e) {
+      setError(`${LABELS[action]} failed: ${errorMessage(e)}`);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const button = (action: MigrationAction) => {
+    const applies = ALLOWED_FROM[action].includes(migration.state);
+    // Rollback stays visible (disabled) so users learn when it is possible;
+    // the others only show up when they apply.
+    if (!applies && action !== 'rollback') {
+      return null;
+    }
+    let disabledReason: string | undefined;
+    if (!permissions[action]) {
+      disabledReason = `You do not have permission to ${action} migrations of this dataset`;
+    } else if (!applies) {
+      disabledReason = `Only succeeded, failed or cancelled migrations can be rolled back; this one is ${migration.state}`;
+    }
+    return (
+      <Box mr={1} key={action} component="span">
+        <PermissionedButton
+          variant={action === 'approve' ? 'contained' : 'outlined'}
+          color={
+            action === 'rollback' || action === 'cancel'
+              ? 'secondary'
+              : 'primary'
+          }
+          size="small"
+          disabled={busy}
+          disabledReason={disabledReason}
+          onClick={() =>
+            CONFIRM[action] ? setConfirming(action) : run(action)
+          }
+        >
+          {LABELS[action]}
+        </PermissionedButton>
+      </Box>
+    );
+  };
+
+  return (
+    <Box mt={1}>
+      <Box display="flex" flexWrap="wrap">
+        {(['approve', 'cancel', 'retry', 'rollback'] as const).map(button)}
+      </Box>
+      {error && (
+        <Typography variant="body2" color="error" role="alert">
+          {error}
+        </Typography>
+      )}
+      {confirming && CONFIRM[confirming] && (
+        <ConfirmDialog
+          open
+          title={CONFIRM[confirming]!.title}
+          description={CONFIRM[confirming]!.description}
+          confirmLabel={LABELS[confirming]}
+          onConfirm={reason => run(confirming, reason)}
+          onClose={() => setConfirming(undefined)}
+        />
+      )}
+    </Box>
+  );
+};

@@ -1,0 +1,1 @@
+export { MigrationActions } from './MigrationActions';

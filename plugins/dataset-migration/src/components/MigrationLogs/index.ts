@@ -1,0 +1,1 @@
+export { MigrationLogs } from './MigrationLogs';

@@ -1,0 +1,1 @@
+export { MigrationProgress } from './MigrationProgress';

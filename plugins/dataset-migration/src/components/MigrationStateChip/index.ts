@@ -1,0 +1,1 @@
+export { MigrationStateChip } from './MigrationStateChip';

@@ -1,0 +1,1 @@
+export { PlanPreview } from './PlanPreview';

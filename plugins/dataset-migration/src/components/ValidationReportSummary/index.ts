@@ -1,0 +1,1 @@
+export { ValidationReportSummary } from './ValidationReportSummary';
