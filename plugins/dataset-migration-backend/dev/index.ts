@@ -1,55 +1,74 @@
 import { createBackend } from '@backstage/backend-defaults';
-import { mockServices } from '@backstage/backend-test-utils';
+import { mockCredentials, mockServices } from '@backstage/backend-test-utils';
+import { AuthorizeResult } from '@backstage/plugin-permission-common';
 import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
 
-// TEMPLATE NOTE:
-// This is the development setup for your plugin that wires up a
-// minimal backend that can use both real and mocked plugins and services.
+// A standalone backend for working on this plugin: `yarn start` in this
+// package. It reads the repository's app-config.yaml, so the `examples` and
+// `targets` local roots (examples/data and .data/targets) are configured.
 //
-// Start up the backend by running `yarn start` in the package directory.
-// Once it's up and running, try out the following requests:
+// Every request without a token acts as the guest user, who owns the sample
+// dataset; permissions are allowed. Try:
 //
-// Create a new todo item, standalone or for the sample component:
+//   curl localhost:7007/api/dataset-migration/health
+//   curl localhost:7007/api/dataset-migration/migrations -H 'Content-Type: application/json' \
+//     -d '{"dataset":"resource:default/plays-daily","target":{"location":"file://targets/plays-daily"}}'
+//   curl localhost:7007/api/dataset-migration/migrations/<id>/approve -X POST
+//   curl localhost:7007/api/dataset-migration/migrations/<id>/events
+//   curl 'localhost:7007/api/dataset-migration/datasets/location?entityRef=resource:default/plays-daily'
 //
-//   curl http://localhost:7007/api/dataset-migration/todos -H 'Content-Type: application/json' -d '{"title": "My Todo"}'
-//   curl http://localhost:7007/api/dataset-migration/todos -H 'Content-Type: application/json' -d '{"title": "My Todo", "entityRef": "component:default/sample"}'
+// Unauthenticated, and as a service:
 //
-// List TODOs:
-//
-//   curl http://localhost:7007/api/dataset-migration/todos
-//
-// Explicitly make an unauthenticated request, or with service auth:
-//
-//   curl http://localhost:7007/api/dataset-migration/todos -H 'Authorization: Bearer mock-none-token'
-//   curl http://localhost:7007/api/dataset-migration/todos -H 'Authorization: Bearer mock-service-token'
+//   curl localhost:7007/api/dataset-migration/health -H 'Authorization: Bearer mock-none-token'
+//   curl localhost:7007/api/dataset-migration/fleet -H 'Authorization: Bearer mock-service-token'
+
+const guest = 'user:development/guest';
 
 const backend = createBackend();
 
-// TEMPLATE NOTE:
-// Mocking the auth and httpAuth service allows you to call your plugin API without
-// having to authenticate.
-//
-// If you want to use real auth, you can install the following instead:
-//   backend.add(import('@backstage/plugin-auth-backend'));
-//   backend.add(import('@backstage/plugin-auth-backend-module-guest-provider'));
 backend.add(mockServices.auth.factory());
-backend.add(mockServices.httpAuth.factory());
+backend.add(
+  mockServices.httpAuth.factory({
+    defaultCredentials: mockCredentials.user(guest),
+  }),
+);
+// app-config.yaml enables the permission framework, but no permission backend
+// runs here.
+backend.add(
+  mockServices.permissions.factory({ result: AuthorizeResult.ALLOW }),
+);
 
-// TEMPLATE NOTE:
-// Rather than using a real catalog you can use a mock with a fixed set of entities.
 backend.add(
   catalogServiceMock.factory({
     entities: [
       {
         apiVersion: 'backstage.io/v1alpha1',
-        kind: 'Component',
+        kind: 'Resource',
         metadata: {
-          name: 'sample',
-          title: 'Sample Component',
+          name: 'plays-daily',
+          namespace: 'default',
+          title: 'Plays (daily partitions)',
+          annotations: {
+            'dataset-migration.io/location': 'file://examples/plays-daily',
+            'dataset-migration.io/format': 'csv',
+          },
         },
-        spec: {
-          type: 'service',
-        },
+        spec: { type: 'dataset', owner: guest },
+        relations: [
+          {
+            type: 'dependencyOf',
+            targetRef: 'component:default/charts-service',
+          },
+        ],
+      },
+      {
+        apiVersion: 'backstage.io/v1alpha1',
+        kind: 'Component',
+        metadata: { name: 'charts-service', namespace: 'default' },
+        spec: { type: 'service', owner: guest, lifecycle: 'production' },
+        relations: [
+          { type: 'dependsOn', targetRef: 'resource:default/plays-daily' },
+        ],
       },
     ],
   }),

@@ -14,14 +14,15 @@ import { posix, resolve } from 'node:path';
 export class LocationComparator {
   static fromConfig(config: Config): LocationComparator {
     const roots = new Map<string, string>();
-    const items =
-      config.getOptionalConfigArray('datasetMigration.storage.local.roots') ??
-      [];
-    // Plain string items carry no name; only `{ name, path }` items matter.
-    for (const item of items) {
-      const data = item.get();
-      if (data && typeof data === 'object' && !Array.isArray(data)) {
-        roots.set(item.getString('name'), resolve(item.getString('path')));
+    // Items are plain paths or `{ name, path }`; only named ones need
+    // resolving, and the mixed array rules out the typed array getters.
+    const items = config.getOptional('datasetMigration.storage.local.roots');
+    for (const item of Array.isArray(items) ? items : []) {
+      if (item && typeof item === 'object' && !Array.isArray(item)) {
+        const { name, path } = item as { name?: unknown; path?: unknown };
+        if (typeof name === 'string' && typeof path === 'string') {
+          roots.set(name, resolve(path));
+        }
       }
     }
     return new LocationComparator(roots);

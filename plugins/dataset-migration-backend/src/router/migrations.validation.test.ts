@@ -1,0 +1,402 @@
+import {
+  mockCredentials,
+  TestDatabases,
+  type TestBackend,
+} from '@backstage/backend-test-utils';
+import type { Knex } from 'knex';
+import path from 'node:path';
+import request from 'supertest';
+import {
+  API,
+  consumerEntity,
+  datasetEntity,
+  listFiles,
+  makeTempRoot,
+  ownerOnlyPermissions,
+  type RecordedDecision,
+  startPluginBackend,
+  writeFiles,
+} from './__testUtils__/testBackend';
+
+jest.setTimeout(60_000);
+
+/*
+ * Bad requests must be refused with a message that says what is wrong, and
+ * must leave no trace: no migration row, no event, no file in any target.
+ */
+describe('POST /migrations refuses bad input', () => {
+  const databases = TestDatabases.create({ ids: ['SQLITE_3'] });
+  let knex: Knex;
+  let backend: TestBackend;
+  let root: { dir: string; cleanup(): Promise<void> };
+  let outside: { dir: string; cleanup(): Promise<void> };
+  const decisions: RecordedDecision[] = [];
+
+  beforeAll(async () => {
+    root = await makeTempRoot();
+    outside = await makeTempRoot('dm-outside-');
+    await writeFiles(path.join(root.dir, 'plays'), {
+      'date=2026-11-01/part-0.csv': 'user,track\nu1,t1\n',
+      'date=2026-11-02/part-0.csv': 'user,track\nu2,t2\n',
+    });
+    knex = await databases.init('SQLITE_3');
+    backend = await startPluginBackend({
+      knex,
+      config: {
+        storage: { local: { roots: [{ name: 'data', path: root.dir }] } },
+      },
+      permissions: ownerOnlyPermissions({
+        groups: { 'user:default/carol': ['group:default/analytics'] },
+        decisions,
+      }),
+      entities: [
+        datasetEntity({
+          name: 'plays',
+          location: 'file://data/plays',
+          format: 'csv',
+          consumers: ['component:default/charts'],
+        }),
+        consumerEntity('charts', 'resource:default/plays'),
+        datasetEntity({ name: 'no-annotation' }),
+        datasetEntity({ name: 'ftp-data', location: 'ftp://host/data' }),
+        datasetEntity({
+          name: 'odd-format',
+          location: 'file://data/plays',
+          format: 'xlsx',
+        }),
+        datasetEntity({
+          name: 'team-data',
+          location: 'file://data/plays',
+          owner: 'group:default/analytics',
+        }),
+      ],
+    });
+  });
+
+  afterAll(async () => {
+    await backend?.stop();
+    await root?.cleanup();
+    await outside?.cleanup();
+  });
+
+  beforeEach(() => {
+    decisions.length = 0;
+  });
+
+  async function expectNoTrace() {
+    const [{ count }] = await knex('dm_migrations').count({ count: '*' });
+    expect(Number(count)).toBe(0);
+    const [{ count: events }] = await knex('dm_events').count({ count: '*' });
+    expect(Number(events)).toBe(0);
+    expect(await listFiles(root.dir)).toEqual([
+      'plays/date=2026-11-01/part-0.csv',
+      'plays/date=2026-11-02/part-0.csv',
+    ]);
+    expect(await listFiles(outside.dir)).toEqual([]);
+    const list = await request(backend.server)
+      .get(`${API}/migrations`)
+      .set('Authorization', mockCredentials.user.header());
+    expect(list.status).toBe(200);
+    expect(list.body).toEqual({ items: [], totalCount: 0 });
+  }
+
+  const valid = {
+    dataset: 'resource:default/plays',
+    target: { location: 'file://data/plays-copy' },
+  };
+
+  it.each<[string, unknown, number, RegExp]>([
+    ['an unknown field', { ...valid, priority: 'high' }, 400, /priority/],
+    [
+      'an unknown nested field',
+      { ...valid, target: { ...valid.target, region: 'eu' } },
+      400,
+      /target: .*region/,
+    ],
+    [
+      'a malformed URI',
+      { ...valid, target: { location: 'not a uri' } },
+      400,
+      /target\.location: location 'not a uri' is not a URI/,
+    ],
+    [
+      'an unsupported scheme',
+      { ...valid, target: { location: 'ftp://host/data' } },
+      400,
+      /target\.location: location scheme 'ftp' is not supported/,
+    ],
+    [
+      "a '../' path in a named root",
+      { ...valid, target: { location: 'file://data/../etc' } },
+      400,
+      /target\.location: .*'\.\.'/,
+    ],
+    [
+      "a percent-encoded '../' in a bucket prefix",
+      { ...valid, target: { location: 's3://bucket/a/%2e%2e/%2e%2e/b' } },
+      400,
+      /target\.location: .*'\.\.'/,
+    ],
+    [
+      'an unsupported strategy',
+      { ...valid, strategy: 'teleport' },
+      400,
+      /strategy: /,
+    ],
+    [
+      'schema-transform without a mapping',
+      { ...valid, strategy: 'schema-transform' },
+      400,
+      /mapping: strategy 'schema-transform' needs a mapping/,
+    ],
+    [
+      'a negative concurrency',
+      { ...valid, options: { concurrency: -1 } },
+      400,
+      /options\.concurrency: /,
+    ],
+    [
+      'a huge concurrency',
+      { ...valid, options: { concurrency: 1e12 } },
+      400,
+      /options\.concurrency: /,
+    ],
+    [
+      'a fractional concurrency',
+      { ...valid, options: { concurrency: 1.5 } },
+      400,
+      /options\.concurrency: /,
+    ],
+    ['a missing target', { dataset: valid.dataset }, 400, /target: /],
+    [
+      'a dataset that is not an entity ref',
+      { ...valid, dataset: '../../etc/passwd' },
+      400,
+      /dataset: must be an entity ref/,
+    ],
+    ['a JSON array body', [valid], 400, /Invalid migration request/],
+    [
+      'an unknown dataset',
+      { ...valid, dataset: 'resource:default/nope' },
+      404,
+      /Dataset entity 'resource:default\/nope' was not found/,
+    ],
+    [
+      'a dataset without the location annotation',
+      { ...valid, dataset: 'resource:default/no-annotation' },
+      400,
+      /'resource:default\/no-annotation' is not a dataset: it has no 'dataset-migration.io\/location' annotation/,
+    ],
+    [
+      'a dataset with an invalid location annotation',
+      { ...valid, dataset: 'resource:default/ftp-data' },
+      400,
+      /invalid 'dataset-migration.io\/location' annotation: location scheme 'ftp'/,
+    ],
+    [
+      'a dataset with an unknown format annotation',
+      { ...valid, dataset: 'resource:default/odd-format' },
+      400,
+      /invalid 'dataset-migration.io\/format' annotation 'xlsx'/,
+    ],
+    [
+      'a target equal to the source',
+      { ...valid, target: { location: 'file://data/plays/' } },
+      400,
+      /is the dataset's current location/,
+    ],
+    [
+      'a target inside the source',
+      { ...valid, target: { location: 'file://data/plays/copy' } },
+      400,
+      /overlaps the dataset's current location 'file:\/\/data\/plays'/,
+    ],
+    [
+      'a target that contains the source',
+      { ...valid, target: { location: 'file://data' } },
+      400,
+      /overlaps the dataset's current location/,
+    ],
+  ])('refuses %s', async (_what, body, status, message) => {
+    const res = await request(backend.server)
+      .post(`${API}/migrations`)
+      .set('Authorization', mockCredentials.user.header())
+      .send(body as object);
+    expect({ status: res.status, message: res.body.error?.message }).toEqual({
+      status,
+      message: expect.stringMatching(message),
+    });
+    await expectNoTrace();
+  });
+
+  it('lists every problem of a request at once', async () => {
+    const res = await request(backend.server)
+      .post(`${API}/migrations`)
+      .set('Authorization', mockCredentials.user.header())
+      .send({
+        dataset: 'nope',
+        target: { location: 'file://data/../x' },
+        strategy: 'teleport',
+        extra: true,
+      });
+    expect(res.status).toBe(400);
+    const message: string = res.body.error.message;
+    for (const part of [
+      'dataset: ',
+      'target.location: ',
+      'strategy: ',
+      'extra',
+    ]) {
+      expect(message).toContain(part);
+    }
+    await expectNoTrace();
+  });
+
+  it('refuses a body that is not JSON', async () => {
+    const res = await request(backend.server)
+      .post(`${API}/migrations`)
+      .set('Authorization', mockCredentials.user.header())
+      .set('Content-Type', 'application/json')
+      .send('{"dataset": ');
+    expect(res.status).toBe(400);
+    await expectNoTrace();
+  });
+
+  it('refuses the same folder named through its absolute path', async () => {
+    const res = await request(backend.server)
+      .post(`${API}/migrations`)
+      .set('Authorization', mockCredentials.user.header())
+      .send({
+        ...valid,
+        target: { location: `file://${path.join(root.dir, 'plays')}` },
+      });
+    expect(res.status).toBe(400);
+    expect(res.body.error.message).toMatch(/is the dataset's current location/);
+    await expectNoTrace();
+  });
+
+  it.each([
+    [
+      'a local target outside the configured roots',
+      () => `file://${outside.dir}/plays`,
+    ],
+    ['an unknown named local root', () => 'file://elsewhere/plays'],
+    ['a scheme no storage backend serves', () => 'gs://some-bucket/plays'],
+  ])('refuses %s', async (_what, target) => {
+    const res = await request(backend.server)
+      .post(`${API}/migrations`)
+      .set('Authorization', mockCredentials.user.header())
+      .send({ ...valid, target: { location: target() } });
+    expect(res.status).toBe(400);
+    expect(res.body.error.name).toBe('InputError');
+    expect(res.body.error.message).toMatch(/\S{10,}/);
+    await expectNoTrace();
+  });
+
+  it('refuses a user who does not own the dataset, and writes nothing', async () => {
+    const res = await request(backend.server)
+      .post(`${API}/migrations`)
+      .set('Authorization', mockCredentials.user.header('user:default/bob'))
+      .send(valid);
+    expect(res.status).toBe(403);
+    expect(res.body.error).toMatchObject({
+      name: 'NotAllowedError',
+      message: expect.stringContaining('resource:default/plays'),
+    });
+    expect(decisions).toEqual([
+      {
+        permission: 'dataset-migration.migration.create',
+        resourceRef: 'resource:default/plays',
+        principal: 'user:default/bob',
+        result: 'DENY',
+      },
+    ]);
+    await expectNoTrace();
+  });
+
+  it('checks the permission against the canonical dataset ref', async () => {
+    const res = await request(backend.server)
+      .post(`${API}/migrations`)
+      .set('Authorization', mockCredentials.user.header('user:default/bob'))
+      .send({ ...valid, dataset: 'Resource:Default/Team-Data' });
+    expect(res.status).toBe(403);
+    expect(decisions.map(d => d.resourceRef)).toEqual([
+      'resource:default/team-data',
+    ]);
+    await expectNoTrace();
+  });
+});
+
+describe('read routes refuse bad queries', () => {
+  const databases = TestDatabases.create({ ids: ['SQLITE_3'] });
+  let backend: TestBackend;
+
+  beforeAll(async () => {
+    backend = await startPluginBackend({
+      knex: await databases.init('SQLITE_3'),
+      entities: [
+        datasetEntity({ name: 'plays', location: 's3://bucket/plays' }),
+      ],
+    });
+  });
+
+  afterAll(async () => {
+    await backend?.stop();
+  });
+
+  it.each([
+    ['/migrations?limit=-1', 400, /limit: /],
+    ['/migrations?limit=100000', 400, /limit: /],
+    ['/migrations?offset=abc', 400, /offset: /],
+    ['/migrations?state=exploded', 400, /state: /],
+    ['/migrations?state=running&state=queued', 400, /state: /],
+    ['/migrations?dataset=nope', 400, /dataset: /],
+    ['/migrations?sort=desc', 400, /sort/],
+    ['/migrations/abc/events?after=-5', 400, /after: /],
+    ['/migrations/abc/events?limit=1000000', 400, /limit: /],
+    ['/migrations/no-such-id', 404, /Migration 'no-such-id' was not found/],
+    ['/migrations/no-such-id/events', 404, /was not found/],
+    ['/migrations/no-such-id/report', 404, /was not found/],
+    ['/migrations/%2e%2e%2fetc', 404, /was not found/],
+    ['/datasets/location', 400, /entityRef: /],
+    ['/datasets/location?entityRef=resource:default/nope', 404, /not found/],
+  ])('GET %s → %d', async (url, status, message) => {
+    const res = await request(backend.server)
+      .get(`${API}${url}`)
+      .set('Authorization', mockCredentials.user.header());
+    expect({ status: res.status, message: res.body.error?.message }).toEqual({
+      status,
+      message: expect.stringMatching(message),
+    });
+  });
+
+  it.each(['approve', 'cancel', 'rollback', 'retry'])(
+    'POST /migrations/:id/%s refuses unknown fields and unknown ids',
+    async action => {
+      const bad = await request(backend.server)
+        .post(`${API}/migrations/no-such-id/${action}`)
+        .set('Authorization', mockCredentials.user.header())
+        .send({ reason: 'x', force: true });
+      expect(bad.status).toBe(400);
+      expect(bad.body.error.message).toMatch(/force/);
+
+      const missing = await request(backend.server)
+        .post(`${API}/migrations/no-such-id/${action}`)
+        .set('Authorization', mockCredentials.user.header())
+        .send({ reason: 'x' });
+      expect(missing.status).toBe(404);
+    },
+  );
+
+  it('answers the annotation location for a dataset never migrated', async () => {
+    const res = await request(backend.server)
+      .get(`${API}/datasets/location`)
+      .query({ entityRef: 'resource:default/plays' })
+      .set('Authorization', mockCredentials.service.header());
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({
+      entityRef: 'resource:default/plays',
+      location: 's3://bucket/plays',
+    });
+  });
+});
