@@ -1,24 +1,206 @@
+import os from 'node:os';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { InputError, NotFoundError } from '@backstage/errors';
+import type { Migration } from '@internal/backstage-plugin-dataset-migration-common';
+import { EventStore } from '../database/EventStore';
+import { FleetStore } from '../database/FleetStore';
+import { openDatabase } from '../database/migrations';
+import { MigrationRow, MigrationStore, toMigration } from '../database/MigrationStore';
+import { ReportStore } from '../database/ReportStore';
+import { WorkItemStore } from '../database/WorkItemStore';
+import { StorageRegistry } from '../storage/StorageRegistry';
+import type { MigrationService } from '../service/types';
+import * as actions from './actions';
+import { readEngineConfig } from './config';
+import { AbandonedError, EngineContext, StoreCache, Stores } from './context';
+import { planMigration } from './plan';
+import { changeState } from './transitions';
 import type { MigrationEngine, MigrationEngineOptions } from './types';
+import { WorkerPool } from './workers';
 
+function overlaps(a: string, b: string) {
+  const norm = (s: string) => `${s.replace(/\/+$/, '')}/`;
+  return norm(a).startsWith(norm(b)) || norm(b).startsWith(norm(a));
+}
+
+/**
+ * Creates the durable migration engine: the API-facing service backed by the
+ * knex store, plus this replica's workers.
+ */
 export async function createMigrationEngine(
-  _options: MigrationEngineOptions,
+  options: MigrationEngineOptions,
 ): Promise<MigrationEngine> {
-  const notImplemented = async (): Promise<never> => {
-    throw new Error('not implemented');
+  const knex = await openDatabase(options.database);
+  const config = readEngineConfig(options.config);
+  const stores: Stores = {
+    migrations: new MigrationStore(knex),
+    items: new WorkItemStore(knex),
+    events: new EventStore(knex),
+    reports: new ReportStore(knex),
+    fleet: new FleetStore(knex),
   };
+  const registry = new StorageRegistry(options.backends);
+  const abort = new AbortController();
+  const ctx: EngineContext = {
+    stores,
+    registry,
+    config,
+    logger: options.logger,
+    hooks: options.hooks ?? {},
+    workerId:
+      options.workerId ??
+      `${os.hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`,
+    signal: abort.signal,
+    assertAlive() {
+      if (abort.signal.aborted) {
+        throw new AbandonedError('The engine was abandoned');
+      }
+    },
+  };
+  const cache = new StoreCache(registry);
+  let pool: WorkerPool | undefined;
+
+  async function view(row: MigrationRow): Promise<Migration> {
+    const progress = await stores.items.progress([row.id]);
+    return toMigration(row, progress.get(row.id)!);
+  }
+
+  async function current(id: string): Promise<Migration> {
+    const row = await stores.migrations.get(id);
+    if (!row) throw new NotFoundError(`Migration '${id}' does not exist`);
+    return view(row);
+  }
+
+  const service: MigrationService = {
+    async create(request, dataset, actor) {
+      if (request.strategy === 'schema-transform') {
+        throw new InputError(
+          "Strategy 'schema-transform' is not available yet; use 'bulk-copy'",
+        );
+      }
+      const targetUri = request.target.location;
+      const source = await registry.open(dataset.location);
+      const target = await registry.open(targetUri);
+      if (
+        source.location.scheme === target.location.scheme &&
+        source.location.bucket === target.location.bucket &&
+        overlaps(source.location.path, target.location.path)
+      ) {
+        throw new InputError(
+          `Target ${target.location.uri} overlaps the source ${source.location.uri}; choose a location outside it`,
+        );
+      }
+      const plan = await planMigration({
+        source,
+        target,
+        consumers: dataset.consumers,
+        targetFormat: request.target.format ?? dataset.format,
+        concurrency: config.concurrency,
+      });
+      const now = Date.now();
+      const row: MigrationRow = {
+        id: randomUUID(),
+        dataset: dataset.ref,
+        sourceLocation: source.location.uri,
+        sourceFormat: dataset.format,
+        targetLocation: target.location.uri,
+        targetFormat: request.target.format ?? dataset.format,
+        strategy: request.strategy,
+        options: { concurrency: request.options?.concurrency },
+        state: 'planned',
+        plan,
+        createdBy: actor.ref,
+        createdAt: now,
+        updatedAt: now,
+      };
+      await stores.migrations.insert(row);
+      await stores.events.append({
+        migrationId: row.id,
+        type: 'created',
+        message: `Planned migration of ${dataset.ref} from ${row.sourceLocation} to ${row.targetLocation}: ${plan.source.objectCount} objects, ${plan.source.totalBytes} bytes, ${plan.overwrites.count} overwrite(s)`,
+        actor: actor.ref,
+        details: { plan },
+      });
+      await changeState(stores, row.id, ['planned'], 'awaiting-approval', {
+        actor: actor.ref,
+      });
+      const auto = config.autoApprove && request.options?.autoApprove !== false;
+      if (auto) {
+        await changeState(stores, row.id, ['awaiting-approval'], 'queued', {
+          actor: actor.ref,
+          details: { approved: true, autoApprove: true },
+        });
+      }
+      return current(row.id);
+    },
+
+    async get(id) {
+      const row = await stores.migrations.get(id);
+      return row ? view(row) : undefined;
+    },
+
+    async list(filter) {
+      const { rows, totalCount } = await stores.migrations.list(filter);
+      const progress = await stores.items.progress(rows.map(r => r.id));
+      return {
+        items: rows.map(r => toMigration(r, progress.get(r.id)!)),
+        totalCount,
+      };
+    },
+
+    async approve(id, actor, reason) {
+      await actions.approve(ctx, cache, id, actor, reason);
+      return current(id);
+    },
+    async cancel(id, actor, reason) {
+      await actions.cancel(ctx, id, actor, reason);
+      return current(id);
+    },
+    async rollback(id, actor, reason) {
+      await actions.rollback(ctx, id, actor, reason);
+      return current(id);
+    },
+    async retry(id, actor, reason) {
+      await actions.retry(ctx, id, actor, reason);
+      return current(id);
+    },
+
+    async listEvents(id, opts) {
+      if (!(await stores.migrations.get(id))) {
+        throw new NotFoundError(`Migration '${id}' does not exist`);
+      }
+      return stores.events.list(id, opts);
+    },
+
+    async getReport(id) {
+      return stores.reports.get(id);
+    },
+
+    async getFleetStatus() {
+      const fleet = await stores.fleet.status(config.leaseMs * 2);
+      return { ...fleet, migrations: await stores.migrations.countByState() };
+    },
+
+    async getEffectiveLocation(datasetRef) {
+      return stores.migrations.effectiveLocation(datasetRef);
+    },
+  };
+
   return {
-    start: async () => {},
-    stop: async () => {},
-    create: notImplemented,
-    get: notImplemented,
-    list: notImplemented,
-    approve: notImplemented,
-    cancel: notImplemented,
-    rollback: notImplemented,
-    retry: notImplemented,
-    listEvents: notImplemented,
-    getReport: notImplemented,
-    getFleetStatus: notImplemented,
-    getEffectiveLocation: notImplemented,
+    ...service,
+    async start() {
+      if (!config.workersEnabled || abort.signal.aborted) return;
+      pool ??= new WorkerPool(ctx);
+      pool.start();
+    },
+    async stop(opts) {
+      if (opts?.abandon) {
+        abort.abort();
+        await pool?.stop(true);
+        return;
+      }
+      await pool?.stop(false);
+      pool = undefined;
+    },
   };
 }

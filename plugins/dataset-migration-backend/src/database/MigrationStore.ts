@@ -1,0 +1,250 @@
+import { Knex } from 'knex';
+import type {
+  DatasetFormat,
+  Migration,
+  MigrationPlan,
+  MigrationProgress,
+  MigrationState,
+  MigrationStep,
+  MigrationStrategy,
+} from '@internal/backstage-plugin-dataset-migration-common';
+import { MIGRATION_STEPS } from '@internal/backstage-plugin-dataset-migration-common';
+import { num, optNum } from './migrations';
+
+/** Internal stages beyond the public running steps. */
+export type Phase =
+  | MigrationStep
+  | 'rollback-prepare'
+  | 'rollback-items'
+  | 'rollback-finish';
+
+export interface MigrationRow {
+  id: string;
+  dataset: string;
+  sourceLocation: string;
+  sourceFormat?: DatasetFormat;
+  targetLocation: string;
+  targetFormat?: DatasetFormat;
+  strategy: MigrationStrategy;
+  options: { concurrency?: number };
+  state: MigrationState;
+  phase?: Phase;
+  plan?: MigrationPlan;
+  reason?: string;
+  createdBy: string;
+  createdAt: number;
+  updatedAt: number;
+  cutoverAt?: number;
+}
+
+function fromRow(row: any): MigrationRow {
+  return {
+    id: row.id,
+    dataset: row.dataset,
+    sourceLocation: row.source_location,
+    sourceFormat: row.source_format ?? undefined,
+    targetLocation: row.target_location,
+    targetFormat: row.target_format ?? undefined,
+    strategy: row.strategy,
+    options: row.options ? JSON.parse(row.options) : {},
+    state: row.state,
+    phase: row.phase ?? undefined,
+    plan: row.plan ? JSON.parse(row.plan) : undefined,
+    reason: row.reason ?? undefined,
+    createdBy: row.created_by,
+    createdAt: num(row.created_at),
+    updatedAt: num(row.updated_at),
+    cutoverAt: optNum(row.cutover_at),
+  };
+}
+
+export function toMigration(
+  row: MigrationRow,
+  progress: MigrationProgress,
+): Migration {
+  const step =
+    row.state === 'running' &&
+    row.phase &&
+    (MIGRATION_STEPS as readonly string[]).includes(row.phase)
+      ? (row.phase as MigrationStep)
+      : undefined;
+  return {
+    id: row.id,
+    dataset: row.dataset,
+    source: { location: row.sourceLocation, format: row.sourceFormat },
+    target: { location: row.targetLocation, format: row.targetFormat },
+    strategy: row.strategy,
+    state: row.state,
+    ...(step ? { step } : {}),
+    ...(row.plan ? { plan: row.plan } : {}),
+    progress,
+    ...(row.reason ? { reason: row.reason } : {}),
+    createdBy: row.createdBy,
+    createdAt: new Date(row.createdAt).toISOString(),
+    updatedAt: new Date(row.updatedAt).toISOString(),
+  };
+}
+
+export class MigrationStore {
+  constructor(private readonly knex: Knex) {}
+
+  async insert(row: MigrationRow, trx?: Knex.Transaction): Promise<void> {
+    await (trx ?? this.knex)('dm_migrations').insert({
+      id: row.id,
+      dataset: row.dataset,
+      source_location: row.sourceLocation,
+      source_format: row.sourceFormat ?? null,
+      target_location: row.targetLocation,
+      target_format: row.targetFormat ?? null,
+      strategy: row.strategy,
+      options: JSON.stringify(row.options),
+      state: row.state,
+      phase: row.phase ?? null,
+      plan: row.plan ? JSON.stringify(row.plan) : null,
+      reason: row.reason ?? null,
+      created_by: row.createdBy,
+      created_at: row.createdAt,
+      updated_at: row.updatedAt,
+    });
+  }
+
+  async get(id: string, trx?: Knex.Transaction): Promise<MigrationRow | undefined> {
+    const row = await (trx ?? this.knex)('dm_migrations').where('id', id).first();
+    return row ? fromRow(row) : undefined;
+  }
+
+  async list(filter: {
+    dataset?: string;
+    state?: MigrationState;
+    limit: number;
+    offset: number;
+  }): Promise<{ rows: MigrationRow[]; totalCount: number }> {
+    const where = (q: Knex.QueryBuilder) => {
+      if (filter.dataset) q.where('dataset', filter.dataset);
+      if (filter.state) q.where('state', filter.state);
+      return q;
+    };
+    const [{ count }] = await where(this.knex('dm_migrations')).count({
+      count: '*',
+    });
+    const rows = await where(this.knex('dm_migrations'))
+      .orderBy('created_at', 'desc')
+      .orderBy('id', 'asc')
+      .limit(filter.limit)
+      .offset(filter.offset);
+    return { rows: rows.map(fromRow), totalCount: num(count) };
+  }
+
+  /**
+   * Moves a migration to a new state only if it is still in one of `from`;
+   * returns false when another actor changed it first.
+   */
+  async transition(
+    id: string,
+    from: readonly MigrationState[],
+    to: {
+      state: MigrationState;
+      phase?: Phase | null;
+      reason?: string | null;
+      cutoverAt?: number | null;
+    },
+    trx?: Knex.Transaction,
+  ): Promise<boolean> {
+    const patch: Record<string, unknown> = {
+      state: to.state,
+      updated_at: Date.now(),
+    };
+    if (to.phase !== undefined) patch.phase = to.phase;
+    if (to.reason !== undefined) patch.reason = to.reason;
+    if (to.cutoverAt !== undefined) patch.cutover_at = to.cutoverAt;
+    const updated = await (trx ?? this.knex)('dm_migrations')
+      .where('id', id)
+      .whereIn('state', from as MigrationState[])
+      .update(patch);
+    return updated === 1;
+  }
+
+  /** Advances the internal phase while the migration stays in `state`. */
+  async setPhase(id: string, state: MigrationState, phase: Phase): Promise<boolean> {
+    const updated = await this.knex('dm_migrations')
+      .where({ id, state })
+      .update({ phase, updated_at: Date.now() });
+    return updated === 1;
+  }
+
+  async setPlan(id: string, plan: MigrationPlan): Promise<void> {
+    await this.knex('dm_migrations')
+      .where('id', id)
+      .update({ plan: JSON.stringify(plan), updated_at: Date.now() });
+  }
+
+  /**
+   * Claims the migration-level stage of one migration that needs it (the
+   * "driver" lease), so exactly one replica plans, validates or finishes it.
+   */
+  async claimDriver(
+    owner: string,
+    leaseMs: number,
+    states: MigrationState[],
+    limit: number,
+  ): Promise<MigrationRow[]> {
+    const now = Date.now();
+    const candidates = await this.knex('dm_migrations')
+      .whereIn('state', states)
+      .andWhere(q =>
+        q
+          .whereNull('driver_owner')
+          .orWhere('driver_expires_at', '<', now),
+      )
+      .orderBy('updated_at', 'asc')
+      .limit(limit)
+      .select('id');
+    const claimed: MigrationRow[] = [];
+    for (const { id } of candidates) {
+      const updated = await this.knex('dm_migrations')
+        .where('id', id)
+        .whereIn('state', states)
+        .andWhere(q =>
+          q
+            .whereNull('driver_owner')
+            .orWhere('driver_expires_at', '<', now),
+        )
+        .update({ driver_owner: owner, driver_expires_at: now + leaseMs });
+      if (updated === 1) {
+        const row = await this.get(id);
+        if (row) claimed.push(row);
+      }
+    }
+    return claimed;
+  }
+
+  async heartbeatDriver(id: string, owner: string, leaseMs: number) {
+    await this.knex('dm_migrations')
+      .where({ id, driver_owner: owner })
+      .update({ driver_expires_at: Date.now() + leaseMs });
+  }
+
+  async releaseDriver(id: string, owner: string) {
+    await this.knex('dm_migrations')
+      .where({ id, driver_owner: owner })
+      .update({ driver_owner: null, driver_expires_at: null });
+  }
+
+  async countByState(): Promise<Partial<Record<MigrationState, number>>> {
+    const rows: any[] = await this.knex('dm_migrations')
+      .groupBy('state')
+      .select('state')
+      .count({ count: '*' });
+    return Object.fromEntries(rows.map(r => [r.state, num(r.count)]));
+  }
+
+  /** Target of the most recent succeeded migration that cut the dataset over. */
+  async effectiveLocation(dataset: string): Promise<string | undefined> {
+    const row = await this.knex('dm_migrations')
+      .where({ dataset, state: 'succeeded' })
+      .whereNotNull('cutover_at')
+      .orderBy('cutover_at', 'desc')
+      .first('target_location');
+    return row?.target_location;
+  }
+}

@@ -1,0 +1,329 @@
+import { Knex } from 'knex';
+import type { MigrationProgress } from '@internal/backstage-plugin-dataset-migration-common';
+import type { ObjectInfo } from '@internal/backstage-plugin-dataset-migration-node';
+import { isPostgres, num, optBool, optNum } from './migrations';
+
+export type ItemStage = 'copy' | 'validate' | 'rollback';
+export type ItemState = 'pending' | 'running' | 'done' | 'failed' | 'skipped';
+
+export interface WorkItem {
+  id: number;
+  migrationId: string;
+  key: string;
+  size: number;
+  sourceEtag?: string;
+  stage: ItemStage;
+  state: ItemState;
+  attempts: number;
+  hadOriginal: boolean | null;
+  copyMethod?: string;
+  sourceSha256?: string;
+  sourceMd5?: string;
+  targetSha256?: string;
+  targetSize?: number;
+  problem?: string;
+  lastError?: string;
+}
+
+function fromRow(row: any): WorkItem {
+  return {
+    id: num(row.id),
+    migrationId: row.migration_id,
+    key: row.key,
+    size: num(row.size),
+    sourceEtag: row.source_etag ?? undefined,
+    stage: row.stage,
+    state: row.state,
+    attempts: num(row.attempts),
+    hadOriginal: optBool(row.had_original),
+    copyMethod: row.copy_method ?? undefined,
+    sourceSha256: row.source_sha256 ?? undefined,
+    sourceMd5: row.source_md5 ?? undefined,
+    targetSha256: row.target_sha256 ?? undefined,
+    targetSize: optNum(row.target_size),
+    problem: row.problem ?? undefined,
+    lastError: row.last_error ?? undefined,
+  };
+}
+
+/** Which items a worker may take: the current stage of an active migration. */
+function claimable(q: Knex.QueryBuilder, now: number) {
+  return q
+    .join('dm_migrations as m', 'm.id', 'wi.migration_id')
+    .where(w =>
+      w
+        .where(r =>
+          r
+            .where('m.state', 'running')
+            .whereIn('m.phase', ['copy', 'validate'])
+            .whereRaw('wi.stage = m.phase'),
+        )
+        .orWhere(r =>
+          r
+            .where('m.state', 'rolling-back')
+            .where('m.phase', 'rollback-items')
+            .where('wi.stage', 'rollback'),
+        ),
+    )
+    .where(w =>
+      w
+        .where(p =>
+          p
+            .where('wi.state', 'pending')
+            .where(n => n.whereNull('wi.not_before').orWhere('wi.not_before', '<=', now)),
+        )
+        .orWhere(p => p.where('wi.state', 'running').where('wi.lease_expires_at', '<', now)),
+    );
+}
+
+export class WorkItemStore {
+  constructor(private readonly knex: Knex) {}
+
+  async insertBatch(migrationId: string, objects: ObjectInfo[]): Promise<void> {
+    if (objects.length === 0) return;
+    await this.knex.batchInsert(
+      'dm_work_items',
+      objects.map(o => ({
+        migration_id: migrationId,
+        key: o.key,
+        size: o.size,
+        source_etag: o.etag ?? null,
+        stage: 'copy',
+        state: 'pending',
+        attempts: 0,
+        source_sha256: o.checksums?.sha256 ?? null,
+      })),
+      // SQLite allows 999 bound variables per statement.
+      50,
+    );
+  }
+
+  async deleteAll(migrationId: string): Promise<void> {
+    await this.knex('dm_work_items').where('migration_id', migrationId).delete();
+  }
+
+  /**
+   * Leases up to `limit` claimable items. PostgreSQL lets concurrent replicas
+   * skip each other's locked rows; SQLite has a single writer, so a
+   * conditional UPDATE per candidate is enough to make a claim exclusive.
+   */
+  async claim(owner: string, leaseMs: number, limit: number): Promise<WorkItem[]> {
+    if (limit <= 0) return [];
+    const now = Date.now();
+    const patch = {
+      state: 'running',
+      lease_owner: owner,
+      lease_expires_at: now + leaseMs,
+      started_at: now,
+    };
+    if (isPostgres(this.knex)) {
+      const rows = await this.knex('dm_work_items')
+        .whereIn(
+          'id',
+          claimable(this.knex('dm_work_items as wi'), now)
+            .select('wi.id')
+            .orderBy('wi.id')
+            .limit(limit)
+            .forUpdate('wi')
+            .skipLocked(),
+        )
+        .update(patch)
+        .returning('*');
+      return rows.map(fromRow);
+    }
+    const candidates = await claimable(this.knex('dm_work_items as wi'), now)
+      .select('wi.id', 'wi.state', 'wi.lease_expires_at')
+      .orderBy('wi.id')
+      .limit(limit);
+    const claimed: WorkItem[] = [];
+    for (const c of candidates) {
+      const updated = await this.knex('dm_work_items')
+        .where('id', c.id)
+        .where('state', c.state)
+        .where(q =>
+          c.lease_expires_at === null
+            ? q.whereNull('lease_expires_at')
+            : q.where('lease_expires_at', c.lease_expires_at),
+        )
+        .update(patch);
+      if (updated === 1) {
+        claimed.push(fromRow(await this.knex('dm_work_items').where('id', c.id).first()));
+      }
+    }
+    return claimed;
+  }
+
+  async heartbeat(ids: number[], owner: string, leaseMs: number): Promise<void> {
+    if (ids.length === 0) return;
+    await this.knex('dm_work_items')
+      .whereIn('id', ids)
+      .where({ lease_owner: owner, state: 'running' })
+      .update({ lease_expires_at: Date.now() + leaseMs });
+  }
+
+  /**
+   * Records progress on a leased item. Returns false when the lease was lost
+   * (another worker took the item over), so the caller must not go on.
+   */
+  async update(
+    item: WorkItem,
+    owner: string,
+    patch: {
+      state?: ItemState;
+      hadOriginal?: boolean;
+      copyMethod?: string;
+      sourceSha256?: string;
+      sourceMd5?: string;
+      targetSha256?: string | null;
+      targetSize?: number | null;
+      problem?: string | null;
+      lastError?: string | null;
+      attempts?: number;
+      notBefore?: number | null;
+    },
+  ): Promise<boolean> {
+    const row: Record<string, unknown> = {};
+    if (patch.state !== undefined) {
+      row.state = patch.state;
+      if (patch.state !== 'running') {
+        row.lease_owner = null;
+        row.lease_expires_at = null;
+        row.finished_at = Date.now();
+      }
+    }
+    if (patch.hadOriginal !== undefined) row.had_original = patch.hadOriginal;
+    if (patch.copyMethod !== undefined) row.copy_method = patch.copyMethod;
+    if (patch.sourceSha256 !== undefined) row.source_sha256 = patch.sourceSha256;
+    if (patch.sourceMd5 !== undefined) row.source_md5 = patch.sourceMd5;
+    if (patch.targetSha256 !== undefined) row.target_sha256 = patch.targetSha256;
+    if (patch.targetSize !== undefined) row.target_size = patch.targetSize;
+    if (patch.problem !== undefined) row.problem = patch.problem;
+    if (patch.lastError !== undefined) row.last_error = patch.lastError;
+    if (patch.attempts !== undefined) row.attempts = patch.attempts;
+    if (patch.notBefore !== undefined) row.not_before = patch.notBefore;
+    const updated = await this.knex('dm_work_items')
+      .where({ id: item.id, lease_owner: owner, state: 'running', stage: item.stage })
+      .update(row);
+    return updated === 1;
+  }
+
+  async stageCounts(
+    migrationId: string,
+    stage: ItemStage,
+  ): Promise<Record<ItemState, number> & { leased: number }> {
+    const now = Date.now();
+    const rows: any[] = await this.knex('dm_work_items')
+      .where({ migration_id: migrationId, stage })
+      .groupBy('state')
+      .select('state')
+      .count({ count: '*' });
+    const result = { pending: 0, running: 0, done: 0, failed: 0, skipped: 0, leased: 0 };
+    for (const r of rows) result[r.state as ItemState] = num(r.count);
+    const [{ leased }] = await this.knex('dm_work_items')
+      .where({ migration_id: migrationId, state: 'running' })
+      .where('lease_expires_at', '>=', now)
+      .count({ leased: '*' });
+    result.leased = num(leased);
+    return result;
+  }
+
+  /** Items of a stage that did not finish, e.g. to re-queue them on retry. */
+  async requeue(migrationId: string, stage: ItemStage): Promise<number> {
+    return this.knex('dm_work_items')
+      .where({ migration_id: migrationId, stage })
+      .whereIn('state', ['pending', 'running', 'failed'])
+      .update({
+        state: 'pending',
+        attempts: 0,
+        not_before: null,
+        lease_owner: null,
+        lease_expires_at: null,
+        last_error: null,
+      });
+  }
+
+  async firstFailures(migrationId: string, limit: number): Promise<WorkItem[]> {
+    const rows = await this.knex('dm_work_items')
+      .where({ migration_id: migrationId, state: 'failed' })
+      .orderBy('id')
+      .limit(limit);
+    return rows.map(fromRow);
+  }
+
+  /** Moves every item of a migration to a new stage, all pending. */
+  async startStage(migrationId: string, stage: ItemStage): Promise<void> {
+    await this.knex('dm_work_items').where('migration_id', migrationId).update({
+      stage,
+      state: 'pending',
+      attempts: 0,
+      not_before: null,
+      lease_owner: null,
+      lease_expires_at: null,
+    });
+  }
+
+  /**
+   * Rollback touches only items whose target key may have been written: the
+   * migration records `had_original` before it writes anything.
+   */
+  async startRollback(migrationId: string): Promise<void> {
+    const reset = {
+      stage: 'rollback',
+      attempts: 0,
+      not_before: null,
+      lease_owner: null,
+      lease_expires_at: null,
+    };
+    await this.knex('dm_work_items')
+      .where('migration_id', migrationId)
+      .whereNull('had_original')
+      .update({ ...reset, state: 'skipped' });
+    await this.knex('dm_work_items')
+      .where('migration_id', migrationId)
+      .whereNotNull('had_original')
+      .update({ ...reset, state: 'pending' });
+  }
+
+  /** Pages through a migration's items in byte order of their keys. */
+  async *iterateByKey(migrationId: string, pageSize = 1000): AsyncGenerator<WorkItem> {
+    const pg = isPostgres(this.knex);
+    const keyExpr = pg ? 'key COLLATE "C"' : 'key';
+    let after: string | undefined;
+    for (;;) {
+      const q = this.knex('dm_work_items').where('migration_id', migrationId);
+      if (after !== undefined) q.whereRaw(`${keyExpr} > ?`, [after]);
+      const rows = await q.orderByRaw(keyExpr).limit(pageSize);
+      for (const row of rows) yield fromRow(row);
+      if (rows.length < pageSize) return;
+      after = rows[rows.length - 1].key;
+    }
+  }
+
+  async progress(ids: string[]): Promise<Map<string, MigrationProgress>> {
+    const result = new Map<string, MigrationProgress>();
+    for (const id of ids) {
+      result.set(id, { totalItems: 0, doneItems: 0, failedItems: 0, totalBytes: 0, doneBytes: 0 });
+    }
+    if (ids.length === 0) return result;
+    const rows: any[] = await this.knex('dm_work_items')
+      .whereIn('migration_id', ids)
+      .groupBy('migration_id', 'state')
+      .select('migration_id', 'state')
+      .count({ count: '*' })
+      .sum({ bytes: 'size' });
+    for (const r of rows) {
+      const p = result.get(r.migration_id)!;
+      const count = num(r.count);
+      const bytes = num(r.bytes);
+      p.totalItems += count;
+      p.totalBytes += bytes;
+      if (r.state === 'done' || r.state === 'skipped') {
+        p.doneItems += count;
+        p.doneBytes += bytes;
+      } else if (r.state === 'failed') {
+        p.failedItems += count;
+      }
+    }
+    return result;
+  }
+}

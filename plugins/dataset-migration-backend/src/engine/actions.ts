@@ -1,0 +1,120 @@
+import { ConflictError, NotFoundError } from '@backstage/errors';
+import type { MigrationState } from '@internal/backstage-plugin-dataset-migration-common';
+import type { MigrationRow } from '../database/MigrationStore';
+import type { Actor } from '../service/types';
+import type { EngineContext, StoreCache } from './context';
+import { snapshotSource } from './plan';
+import { changeState, failMigration } from './transitions';
+
+async function load(ctx: EngineContext, id: string): Promise<MigrationRow> {
+  const m = await ctx.stores.migrations.get(id);
+  if (!m) throw new NotFoundError(`Migration '${id}' does not exist`);
+  return m;
+}
+
+function illegal(m: MigrationRow, action: string, allowed: readonly MigrationState[]) {
+  return new ConflictError(
+    `Cannot ${action} migration '${m.id}': it is '${m.state}'; ${action} is only possible when it is ${allowed
+      .map(s => `'${s}'`)
+      .join(' or ')}`,
+  );
+}
+
+/** Runs a conditional transition; a lost race reads as an illegal transition. */
+async function move(
+  ctx: EngineContext,
+  m: MigrationRow,
+  action: string,
+  from: readonly MigrationState[],
+  to: MigrationState,
+  options: Parameters<typeof changeState>[4],
+) {
+  if (!from.includes(m.state)) throw illegal(m, action, from);
+  if (!(await changeState(ctx.stores, m.id, from, to, options))) {
+    throw illegal(await load(ctx, m.id), action, from);
+  }
+}
+
+const APPROVABLE: MigrationState[] = ['planned', 'awaiting-approval'];
+
+/**
+ * Approves a planned migration after checking that the source still matches
+ * the plan's snapshot (a re-listing, no reads of object data).
+ */
+export async function approve(
+  ctx: EngineContext,
+  cache: StoreCache,
+  id: string,
+  actor: Actor,
+  reason?: string,
+) {
+  const m = await load(ctx, id);
+  if (!APPROVABLE.includes(m.state)) throw illegal(m, 'approve', APPROVABLE);
+  const { source } = await cache.get(m);
+  const now = await snapshotSource(source);
+  if (m.plan && now.hash !== m.plan.snapshotHash) {
+    const why = `The source changed since the plan was made (plan: ${m.plan.source.objectCount} objects, ${m.plan.source.totalBytes} bytes; now: ${now.count} objects, ${now.bytes} bytes). Create a new migration to plan again.`;
+    // Nothing was written yet, so there is nothing to roll back.
+    await failMigration(ctx.stores, id, why, { rollback: false, actor: actor.ref });
+    throw new ConflictError(`Cannot approve migration '${id}': ${why}`);
+  }
+  await move(ctx, m, 'approve', APPROVABLE, 'queued', {
+    actor: actor.ref,
+    reason: reason ?? null,
+    details: { approved: true },
+  });
+}
+
+const CANCELLABLE: MigrationState[] = ['planned', 'awaiting-approval', 'queued', 'running'];
+
+/**
+ * Stops a migration: workers stop claiming its items, in-flight items finish
+ * and are recorded, so a later rollback or retry sees a consistent state. A
+ * rollback in progress cannot be cancelled: stopping it halfway would leave
+ * the target neither migrated nor restored.
+ */
+export async function cancel(ctx: EngineContext, id: string, actor: Actor, reason?: string) {
+  const m = await load(ctx, id);
+  await move(ctx, m, 'cancel', CANCELLABLE, 'cancelled', {
+    actor: actor.ref,
+    reason: reason ?? `Cancelled by ${actor.ref}`,
+  });
+}
+
+const ROLLBACKABLE: MigrationState[] = ['succeeded', 'failed', 'cancelled'];
+
+export async function rollback(ctx: EngineContext, id: string, actor: Actor, reason?: string) {
+  const m = await load(ctx, id);
+  await move(ctx, m, 'roll back', ROLLBACKABLE, 'rolling-back', {
+    actor: actor.ref,
+    phase: 'rollback-prepare',
+    reason: reason ?? m.reason ?? `Rolled back by ${actor.ref}`,
+  });
+}
+
+const RETRYABLE: MigrationState[] = ['failed', 'cancelled'];
+
+/** Re-queues only what did not finish: finished items are never copied again. */
+export async function retry(ctx: EngineContext, id: string, actor: Actor, reason?: string) {
+  const m = await load(ctx, id);
+  if (!RETRYABLE.includes(m.state)) throw illegal(m, 'retry', RETRYABLE);
+  if (m.phase === 'copy' || m.phase === 'validate') {
+    const requeued = await ctx.stores.items.requeue(id, m.phase);
+    await move(ctx, m, 'retry', RETRYABLE, 'running', {
+      actor: actor.ref,
+      reason: null,
+      details: { retry: true, requeuedItems: requeued, step: m.phase, note: reason },
+    });
+  } else if (m.phase === undefined || m.phase === 'preflight' || m.phase === 'snapshot') {
+    await move(ctx, m, 'retry', RETRYABLE, 'queued', {
+      actor: actor.ref,
+      phase: null,
+      reason: null,
+      details: { retry: true, note: reason },
+    });
+  } else {
+    throw new ConflictError(
+      `Cannot retry migration '${id}': it stopped during '${m.phase}', which is not retryable; roll it back instead`,
+    );
+  }
+}

@@ -1,0 +1,70 @@
+import type { LoggerService } from '@backstage/backend-plugin-api';
+import type { ObjectStore } from '@internal/backstage-plugin-dataset-migration-node';
+import { parseLocation } from '@internal/backstage-plugin-dataset-migration-common';
+import { EventStore } from '../database/EventStore';
+import { FleetStore } from '../database/FleetStore';
+import { MigrationRow, MigrationStore } from '../database/MigrationStore';
+import { ReportStore } from '../database/ReportStore';
+import { WorkItemStore } from '../database/WorkItemStore';
+import { backupLocationUri } from '../storage/backupArea';
+import { StorageRegistry } from '../storage/StorageRegistry';
+import type { EngineConfig } from './config';
+import type { MigrationEngineHooks } from './types';
+
+export interface Stores {
+  migrations: MigrationStore;
+  items: WorkItemStore;
+  events: EventStore;
+  reports: ReportStore;
+  fleet: FleetStore;
+}
+
+/** Everything the engine's parts share. */
+export interface EngineContext {
+  stores: Stores;
+  registry: StorageRegistry;
+  config: EngineConfig;
+  logger: LoggerService;
+  hooks: MigrationEngineHooks;
+  workerId: string;
+  /** Throws once the engine was abandoned, so no more DB writes happen. */
+  assertAlive(): void;
+  signal: AbortSignal;
+}
+
+export interface MigrationStores {
+  source: ObjectStore;
+  target: ObjectStore;
+  backups: ObjectStore;
+}
+
+/** Opens (and caches) the stores of a migration. */
+export class StoreCache {
+  private readonly cache = new Map<string, Promise<MigrationStores>>();
+
+  constructor(private readonly registry: StorageRegistry) {}
+
+  get(m: MigrationRow): Promise<MigrationStores> {
+    let entry = this.cache.get(m.id);
+    if (!entry) {
+      entry = (async () => ({
+        source: await this.registry.open(m.sourceLocation),
+        target: await this.registry.open(m.targetLocation),
+        backups: await this.registry.open(
+          backupLocationUri(parseLocation(m.targetLocation), m.id),
+        ),
+      }))();
+      entry.catch(() => this.cache.delete(m.id));
+      this.cache.set(m.id, entry);
+    }
+    return entry;
+  }
+
+  forget(id: string) {
+    this.cache.delete(id);
+  }
+}
+
+export class AbandonedError extends Error {
+  name = 'AbandonedError';
+}

@@ -1,0 +1,66 @@
+import { ConflictError } from '@backstage/errors';
+import { HashingStream } from './checksums';
+import { ItemContext, transfer } from './itemContext';
+
+/**
+ * Copies one source object to the target. Before the first write to a key
+ * that already exists, its original is copied to the backup area and the DB
+ * records `had_original`, so a rollback knows whether to restore or delete.
+ * Re-running the item after a crash rewrites the same bytes.
+ */
+export async function copyItem(ctx: ItemContext): Promise<void> {
+  const { item, source, target, backups, signal } = ctx;
+  if (item.hadOriginal === null) {
+    const existing = await target.stat(item.key);
+    if (existing) {
+      await transfer(target, item.key, backups, item.key, signal);
+    }
+    await ctx.save({ hadOriginal: Boolean(existing) });
+  }
+
+  if (target.copyWithin) {
+    const result = await target.copyWithin(source, item.key, item.key);
+    if (result) {
+      checkSize(item.key, item.size, result.size);
+      await ctx.save({
+        state: 'done',
+        copyMethod: 'server-side',
+        sourceSha256: result.checksums.sha256,
+        sourceMd5: result.checksums.md5,
+        lastError: null,
+      });
+      return;
+    }
+  }
+
+  const body = await source.read(item.key);
+  const hashing = new HashingStream();
+  body.on('error', e => hashing.destroy(e));
+  const result = await target.write(item.key, body.pipe(hashing), {
+    size: item.size,
+    signal,
+  });
+  const digests = hashing.digests();
+  checkSize(item.key, item.size, digests.size);
+  if (result.checksums.sha256 && result.checksums.sha256 !== digests.sha256) {
+    throw Object.assign(
+      new Error(`Target reported sha256 ${result.checksums.sha256} for '${item.key}', expected ${digests.sha256}`),
+      { retryable: true },
+    );
+  }
+  await ctx.save({
+    state: 'done',
+    copyMethod: 'stream',
+    sourceSha256: digests.sha256,
+    sourceMd5: digests.md5,
+    lastError: null,
+  });
+}
+
+function checkSize(key: string, expected: number, actual: number) {
+  if (expected !== actual) {
+    throw new ConflictError(
+      `Source object '${key}' changed during the migration: the snapshot had ${expected} bytes, the copy read ${actual}`,
+    );
+  }
+}

@@ -1,0 +1,97 @@
+import type { MigrationPlan } from '@internal/backstage-plugin-dataset-migration-common';
+import type {
+  ObjectInfo,
+  ObjectStore,
+} from '@internal/backstage-plugin-dataset-migration-node';
+import { isInternalKey } from '../storage/backupArea';
+import { SetDigest } from './checksums';
+
+/** What identifies an object's content version in the snapshot hash. */
+function snapshotLine(o: ObjectInfo): string {
+  const version = o.checksums?.sha256 ?? o.checksums?.md5 ?? o.etag ?? '';
+  return `${o.key}\u0000${o.size}\u0000${version}`;
+}
+
+/**
+ * Streams a source listing page by page, feeding each page to `onPage`, and
+ * returns the snapshot digest. Memory stays bounded by the page size.
+ */
+export async function snapshotSource(
+  source: ObjectStore,
+  onPage?: (page: ObjectInfo[]) => Promise<void>,
+  pageSize = 500,
+): Promise<{ count: number; bytes: number; hash: string }> {
+  const digest = new SetDigest();
+  let page: ObjectInfo[] = [];
+  for await (const object of source.list()) {
+    if (isInternalKey(object.key)) continue;
+    digest.add(snapshotLine(object), object.size);
+    if (onPage) {
+      page.push(object);
+      if (page.length >= pageSize) {
+        await onPage(page);
+        page = [];
+      }
+    }
+  }
+  if (onPage && page.length > 0) await onPage(page);
+  return { count: digest.count, bytes: digest.bytes, hash: digest.digest() };
+}
+
+// Conservative single-replica rates used only for the estimate.
+const BYTES_PER_SECOND = 50 * 1024 * 1024;
+const SECONDS_PER_OBJECT = 0.02;
+const SAMPLE = 20;
+
+/** Dry run: lists and sizes the source, finds overwrites. Writes nothing. */
+export async function planMigration(options: {
+  source: ObjectStore;
+  target: ObjectStore;
+  consumers: string[];
+  targetFormat?: MigrationPlan['target']['format'];
+  concurrency: number;
+}): Promise<MigrationPlan> {
+  const { source, target } = options;
+  const overwrites: string[] = [];
+  let overwriteCount = 0;
+  const snapshot = await snapshotSource(source, async page => {
+    // stat per key instead of listing the whole target into memory.
+    for (let i = 0; i < page.length; i += 16) {
+      const found = await Promise.all(
+        page.slice(i, i + 16).map(o => target.stat(o.key)),
+      );
+      for (const f of found) {
+        if (!f) continue;
+        overwriteCount += 1;
+        if (overwrites.length < SAMPLE) overwrites.push(f.key);
+      }
+    }
+  });
+  const warnings: string[] = [];
+  if (snapshot.count === 0) {
+    warnings.push('The source is empty: the migration would copy nothing.');
+  }
+  if (overwriteCount > 0) {
+    warnings.push(
+      `${overwriteCount} target object(s) exist and will be overwritten; they are backed up first and restored on rollback.`,
+    );
+  }
+  const parallel = Math.max(1, options.concurrency);
+  return {
+    source: {
+      location: source.location.uri,
+      objectCount: snapshot.count,
+      totalBytes: snapshot.bytes,
+    },
+    target: { location: target.location.uri, format: options.targetFormat },
+    overwrites: { count: overwriteCount, sample: overwrites.sort() },
+    consumers: [...options.consumers].sort(),
+    snapshotHash: snapshot.hash,
+    estimatedSeconds: Math.ceil(
+      snapshot.bytes / BYTES_PER_SECOND +
+        (snapshot.count * SECONDS_PER_OBJECT) / parallel,
+    ),
+    warnings,
+    createdAt: new Date().toISOString(),
+  };
+}

@@ -1,0 +1,189 @@
+import { isRetryableError } from '@internal/backstage-plugin-dataset-migration-node';
+import type { WorkItem } from '../database/WorkItemStore';
+import { backoffDelay } from './backoff';
+import { copyItem } from './copy';
+import { AbandonedError, EngineContext, StoreCache } from './context';
+import { DRIVEN_STATES, driveMigration } from './driver';
+import { ItemContext, LeaseLostError } from './itemContext';
+import { rollbackItem } from './rollback';
+import { validateItem } from './validate';
+
+const STAGES = { copy: copyItem, validate: validateItem, rollback: rollbackItem };
+const MAX_DRIVERS = 2;
+
+function errorMessage(e: unknown) {
+  if (e instanceof Error) {
+    const code = (e as { code?: string }).code;
+    return code && !e.message.includes(code) ? `${code}: ${e.message}` : e.message;
+  }
+  return String(e);
+}
+
+/**
+ * This replica's share of the fleet: a poll loop that claims migration-level
+ * stages ("drivers") and work items with leases, processes up to
+ * `concurrency` items at once and heartbeats their leases.
+ */
+export class WorkerPool {
+  private running = false;
+  private loop?: Promise<void>;
+  private wake?: () => void;
+  private readonly inFlight = new Map<number, Promise<void>>();
+  private readonly drivers = new Map<string, Promise<void>>();
+  private readonly cache: StoreCache;
+
+  constructor(private readonly ctx: EngineContext) {
+    this.cache = new StoreCache(ctx.registry);
+  }
+
+  start() {
+    if (this.running) return;
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  /** Stops claiming; waits for in-flight work unless abandoning. */
+  async stop(abandon: boolean) {
+    this.running = false;
+    this.wake?.();
+    if (abandon) return;
+    await this.loop;
+    await Promise.allSettled([...this.inFlight.values(), ...this.drivers.values()]);
+    await this.ctx.stores.fleet.remove(this.ctx.workerId).catch(() => {});
+  }
+
+  private async run() {
+    const { stores, config, workerId, logger } = this.ctx;
+    while (this.running && !this.ctx.signal.aborted) {
+      try {
+        await stores.fleet.heartbeat(workerId, this.inFlight.size);
+        if (this.drivers.size < MAX_DRIVERS) {
+          const claimed = await stores.migrations.claimDriver(
+            workerId,
+            config.leaseMs,
+            [...DRIVEN_STATES],
+            MAX_DRIVERS - this.drivers.size,
+          );
+          for (const m of claimed) this.track(this.drivers, m.id, this.drive(m));
+        }
+        const free = config.concurrency - this.inFlight.size;
+        if (free > 0 && this.running) {
+          const items = await stores.items.claim(workerId, config.leaseMs, free);
+          for (const item of items) this.track(this.inFlight, item.id, this.process(item));
+        }
+      } catch (e) {
+        if (this.ctx.signal.aborted) return;
+        logger.warn(`Dataset migration worker poll failed: ${errorMessage(e)}`);
+      }
+      await new Promise<void>(resolve => {
+        const timer = setTimeout(resolve, config.pollIntervalMs);
+        this.wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+  }
+
+  private track<K>(map: Map<K, Promise<void>>, key: K, work: Promise<void>) {
+    map.set(key, work);
+    work.finally(() => {
+      map.delete(key);
+      this.wake?.();
+    });
+  }
+
+  private async drive(m: Parameters<typeof driveMigration>[2]) {
+    const { stores, workerId, config } = this.ctx;
+    const timer = setInterval(() => {
+      if (this.ctx.signal.aborted) return;
+      stores.migrations.heartbeatDriver(m.id, workerId, config.leaseMs).catch(() => {});
+    }, config.leaseMs / 3);
+    try {
+      await driveMigration(this.ctx, this.cache, m);
+    } catch (e) {
+      if (!(e instanceof AbandonedError)) {
+        this.ctx.logger.error(`Dataset migration ${m.id} driver failed: ${errorMessage(e)}`);
+      }
+    } finally {
+      clearInterval(timer);
+      if (!this.ctx.signal.aborted) {
+        await stores.migrations.releaseDriver(m.id, workerId).catch(() => {});
+      }
+    }
+  }
+
+  private async process(item: WorkItem) {
+    const { stores, workerId, config } = this.ctx;
+    const timer = setInterval(() => {
+      if (this.ctx.signal.aborted) return;
+      stores.items.heartbeat([item.id], workerId, config.leaseMs).catch(() => {});
+    }, config.leaseMs / 3);
+    try {
+      const m = await stores.migrations.get(item.migrationId);
+      if (!m) return;
+      const opened = await this.cache.get(m);
+      const itemCtx: ItemContext = {
+        item,
+        ...opened,
+        signal: this.ctx.signal,
+        save: async patch => {
+          this.ctx.assertAlive();
+          if (!(await stores.items.update(item, workerId, patch))) {
+            throw new LeaseLostError(`Lost the lease on '${item.key}'`);
+          }
+          if (patch.hadOriginal !== undefined) item.hadOriginal = patch.hadOriginal;
+        },
+      };
+      await STAGES[item.stage](itemCtx);
+    } catch (e) {
+      if (e instanceof AbandonedError || e instanceof LeaseLostError || this.ctx.signal.aborted) {
+        return;
+      }
+      await this.failOrRetry(item, e).catch(err =>
+        this.ctx.logger.warn(`Could not record failure of '${item.key}': ${errorMessage(err)}`),
+      );
+    } finally {
+      clearInterval(timer);
+    }
+  }
+
+  private async failOrRetry(item: WorkItem, e: unknown) {
+    const { stores, workerId, config } = this.ctx;
+    const attempts = item.attempts + 1;
+    const reason = errorMessage(e);
+    // Rollback must converge, so its errors are always retried (capped delay).
+    const retry =
+      item.stage === 'rollback' ||
+      (isRetryableError(e) && attempts < config.retry.maxAttempts);
+    if (retry) {
+      const delay = backoffDelay(attempts, config.retry);
+      if (!(await stores.items.update(item, workerId, {
+        state: 'pending',
+        attempts,
+        notBefore: Date.now() + delay,
+        lastError: reason,
+      }))) return;
+      await stores.events.append({
+        migrationId: item.migrationId,
+        type: 'item-retry',
+        level: 'warn',
+        message: `Retrying ${item.stage} of '${item.key}' in ${delay} ms (attempt ${attempts}${item.stage === 'rollback' ? '' : ` of ${config.retry.maxAttempts}`}): ${reason}`,
+        details: { key: item.key, stage: item.stage, attempt: attempts, delayMs: delay },
+      });
+      return;
+    }
+    if (!(await stores.items.update(item, workerId, {
+      state: 'failed',
+      attempts,
+      lastError: reason,
+    }))) return;
+    await stores.events.append({
+      migrationId: item.migrationId,
+      type: 'item-failed',
+      level: 'error',
+      message: `${item.stage} of '${item.key}' failed${isRetryableError(e) ? ` after ${attempts} attempts` : ' (not retryable)'}: ${reason}`,
+      details: { key: item.key, stage: item.stage, attempts },
+    });
+  }
+}

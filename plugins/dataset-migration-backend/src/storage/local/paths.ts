@@ -1,0 +1,57 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { InputError, NotAllowedError } from '@backstage/errors';
+import {
+  InvalidLocationError,
+  validateKey,
+} from '@internal/backstage-plugin-dataset-migration-common';
+
+export function isInside(parent: string, child: string): boolean {
+  const rel = path.relative(parent, child);
+  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
+}
+
+/** Realpath of `p`, or of its deepest existing ancestor joined with the rest. */
+export async function realpathLenient(p: string): Promise<string> {
+  const missing: string[] = [];
+  let current = path.resolve(p);
+  for (;;) {
+    try {
+      const real = await fs.realpath(current);
+      return path.join(real, ...missing.reverse());
+    } catch (e: any) {
+      if (e?.code !== 'ENOENT' && e?.code !== 'ENOTDIR') throw e;
+      const parent = path.dirname(current);
+      if (parent === current) return path.join(current, ...missing.reverse());
+      missing.push(path.basename(current));
+      current = parent;
+    }
+  }
+}
+
+/**
+ * Maps an object key to a path under `dir`, refusing keys that could leave it:
+ * `..` segments, absolute keys, and symlinks (anywhere on the way) that point
+ * outside `dir`.
+ */
+export async function resolveKey(dir: string, key: string): Promise<string> {
+  try {
+    validateKey(key);
+  } catch (e) {
+    if (e instanceof InvalidLocationError) {
+      throw new InputError(`Refusing object key: ${e.message}`);
+    }
+    throw e;
+  }
+  const full = path.join(dir, ...key.split('/'));
+  if (!isInside(dir, full)) {
+    throw new NotAllowedError(`Object key '${key}' leaves the dataset folder`);
+  }
+  const real = await realpathLenient(full);
+  if (!isInside(dir, real)) {
+    throw new NotAllowedError(
+      `Object key '${key}' resolves through a symlink to '${real}', outside the dataset folder '${dir}'`,
+    );
+  }
+  return full;
+}
