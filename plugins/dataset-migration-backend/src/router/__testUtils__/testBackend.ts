@@ -75,11 +75,9 @@ export function ownerOnlyPermissions(options: {
       };
       return {
         async authorize(requests, { credentials }) {
-          const principal =
-            credentials.principal.type === 'user'
-              ? (credentials.principal as { userEntityRef: string })
-                  .userEntityRef
-              : credentials.principal.type;
+          const principal = auth.isPrincipal(credentials, 'user')
+            ? credentials.principal.userEntityRef
+            : String((credentials.principal as { type?: string }).type);
           return Promise.all(
             requests.map(async request => {
               const result = await decide(
