@@ -14,6 +14,8 @@ export interface DatasetPermissions {
   cancel: boolean;
   rollback: boolean;
   retry: boolean;
+  /** True until every answer is in; everything counts as denied meanwhile. */
+  loading: boolean;
 }
 
 /**
@@ -49,5 +51,6 @@ export function useDatasetPermissions(entityRef: string): DatasetPermissions {
     cancel: cancel.allowed,
     rollback: rollback.allowed,
     retry: retry.allowed,
+    loading: [create, approve, cancel, rollback, retry].some(p => p.loading),
   };
 }

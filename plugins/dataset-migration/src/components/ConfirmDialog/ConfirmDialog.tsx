@@ -23,6 +23,7 @@ export const ConfirmDialog = (props: {
       <DialogContent>
         <DialogContentText>{props.description}</DialogContentText>
         <TextField
+          id="confirm-dialog-reason"
           label="Reason (optional, kept in the audit log)"
           value={reason}
           onChange={e => setReason(e.target.value)}

@@ -59,7 +59,9 @@ export const DatasetMigrationCard = (props: { pollIntervalMs?: number }) => {
 
   const inProgress = !!migration && !isFinalState(migration.state);
   let migrateDisabledReason: string | undefined;
-  if (!permissions.create) {
+  if (permissions.loading) {
+    migrateDisabledReason = 'Checking your permissions…';
+  } else if (!permissions.create) {
     migrateDisabledReason =
       'You do not have permission to migrate this dataset';
   } else if (inProgress) {

@@ -81,7 +81,9 @@ export const MigrationActions = (props: {
       return null;
     }
     let disabledReason: string | undefined;
-    if (!permissions[action]) {
+    if (permissions.loading) {
+      disabledReason = 'Checking your permissions…';
+    } else if (!permissions[action]) {
       disabledReason = `You do not have permission to ${action} migrations of this dataset`;
     } else if (!applies) {
       disabledReason = `Only succeeded, failed or cancelled migrations can be rolled back; this one is ${migration.state}`;

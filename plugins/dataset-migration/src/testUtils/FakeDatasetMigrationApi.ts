@@ -1,0 +1,194 @@
+import { ResponseError } from '@backstage/errors';
+import type {
+  CreateMigrationRequest,
+  FleetStatus,
+  Migration,
+  MigrationEvent,
+  MigrationPlan,
+  ValidationReport,
+} from '@internal/backstage-plugin-dataset-migration-common';
+import type {
+  DatasetLocationResponse,
+  DatasetMigrationApi,
+  ListMigrationsOptions,
+} from '../api';
+
+/** A ResponseError as the real client throws it for a Backstage error body. */
+export async function apiError(
+  status: number,
+  name: string,
+  message: string,
+): Promise<ResponseError> {
+  return ResponseError.fromResponse(
+    new Response(
+      JSON.stringify({
+        error: { name, message },
+        request: { method: 'GET', url: '/' },
+        response: { statusCode: status },
+      }),
+      { status, headers: { 'content-type': 'application/json' } },
+    ) as any,
+  );
+}
+
+export const DATASET_REF = 'resource:default/plays';
+
+export function makePlan(
+  overrides: Partial<MigrationPlan> = {},
+): MigrationPlan {
+  return {
+    source: {
+      location: 's3://raw/plays',
+      objectCount: 1234,
+      totalBytes: 5 * 1024 ** 3,
+    },
+    target: { location: 'gs://archive/plays', format: 'csv' },
+    overwrites: { count: 3, sample: ['part-0001.csv', 'part-0002.csv'] },
+    consumers: ['component:default/play-stats', 'component:default/charts'],
+    snapshotHash: 'abc',
+    estimatedSeconds: 3725,
+    warnings: ['2 objects are larger than 5 GiB'],
+    createdAt: '2026-11-21T10:00:00.000Z',
+    ...overrides,
+  };
+}
+
+export function makeMigration(overrides: Partial<Migration> = {}): Migration {
+  return {
+    id: 'm-1',
+    dataset: DATASET_REF,
+    source: { location: 's3://raw/plays', format: 'csv' },
+    target: { location: 'gs://archive/plays', format: 'csv' },
+    strategy: 'bulk-copy',
+    state: 'running',
+    step: 'copy',
+    plan: makePlan(),
+    progress: {
+      totalItems: 200,
+      doneItems: 50,
+      failedItems: 0,
+      totalBytes: 4000,
+      doneBytes: 3000,
+    },
+    createdBy: 'user:default/ada',
+    createdAt: '2026-11-21T10:00:00.000Z',
+    updatedAt: '2026-11-21T10:05:00.000Z',
+    ...overrides,
+  };
+}
+
+type Call = { method: string; args: unknown[] };
+
+/**
+ * In-memory stand-in for the REST API. Tests script its answers through the
+ * public fields and read back `calls`.
+ */
+export class FakeDatasetMigrationApi implements DatasetMigrationApi {
+  calls: Call[] = [];
+  migrations: Migration[] = [];
+  events: MigrationEvent[] = [];
+  reports = new Map<string, ValidationReport>();
+  location: DatasetLocationResponse = {
+    entityRef: DATASET_REF,
+    location: 's3://raw/plays',
+  };
+  fleet: FleetStatus = {
+    queueDepth: 0,
+    inFlight: 0,
+    workers: [],
+    migrations: {},
+    throughput: { itemsPerMinute: 0, bytesPerMinute: 0 },
+  };
+  /** When set, the next createMigration rejects with it. */
+  createError?: Error;
+  /** Answer of createMigration. */
+  created: Migration = makeMigration({
+    id: 'm-new',
+    state: 'awaiting-approval',
+    step: undefined,
+    progress: {
+      totalItems: 0,
+      doneItems: 0,
+      failedItems: 0,
+      totalBytes: 0,
+      doneBytes: 0,
+    },
+  });
+
+  private record(method: string, ...args: unknown[]) {
+    this.calls.push({ method, args });
+  }
+
+  callsTo(method: keyof DatasetMigrationApi): Call[] {
+    return this.calls.filter(c => c.method === method);
+  }
+
+  private find(id: string): Migration {
+    const found = this.migrations.find(m => m.id === id);
+    if (!found) {
+      throw new Error(`fake: no migration ${id}`);
+    }
+    return found;
+  }
+
+  private setState(id: string, state: Migration['state']): Migration {
+    const updated = { ...this.find(id), state };
+    this.migrations = this.migrations.map(m => (m.id === id ? updated : m));
+    return updated;
+  }
+
+  async createMigration(request: CreateMigrationRequest) {
+    this.record('createMigration', request);
+    if (this.createError) {
+      throw this.createError;
+    }
+    this.migrations = [...this.migrations, this.created];
+    return this.created;
+  }
+  async listMigrations(options?: ListMigrationsOptions) {
+    this.record('listMigrations', options);
+    const items = this.migrations.filter(
+      m => !options?.dataset || m.dataset === options.dataset,
+    );
+    return { items, totalCount: items.length };
+  }
+  async getMigration(id: string) {
+    this.record('getMigration', id);
+    return this.find(id);
+  }
+  async listEvents(id: string, options?: { after?: number }) {
+    this.record('listEvents', id, options);
+    const after = options?.after ?? 0;
+    return {
+      items: this.events.filter(e => e.migrationId === id && e.id > after),
+    };
+  }
+  async getReport(id: string) {
+    this.record('getReport', id);
+    return this.reports.get(id);
+  }
+  async approveMigration(id: string, reason?: string) {
+    this.record('approveMigration', id, reason);
+    return this.setState(id, 'queued');
+  }
+  async cancelMigration(id: string, reason?: string) {
+    this.record('cancelMigration', id, reason);
+    return this.setState(id, 'cancelled');
+  }
+  async rollbackMigration(id: string, reason?: string) {
+    this.record('rollbackMigration', id, reason);
+    return this.setState(id, 'rolling-back');
+  }
+  async retryMigration(id: string, reason?: string) {
+    this.record('retryMigration', id, reason);
+    return this.setState(id, 'queued');
+  }
+  async getFleetStatus() {
+    this.record('getFleetStatus');
+    return this.fleet;
+  }
+  async getDatasetLocation(entityRef: string) {
+    this.record('getDatasetLocation', entityRef);
+    return this.location;
+  }
+}
