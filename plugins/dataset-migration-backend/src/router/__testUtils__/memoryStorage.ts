@@ -2,6 +2,7 @@ import { NotFoundError } from '@backstage/errors';
 import type { DatasetLocation } from '@internal/backstage-plugin-dataset-migration-common';
 import {
   datasetMigrationStorageExtensionPoint,
+  type DatasetMigrationStorageExtensionPoint,
   type ObjectStore,
   type StorageBackend,
 } from '@internal/backstage-plugin-dataset-migration-node';
@@ -42,31 +43,19 @@ export class MemoryStorage implements StorageBackend {
   async open(location: DatasetLocation): Promise<ObjectStore> {
     const base = location.uri;
     const full = (key: string) => `${base}/${key}`;
-    const info = (key: string, data: Buffer) => ({
-      key,
-      size: data.length,
-      etag: createHash('md5').update(data).digest('hex'),
-    });
-    const storage = this;
     return {
       location,
       backendId: this.id,
       capabilities: { checksums: [], serverSideCopy: false, multipart: false },
-      async *list() {
-        for (const [uri, data] of [...storage.objects]) {
-          if (uri.startsWith(`${base}/`)) {
-            yield info(uri.slice(base.length + 1), data);
-          }
-        }
+      list: () => this.listUnder(base),
+      stat: async key => {
+        const data = this.objects.get(full(key));
+        return data ? describe(key, data) : undefined;
       },
-      async stat(key) {
-        const data = storage.objects.get(full(key));
-        return data ? info(key, data) : undefined;
-      },
-      async read(key, range) {
-        storage.readsStarted += 1;
-        await storage.gate?.promise;
-        const data = storage.objects.get(full(key));
+      read: async (key, range) => {
+        this.readsStarted += 1;
+        await this.gate?.promise;
+        const data = this.objects.get(full(key));
         if (!data) {
           throw new NotFoundError(`No object ${full(key)}`);
         }
@@ -74,13 +63,13 @@ export class MemoryStorage implements StorageBackend {
           range ? data.subarray(range.start, range.end + 1) : data,
         ]);
       },
-      async write(key, body) {
+      write: async (key, body) => {
         const chunks: Buffer[] = [];
         for await (const chunk of body) {
           chunks.push(Buffer.from(chunk));
         }
         const data = Buffer.concat(chunks);
-        storage.objects.set(full(key), data);
+        this.objects.set(full(key), data);
         return {
           size: data.length,
           checksums: {
@@ -88,15 +77,24 @@ export class MemoryStorage implements StorageBackend {
           },
         };
       },
-      async delete(key) {
-        storage.objects.delete(full(key));
+      delete: async key => {
+        this.objects.delete(full(key));
       },
     };
   }
 
+  private async *listUnder(base: string) {
+    for (const [uri, data] of [...this.objects]) {
+      if (uri.startsWith(`${base}/`)) {
+        yield describe(uri.slice(base.length + 1), data);
+      }
+    }
+  }
+
   /** A backend module that registers this store with the plugin. */
   module() {
-    const storage = this;
+    const addTo = (ext: DatasetMigrationStorageExtensionPoint) =>
+      ext.addStorageBackend(this);
     return createBackendModule({
       pluginId: 'dataset-migration',
       moduleId: 'test-memory-storage',
@@ -104,10 +102,18 @@ export class MemoryStorage implements StorageBackend {
         reg.registerInit({
           deps: { storage: datasetMigrationStorageExtensionPoint },
           async init(deps) {
-            deps.storage.addStorageBackend(storage);
+            addTo(deps.storage);
           },
         });
       },
     });
   }
+}
+
+function describe(key: string, data: Buffer) {
+  return {
+    key,
+    size: data.length,
+    etag: createHash('md5').update(data).digest('hex'),
+  };
 }
