@@ -2,15 +2,37 @@ import {
   coreServices,
   createBackendModule,
 } from '@backstage/backend-plugin-api';
+import { datasetMigrationStorageExtensionPoint } from '@internal/backstage-plugin-dataset-migration-node';
+import { S3StorageBackend } from './S3StorageBackend';
 
+/**
+ * Adds the `s3://` storage backend to the dataset-migration plugin.
+ *
+ * @public
+ */
 export const datasetMigrationModuleS3 = createBackendModule({
   pluginId: 'dataset-migration',
   moduleId: 's3',
   register(reg) {
     reg.registerInit({
-      deps: { logger: coreServices.logger },
-      async init({ logger }) {
-        logger.info('Hello World!');
+      deps: {
+        config: coreServices.rootConfig,
+        logger: coreServices.logger,
+        lifecycle: coreServices.lifecycle,
+        storage: datasetMigrationStorageExtensionPoint,
+      },
+      async init({ config, logger, lifecycle, storage }) {
+        const backend = S3StorageBackend.fromConfig(config);
+        const { endpoint, region, credentials } = backend.options;
+        logger.info(
+          `S3 storage backend ready (endpoint ${
+            endpoint ?? 'AWS'
+          }, region ${region}, credentials from ${
+            credentials ? 'app-config' : 'the AWS default provider chain'
+          })`,
+        );
+        storage.addStorageBackend(backend);
+        lifecycle.addShutdownHook(() => backend.destroy());
       },
     });
   },

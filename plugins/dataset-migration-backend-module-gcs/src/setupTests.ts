@@ -1,0 +1,3 @@
+import { installGcsClientJestShims } from './testing/jestShims';
+
+installGcsClientJestShims();

@@ -1,0 +1,151 @@
+import { Storage } from '@google-cloud/storage';
+import { createHash, randomBytes } from 'node:crypto';
+import { crc32c } from '@internal/backstage-plugin-dataset-migration-node';
+import { GcsTestServer } from './GcsTestServer';
+
+function gcsHashes(data: Buffer) {
+  const crc = Buffer.alloc(4);
+  crc.writeUInt32BE(crc32c(data));
+  return {
+    md5Hash: createHash('md5').update(data).digest('base64'),
+    crc32c: crc.toString('base64'),
+  };
+}
+
+async function readAll(stream: NodeJS.ReadableStream) {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) {
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+describe('GcsTestServer through @google-cloud/storage', () => {
+  let server: GcsTestServer;
+  let storage: Storage;
+
+  beforeAll(async () => {
+    server = await GcsTestServer.start({
+      buckets: ['b1'],
+      rewriteChunkBytes: 1000,
+    });
+    storage = new Storage({ apiEndpoint: server.endpoint, projectId: 'test' });
+  });
+  afterAll(() => server.stop());
+
+  it('creates buckets and refuses duplicates', async () => {
+    await storage.createBucket('b2');
+    const [exists] = await storage.bucket('b2').exists();
+    expect(exists).toBe(true);
+    await expect(storage.createBucket('b2')).rejects.toMatchObject({
+      code: 409,
+    });
+    const [missing] = await storage.bucket('nope').exists();
+    expect(missing).toBe(false);
+  });
+
+  it('stores a multipart upload with GCS hashes in the metadata', async () => {
+    const data = randomBytes(70_000);
+    const before = server.stats.uploads.multipart;
+    const file = storage.bucket('b1').file('dir/ä b.bin');
+    await file.save(data, {
+      resumable: false,
+      contentType: 'application/x-test',
+    });
+    expect(server.stats.uploads.multipart).toBe(before + 1);
+    const [meta] = await file.getMetadata();
+    expect(meta).toMatchObject({
+      name: 'dir/ä b.bin',
+      size: '70000',
+      contentType: 'application/x-test',
+      ...gcsHashes(data),
+    });
+    // the client validates crc32c/md5 of the download against x-goog-hash
+    expect((await file.download())[0].equals(data)).toBe(true);
+  });
+
+  it('accepts a chunked resumable upload and serves ranges', async () => {
+    const data = randomBytes(3 * 256 * 1024 + 123);
+    const before = server.stats.resumableChunks;
+    const file = storage.bucket('b1').file('big.bin');
+    await file.save(data, { resumable: true, chunkSize: 256 * 1024 });
+    expect(server.stats.resumableChunks - before).toBe(4);
+    const [meta] = await file.getMetadata();
+    expect(meta).toMatchObject({
+      size: String(data.length),
+      ...gcsHashes(data),
+    });
+    const part = await readAll(
+      file.createReadStream({ start: 1000, end: 299_999, validation: false }),
+    );
+    expect(part.equals(data.subarray(1000, 300_000))).toBe(true);
+  });
+
+  it('accepts a single-request resumable upload and zero-byte objects', async () => {
+    const file = storage.bucket('b1').file('stream.bin');
+    const data = randomBytes(100_000);
+    await file.save(data, { resumable: true });
+    expect((await file.download())[0].equals(data)).toBe(true);
+    const empty = storage.bucket('b1').file('empty');
+    await empty.save(Buffer.alloc(0), { resumable: true });
+    const [meta] = await empty.getMetadata();
+    expect(meta).toMatchObject({ size: '0', ...gcsHashes(Buffer.alloc(0)) });
+    expect((await empty.download())[0].length).toBe(0);
+  });
+
+  it('stores a media upload', async () => {
+    const res = await fetch(
+      `${server.endpoint}/upload/storage/v1/b/b1/o?uploadType=media&name=media.txt`,
+      {
+        method: 'POST',
+        body: 'hello',
+        headers: { 'content-type': 'text/plain' },
+      },
+    );
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({
+      name: 'media.txt',
+      size: '5',
+      ...gcsHashes(Buffer.from('hello')),
+    });
+  });
+
+  it('lists with prefix, maxResults and pageToken', async () => {
+    const bucket = storage.bucket('b1');
+    for (let i = 0; i < 7; i++) {
+      await bucket.file(`list/${i}`).save(String(i), { resumable: false });
+    }
+    await bucket.file('listing-not-me').save('x', { resumable: false });
+    const names: string[] = [];
+    let query: any = { prefix: 'list/', maxResults: 3, autoPaginate: false };
+    let pages = 0;
+    while (query) {
+      const [files, next] = await bucket.getFiles(query);
+      names.push(...files.map(f => f.name));
+      pages++;
+      query = next;
+    }
+    expect(pages).toBe(3);
+    expect(names).toEqual([0, 1, 2, 3, 4, 5, 6].map(i => `list/${i}`));
+  });
+
+  it('deletes and reports missing objects as 404', async () => {
+    const file = storage.bucket('b1').file('gone');
+    await file.save('x', { resumable: false });
+    await file.delete();
+    await expect(file.getMetadata()).rejects.toMatchObject({ code: 404 });
+    await expect(file.delete()).rejects.toMatchObject({ code: 404 });
+    await file.delete({ ignoreNotFound: true });
+  });
+
+  it('rewrites across calls with a rewrite token', async () => {
+    const data = randomBytes(3500);
+    const src = storage.bucket('b1').file('src');
+    await src.save(data, { resumable: false });
+    const before = server.stats.rewriteCalls;
+    await src.copy(storage.bucket('b1').file('copy/of src'));
+    expect(server.stats.rewriteCalls - before).toBe(4);
+    const [copy] = await storage.bucket('b1').file('copy/of src').download();
+    expect(copy.equals(data)).toBe(true);
+  });
+});

@@ -1,0 +1,175 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { crc32c } from '@internal/backstage-plugin-dataset-migration-node';
+
+/** What the JSON API returns for an object (`storage#object`). */
+export interface GcsObjectResource {
+  kind: 'storage#object';
+  id: string;
+  name: string;
+  bucket: string;
+  generation: string;
+  metageneration: string;
+  contentType: string;
+  size: string;
+  /** base64 of the MD5 digest */
+  md5Hash: string;
+  /** base64 of the big-endian CRC32C */
+  crc32c: string;
+  etag: string;
+  timeCreated: string;
+  updated: string;
+  storageClass: string;
+}
+
+interface StoredObject {
+  resource: GcsObjectResource;
+  file: string;
+}
+
+/** Hashes a file the way GCS reports it. */
+export async function hashFile(file: string) {
+  const md5 = createHash('md5');
+  let crc = 0;
+  let size = 0;
+  for await (const chunk of createReadStream(file, {
+    highWaterMark: 1024 * 1024,
+  })) {
+    md5.update(chunk);
+    crc = crc32c(chunk, crc);
+    size += chunk.length;
+  }
+  const crcBytes = Buffer.alloc(4);
+  crcBytes.writeUInt32BE(crc);
+  return {
+    size,
+    md5Hash: md5.digest('base64'),
+    crc32c: crcBytes.toString('base64'),
+  };
+}
+
+/**
+ * Buckets and objects of the test server: metadata in memory (sorted names
+ * for listing), data in files under a temp dir.
+ */
+export class GcsTestStore {
+  readonly #buckets = new Map<string, Map<string, StoredObject>>();
+  #sortedNames = new Map<string, string[] | undefined>();
+  #generation = Date.now() * 1000;
+
+  constructor(readonly directory: string) {}
+
+  createBucket(name: string): boolean {
+    if (this.#buckets.has(name)) {
+      return false;
+    }
+    this.#buckets.set(name, new Map());
+    return true;
+  }
+
+  hasBucket(name: string) {
+    return this.#buckets.has(name);
+  }
+
+  /** A fresh file path for upload data; becomes the object's file on commit. */
+  async newDataFile(): Promise<string> {
+    const dir = path.join(this.directory, 'data');
+    await fs.mkdir(dir, { recursive: true });
+    return path.join(dir, randomUUID());
+  }
+
+  get(bucket: string, name: string): StoredObject | undefined {
+    return this.#buckets.get(bucket)?.get(name);
+  }
+
+  /** Makes `file` the new generation of `bucket/name`. */
+  async commit(
+    bucket: string,
+    name: string,
+    file: string,
+    contentType?: string,
+  ): Promise<GcsObjectResource> {
+    const objects = this.#buckets.get(bucket);
+    if (!objects) {
+      throw new Error(`no bucket ${bucket}`);
+    }
+    const hashes = await hashFile(file);
+    const generation = String(++this.#generation);
+    const now = new Date().toISOString();
+    const resource: GcsObjectResource = {
+      kind: 'storage#object',
+      id: `${bucket}/${name}/${generation}`,
+      name,
+      bucket,
+      generation,
+      metageneration: '1',
+      contentType: contentType || 'application/octet-stream',
+      size: String(hashes.size),
+      md5Hash: hashes.md5Hash,
+      crc32c: hashes.crc32c,
+      etag: Buffer.from(generation).toString('base64'),
+      timeCreated: now,
+      updated: now,
+      storageClass: 'STANDARD',
+    };
+    const previous = objects.get(name);
+    objects.set(name, { resource, file });
+    if (!previous) {
+      this.#sortedNames.set(bucket, undefined);
+    } else {
+      await fs.rm(previous.file, { force: true });
+    }
+    return resource;
+  }
+
+  async delete(bucket: string, name: string): Promise<boolean> {
+    const objects = this.#buckets.get(bucket);
+    const stored = objects?.get(name);
+    if (!objects || !stored) {
+      return false;
+    }
+    objects.delete(name);
+    this.#sortedNames.set(bucket, undefined);
+    await fs.rm(stored.file, { force: true });
+    return true;
+  }
+
+  /** Lexicographic (UTF-16 code unit, close enough for tests) page of names. */
+  list(
+    bucket: string,
+    options: { prefix: string; startAfter?: string; maxResults: number },
+  ): { items: GcsObjectResource[]; last?: string; more: boolean } {
+    const objects = this.#buckets.get(bucket)!;
+    let names = this.#sortedNames.get(bucket);
+    if (!names) {
+      names = [...objects.keys()].sort();
+      this.#sortedNames.set(bucket, names);
+    }
+    let lo = 0;
+    let hi = names.length;
+    const from = options.startAfter ?? options.prefix;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (
+        names[mid] < from ||
+        (options.startAfter !== undefined && names[mid] === from)
+      ) {
+        lo = mid + 1;
+      } else {
+        hi = mid;
+      }
+    }
+    const items: GcsObjectResource[] = [];
+    let i = lo;
+    for (; i < names.length && items.length < options.maxResults; i++) {
+      if (!names[i].startsWith(options.prefix)) {
+        break;
+      }
+      items.push(objects.get(names[i])!.resource);
+    }
+    const more = i < names.length && names[i].startsWith(options.prefix);
+    return { items, last: items[items.length - 1]?.name, more };
+  }
+}

@@ -1,0 +1,102 @@
+import type http from 'node:http';
+import { createWriteStream } from 'node:fs';
+import fs from 'node:fs/promises';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { GcsObjectResource } from './gcsTestStore';
+import { GcsHttpError, header, sendJson } from './http';
+
+export interface ResumableSession {
+  id: string;
+  bucket: string;
+  name: string;
+  file: string;
+  contentType?: string;
+  /** Bytes durably received (only whole requests count here). */
+  committed: number;
+  total?: number;
+  resource?: GcsObjectResource;
+}
+
+/**
+ * One PUT to a resumable session: a chunk (`bytes a-b/total|*`), a streamed
+ * rest (`bytes a-* /total`) or a status query (`bytes * /total|*`). Answers
+ * 308 with `Range: bytes=0-n` while incomplete, the object when done.
+ * Bytes of an interrupted request are discarded; the client re-sends them
+ * after asking for the status, which is what real GCS lets it do.
+ */
+export async function handleResumablePut(
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  session: ResumableSession,
+  commit: () => Promise<GcsObjectResource>,
+): Promise<GcsObjectResource | undefined> {
+  const contentRange = header(req, 'content-range') ?? '';
+  const m = /^bytes (\*|(\d+)-(\d+|\*))\/(\*|\d+)$/.exec(contentRange);
+  if (!m) {
+    req.resume();
+    throw new GcsHttpError(400, `Bad Content-Range '${contentRange}'`);
+  }
+  if (session.resource) {
+    req.resume();
+    sendJson(res, 200, session.resource);
+    return session.resource;
+  }
+  if (m[4] !== '*') {
+    session.total = Number(m[4]);
+  }
+  if (m[1] !== '*') {
+    const start = Number(m[2]);
+    if (start > session.committed) {
+      req.resume();
+      throw new GcsHttpError(
+        400,
+        `Chunk starts at ${start} but only ${session.committed} bytes were received`,
+      );
+    }
+    // Overlapping bytes the server already has are skipped.
+    let skip = session.committed - start;
+    let received = 0;
+    const skipper = new Transform({
+      transform(chunk: Buffer, _e, cb) {
+        if (skip >= chunk.length) {
+          skip -= chunk.length;
+          cb();
+          return;
+        }
+        const rest = chunk.subarray(skip);
+        skip = 0;
+        received += rest.length;
+        cb(null, rest);
+      },
+    });
+    await pipeline(
+      req,
+      skipper,
+      createWriteStream(session.file, {
+        flags: 'r+',
+        start: session.committed,
+      }),
+    );
+    session.committed += received;
+    // `a-*` streams the rest of the object in this one request: its end is
+    // the object's end.
+    if (m[3] === '*') {
+      session.total = session.committed;
+    }
+  } else {
+    req.resume();
+  }
+
+  if (session.total !== undefined && session.committed >= session.total) {
+    await fs.truncate(session.file, session.total);
+    session.resource = await commit();
+    sendJson(res, 200, session.resource);
+    return session.resource;
+  }
+  if (session.committed > 0) {
+    res.setHeader('Range', `bytes=0-${session.committed - 1}`);
+  }
+  res.writeHead(308, { 'Content-Length': '0' }).end();
+  return undefined;
+}

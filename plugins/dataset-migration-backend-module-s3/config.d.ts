@@ -1,0 +1,57 @@
+export interface Config {
+  datasetMigration?: {
+    storage?: {
+      /**
+       * Amazon S3 and S3-compatible stores (MinIO, Ceph, R2…) for `s3://`
+       * dataset locations.
+       */
+      s3?: {
+        /** Custom endpoint URL for S3-compatible stores. */
+        endpoint?: string;
+        /** Defaults to the SDK's region chain, else us-east-1. */
+        region?: string;
+        /** Path-style addressing (`endpoint/bucket/key`), for most S3-compatible stores. */
+        forcePathStyle?: boolean;
+        /**
+         * Static credentials. Without them the AWS default provider chain is
+         * used (environment, shared config, SSO, web identity, instance role).
+         */
+        credentials?: {
+          accessKeyId: string;
+          /** @visibility secret */
+          secretAccessKey: string;
+          /** @visibility secret */
+          sessionToken?: string;
+        };
+        /** Multipart part size in MiB (min 5, default 16). */
+        partSizeMiB?: number;
+        /** Parts uploaded in parallel per object (default 4). */
+        uploadConcurrency?: number;
+        /** Attempts per request, including the first (default 5). */
+        maxAttempts?: number;
+        /** Ceiling for write requests per second per bucket/prefix (default 3500). */
+        maxWritesPerSecond?: number;
+        /** Starting write rate; ramps up to maxWritesPerSecond (default: no ramp). */
+        initialWritesPerSecond?: number;
+        /** Minutes between doublings of the write rate (default 0: no ramp). */
+        rampDoublingMinutes?: number;
+        /** Ceiling for read requests per second per bucket/prefix (default 5500). */
+        maxReadsPerSecond?: number;
+        /** Keys per ListObjectsV2 page (1–1000, default 1000). */
+        listPageSize?: number;
+        /**
+         * Additional checksum S3 computes and stores on upload (default CRC32C,
+         * stored as a full-object checksum). `none` for stores that reject it.
+         */
+        checksumAlgorithm?: 'CRC32C' | 'SHA256' | 'none';
+        /**
+         * Whether a single-part ETag is the object's MD5 (default true). Set
+         * to false for buckets with SSE-KMS / SSE-C encryption, where it is not.
+         */
+        etagIsMd5?: boolean;
+        /** Objects larger than this are copied server-side with UploadPartCopy (default 5120 MiB). */
+        multipartCopyThresholdMiB?: number;
+      };
+    };
+  };
+}

@@ -1,0 +1,304 @@
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  _Object,
+} from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { InputError, ServiceUnavailableError } from '@backstage/errors';
+import {
+  Checksums,
+  DatasetLocation,
+  validateKey,
+} from '@internal/backstage-plugin-dataset-migration-common';
+import {
+  base64ToHex,
+  ByteRange,
+  HashingStream,
+  ObjectInfo,
+  ObjectStore,
+  StoreCapabilities,
+  WriteHints,
+  WriteResult,
+} from '@internal/backstage-plugin-dataset-migration-node';
+import { isNotFound, toS3Error } from './errors';
+import type { S3StorageBackend } from './S3StorageBackend';
+import { copyWithinS3 } from './copy';
+
+const MAX_PARTS = 10_000;
+
+/** The MD5 hidden in an ETag, when the ETag is one (single-part, unencrypted). */
+export function md5FromEtag(
+  etag: string | undefined,
+  etagIsMd5: boolean,
+): string | undefined {
+  const value = etag?.replace(/"/g, '').toLowerCase();
+  // Multipart ETags end in `-<parts>`; those are not an MD5 of the object.
+  return etagIsMd5 && value && /^[0-9a-f]{32}$/.test(value) ? value : undefined;
+}
+
+/** Full-object additional checksums; composite ones (`…-N`) are skipped. */
+function additionalChecksums(output: {
+  ChecksumCRC32C?: string;
+  ChecksumSHA256?: string;
+  ChecksumType?: string;
+}): Checksums {
+  const result: Checksums = {};
+  if (output.ChecksumType === 'COMPOSITE') {
+    return result;
+  }
+  if (output.ChecksumCRC32C && !output.ChecksumCRC32C.includes('-')) {
+    result.crc32c = base64ToHex(output.ChecksumCRC32C);
+  }
+  if (output.ChecksumSHA256 && !output.ChecksumSHA256.includes('-')) {
+    result.sha256 = base64ToHex(output.ChecksumSHA256);
+  }
+  return result;
+}
+
+/** One `s3://bucket/prefix` location. */
+export class S3ObjectStore implements ObjectStore {
+  readonly backendId = 's3';
+  readonly capabilities: StoreCapabilities;
+  readonly #prefix: string;
+
+  constructor(
+    readonly backend: S3StorageBackend,
+    readonly location: DatasetLocation,
+  ) {
+    this.#prefix = location.path ? `${location.path}/` : '';
+    const { checksumAlgorithm, etagIsMd5 } = backend.options;
+    this.capabilities = {
+      // What list/stat can report without reading. Per object, MD5 is known
+      // only for single-part uploads and the additional checksum only when
+      // the writer asked S3 for one; the engine re-reads when both are absent.
+      checksums: [
+        ...(etagIsMd5 ? (['md5'] as const) : []),
+        ...(checksumAlgorithm === 'CRC32C' ? (['crc32c'] as const) : []),
+        ...(checksumAlgorithm === 'SHA256' ? (['sha256'] as const) : []),
+      ],
+      serverSideCopy: true,
+      multipart: true,
+    };
+  }
+
+  get bucket() {
+    return this.location.bucket;
+  }
+
+  objectKey(key: string): string {
+    try {
+      return this.#prefix + validateKey(key);
+    } catch (e) {
+      throw new InputError(`Invalid object key: ${(e as Error).message}`);
+    }
+  }
+
+  describe(key: string) {
+    return `s3://${this.bucket}/${this.#prefix}${key}`;
+  }
+
+  async *list(options?: { signal?: AbortSignal }): AsyncIterable<ObjectInfo> {
+    let token: string | undefined;
+    const { etagIsMd5, listPageSize } = this.backend.options;
+    do {
+      await this.backend
+        .limiter(this.location, 'read')
+        .acquire(options?.signal);
+      let page;
+      try {
+        // Flat listing: delimiter listings miss prefixes on some S3-compatible
+        // stores, and a flat one is what a copy needs anyway.
+        page = await this.backend.client.send(
+          new ListObjectsV2Command({
+            Bucket: this.bucket,
+            Prefix: this.#prefix || undefined,
+            ContinuationToken: token,
+            MaxKeys: listPageSize,
+          }),
+          { abortSignal: options?.signal },
+        );
+      } catch (e) {
+        throw toS3Error(e, `Listing s3://${this.bucket}/${this.#prefix}`);
+      }
+      for (const object of page.Contents ?? []) {
+        const info = this.#toInfo(object, etagIsMd5);
+        if (info) {
+          yield info;
+        }
+      }
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+  }
+
+  #toInfo(object: _Object, etagIsMd5: boolean): ObjectInfo | undefined {
+    const fullKey = object.Key ?? '';
+    const key = fullKey.slice(this.#prefix.length);
+    // Zero-byte `folder/` markers made by consoles are not data.
+    if (!key || key.endsWith('/')) {
+      return undefined;
+    }
+    const md5 = md5FromEtag(object.ETag, etagIsMd5);
+    return {
+      key,
+      size: object.Size ?? 0,
+      etag: object.ETag?.replace(/"/g, ''),
+      checksums: md5 ? { md5 } : undefined,
+      lastModified: object.LastModified,
+    };
+  }
+
+  async stat(key: string): Promise<ObjectInfo | undefined> {
+    const Key = this.objectKey(key);
+    await this.backend.limiter(this.location, 'read').acquire();
+    try {
+      const head = await this.backend.client.send(
+        new HeadObjectCommand({
+          Bucket: this.bucket,
+          Key,
+          ChecksumMode: 'ENABLED',
+        }),
+      );
+      const md5 = md5FromEtag(head.ETag, this.backend.options.etagIsMd5);
+      return {
+        key,
+        size: head.ContentLength ?? 0,
+        etag: head.ETag?.replace(/"/g, ''),
+        checksums: { ...additionalChecksums(head), ...(md5 ? { md5 } : {}) },
+        lastModified: head.LastModified,
+      };
+    } catch (e) {
+      if (isNotFound(e)) {
+        return undefined;
+      }
+      throw toS3Error(e, `Reading metadata of ${this.describe(key)}`);
+    }
+  }
+
+  async read(key: string, range?: ByteRange): Promise<Readable> {
+    const Key = this.objectKey(key);
+    await this.backend.limiter(this.location, 'read').acquire();
+    try {
+      const response = await this.backend.client.send(
+        new GetObjectCommand({
+          Bucket: this.bucket,
+          Key,
+          Range: range ? `bytes=${range.start}-${range.end}` : undefined,
+        }),
+      );
+      const body = response.Body as Readable | undefined;
+      return body ?? Readable.from([]);
+    } catch (e) {
+      throw toS3Error(e, `Reading ${this.describe(key)}`);
+    }
+  }
+
+  async write(
+    key: string,
+    body: Readable,
+    hints?: WriteHints,
+  ): Promise<WriteResult> {
+    const Key = this.objectKey(key);
+    const { options } = this.backend;
+    await this.backend.limiter(this.location, 'write').acquire(hints?.signal);
+    // S3 allows 10,000 parts: grow the part size for huge objects.
+    const partSize = Math.max(
+      options.partSizeBytes,
+      hints?.size ? Math.ceil(hints.size / MAX_PARTS) : 0,
+    );
+    const hashing = new HashingStream(['md5', 'sha256', 'crc32c']);
+    const piping = pipeline(body, hashing).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    const algorithm =
+      options.checksumAlgorithm === 'none'
+        ? undefined
+        : options.checksumAlgorithm;
+    const upload = new Upload({
+      client: this.backend.client,
+      partSize,
+      queueSize: options.uploadConcurrency,
+      leavePartsOnError: false,
+      params: {
+        Bucket: this.bucket,
+        Key,
+        Body: hashing,
+        ContentType: hints?.contentType,
+        ChecksumAlgorithm: algorithm,
+        // S3 combines part CRCs into a CRC of the whole object, comparable
+        // with GCS and local files; SHA-256 can only be composite.
+        ...(algorithm === 'CRC32C' ? { ChecksumType: 'FULL_OBJECT' } : {}),
+      },
+    });
+    const onAbort = () => void upload.abort().catch(() => undefined);
+    hints?.signal?.addEventListener('abort', onAbort, { once: true });
+    let result;
+    try {
+      result = await upload.done();
+    } catch (e) {
+      hashing.destroy();
+      const sourceError = await piping;
+      throw toS3Error(sourceError ?? e, `Writing ${this.describe(key)}`);
+    } finally {
+      hints?.signal?.removeEventListener('abort', onAbort);
+    }
+    const sourceError = await piping;
+    if (sourceError) {
+      throw toS3Error(
+        sourceError,
+        `Reading the data for ${this.describe(key)}`,
+      );
+    }
+    const checksums = hashing.digests();
+    if (hints?.size !== undefined && hashing.size !== hints.size) {
+      throw new InputError(
+        `Writing ${this.describe(key)}: expected ${
+          hints.size
+        } bytes but the source delivered ${hashing.size}`,
+      );
+    }
+    const etagMd5 = md5FromEtag(
+      (result as { ETag?: string }).ETag,
+      options.etagIsMd5,
+    );
+    if (etagMd5 && hashing.size <= partSize && etagMd5 !== checksums.md5) {
+      throw Object.assign(
+        new ServiceUnavailableError(
+          `Writing ${this.describe(
+            key,
+          )}: S3 stored MD5 ${etagMd5} but the bytes sent hash to ${
+            checksums.md5
+          }`,
+        ),
+        { retryable: true },
+      );
+    }
+    return { size: hashing.size, checksums };
+  }
+
+  async delete(key: string): Promise<void> {
+    const Key = this.objectKey(key);
+    await this.backend.limiter(this.location, 'write').acquire();
+    try {
+      await this.backend.client.send(
+        new DeleteObjectCommand({ Bucket: this.bucket, Key }),
+      );
+    } catch (e) {
+      if (!isNotFound(e)) {
+        throw toS3Error(e, `Deleting ${this.describe(key)}`);
+      }
+    }
+  }
+
+  copyWithin(
+    source: ObjectStore,
+    sourceKey: string,
+    targetKey: string,
+  ): Promise<WriteResult | undefined> {
+    return copyWithinS3(this, source, sourceKey, targetKey);
+  }
+}

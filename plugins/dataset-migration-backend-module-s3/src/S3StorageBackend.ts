@@ -1,0 +1,87 @@
+import { S3Client } from '@aws-sdk/client-s3';
+import { InputError } from '@backstage/errors';
+import type { Config } from '@backstage/config';
+import type { DatasetLocation } from '@internal/backstage-plugin-dataset-migration-common';
+import {
+  ObjectStore,
+  RequestRateLimiter,
+  StorageBackend,
+} from '@internal/backstage-plugin-dataset-migration-node';
+import { readS3Options, S3BackendOptions } from './options';
+import { S3ObjectStore } from './S3ObjectStore';
+
+/**
+ * Opens `s3://bucket/prefix` locations with one shared client and one set of
+ * rate limiters per bucket/prefix, so every migration touching a prefix
+ * counts against the same budget.
+ *
+ * @public
+ */
+export class S3StorageBackend implements StorageBackend {
+  readonly id = 's3';
+  readonly schemes = ['s3'] as const;
+  readonly options: S3BackendOptions;
+  readonly client: S3Client;
+  readonly #limiters = new Map<string, RequestRateLimiter>();
+
+  static fromConfig(config: Config): S3StorageBackend {
+    return new S3StorageBackend(readS3Options(config));
+  }
+
+  constructor(options: S3BackendOptions) {
+    this.options = options;
+    this.client = new S3Client({
+      endpoint: options.endpoint,
+      region: options.region,
+      forcePathStyle: options.forcePathStyle,
+      credentials: options.credentials,
+      // The standard strategy retries 5xx, 429, SlowDown and connection
+      // resets per request with jittered exponential backoff (capped at
+      // 20 s); a multipart upload thus resumes at the failed part.
+      maxAttempts: options.maxAttempts,
+      retryMode: 'standard',
+      requestHandler: {
+        connectionTimeout: 10_000,
+        requestTimeout: 120_000,
+        httpAgent: { keepAlive: true, maxSockets: 256 },
+        httpsAgent: { keepAlive: true, maxSockets: 256 },
+      },
+    });
+  }
+
+  /** One limiter per bucket+prefix and direction, created on first use. */
+  limiter(location: DatasetLocation, kind: 'read' | 'write') {
+    const key = `${kind}:${location.bucket}/${location.path}`;
+    let limiter = this.#limiters.get(key);
+    if (!limiter) {
+      limiter =
+        kind === 'write'
+          ? new RequestRateLimiter({
+              maxPerSecond: this.options.maxWritesPerSecond,
+              initialPerSecond: this.options.initialWritesPerSecond,
+              rampDoublingMinutes: this.options.rampDoublingMinutes,
+            })
+          : new RequestRateLimiter({
+              maxPerSecond: this.options.maxReadsPerSecond,
+            });
+      this.#limiters.set(key, limiter);
+    }
+    return limiter;
+  }
+
+  async open(location: DatasetLocation): Promise<ObjectStore> {
+    if (location.scheme !== 's3') {
+      throw new InputError(
+        `The s3 storage backend cannot open '${location.uri}'; it serves s3:// locations`,
+      );
+    }
+    if (!location.bucket) {
+      throw new InputError(`Location '${location.uri}' names no bucket`);
+    }
+    return new S3ObjectStore(this, location);
+  }
+
+  destroy() {
+    this.client.destroy();
+  }
+}

@@ -1,0 +1,67 @@
+import { spawn } from 'node:child_process';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+
+/** A running s3rver child process on a free loopback port. */
+export interface S3rverProcess {
+  endpoint: string;
+  port: number;
+  directory: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts s3rver in a child process (see s3rverChild.js for why) with the
+ * given buckets, storing data in a fresh temp dir.
+ */
+export async function startS3rver(options: {
+  buckets: string[];
+}): Promise<S3rverProcess> {
+  const directory = await fs.mkdtemp(path.join(os.tmpdir(), 's3rver-'));
+  const child = spawn(
+    process.execPath,
+    [
+      path.join(__dirname, 's3rverChild.js'),
+      directory,
+      JSON.stringify(options.buckets),
+    ],
+    {
+      env: {
+        ...process.env,
+        NODE_OPTIONS: '--openssl-legacy-provider',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  let stderr = '';
+  child.stderr.on('data', d => {
+    stderr += d;
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', d => {
+      out += d;
+      const m = /S3RVER_READY (\d+)/.exec(out);
+      if (m) {
+        resolve(Number(m[1]));
+      }
+    });
+    child.once('exit', code =>
+      reject(new Error(`s3rver exited with ${code}: ${stderr}`)),
+    );
+  });
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    port,
+    directory,
+    async stop() {
+      if (child.exitCode === null) {
+        const exited = new Promise(r => child.once('exit', r));
+        child.kill('SIGTERM');
+        await exited;
+      }
+      await fs.rm(directory, { recursive: true, force: true });
+    },
+  };
+}
