@@ -38,7 +38,7 @@ describe('DatasetMigrationCard', () => {
       makeMigration({ id: 'm-1', state: 'running', step: 'copy' }),
     ];
 
-    await renderWithApis(<DatasetMigrationCard pollIntervalMs={60_000} />, {
+    renderWithApis(<DatasetMigrationCard pollIntervalMs={60_000} />, {
       api,
       entity: datasetEntity,
     });
@@ -77,7 +77,7 @@ describe('DatasetMigrationCard', () => {
       throw new Error('backend unavailable');
     };
 
-    await renderWithApis(<DatasetMigrationCard pollIntervalMs={60_000} />, {
+    renderWithApis(<DatasetMigrationCard pollIntervalMs={60_000} />, {
       api,
       entity: datasetEntity,
     });
@@ -110,7 +110,7 @@ describe('DatasetMigrationCard', () => {
       failures: [{ key: 'part-0007.csv', problem: 'sha256 differs' }],
     });
 
-    await renderWithApis(<DatasetMigrationCard pollIntervalMs={60_000} />, {
+    renderWithApis(<DatasetMigrationCard pollIntervalMs={60_000} />, {
       api,
       entity: datasetEntity,
     });
@@ -128,7 +128,7 @@ describe('DatasetMigrationCard', () => {
     const api = new FakeDatasetMigrationApi();
     api.migrations = [makeMigration({ state: 'succeeded', step: undefined })];
 
-    await renderWithApis(<DatasetMigrationCard pollIntervalMs={60_000} />, {
+    renderWithApis(<DatasetMigrationCard pollIntervalMs={60_000} />, {
       api,
       entity: datasetEntity,
     });
@@ -183,7 +183,7 @@ describe('DatasetMigrationCard', () => {
       );
     };
 
-    await renderWithApis(<DatasetMigrationCard pollIntervalMs={60_000} />, {
+    renderWithApis(<DatasetMigrationCard pollIntervalMs={60_000} />, {
       api,
       entity: datasetEntity,
     });
@@ -217,7 +217,7 @@ describe('DatasetMigrationCard', () => {
         : AuthorizeResult.DENY,
     );
 
-    await renderWithApis(<DatasetMigrationCard pollIntervalMs={60_000} />, {
+    renderWithApis(<DatasetMigrationCard pollIntervalMs={60_000} />, {
       api,
       entity,
       authorize,

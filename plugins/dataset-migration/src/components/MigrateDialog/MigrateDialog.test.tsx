@@ -1,0 +1,184 @@
+import { screen, waitFor, within } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
+import {
+  apiError,
+  DATASET_REF,
+  FakeDatasetMigrationApi,
+} from '../../testUtils/FakeDatasetMigrationApi';
+import { renderWithApis } from '../../testUtils/render';
+import { MigrateDialog } from './MigrateDialog';
+
+function renderDialog(
+  api: FakeDatasetMigrationApi,
+  overrides: Partial<Parameters<typeof MigrateDialog>[0]> = {},
+) {
+  const props = {
+    open: true,
+    onClose: jest.fn(),
+    onMigrationChange: jest.fn(),
+    datasetRef: DATASET_REF,
+    currentLocation: 's3://raw/plays',
+    currentFormat: 'csv' as const,
+    canApprove: true,
+    canCancel: true,
+    ...overrides,
+  };
+  renderWithApis(<MigrateDialog {...props} />, { api });
+  return props;
+}
+
+async function planTo(target: string) {
+  const field = await screen.findByLabelText('Target location');
+  await userEvent.type(field, target);
+  await userEvent.click(screen.getByRole('button', { name: 'Plan migration' }));
+}
+
+describe('MigrateDialog', () => {
+  it('plans the migration, previews it and approves it', async () => {
+    const api = new FakeDatasetMigrationApi();
+    const props = renderDialog(api);
+
+    expect(
+      screen.getByText(
+        'Where to copy the data: s3://bucket/prefix, gs://bucket/prefix or file:///path',
+      ),
+    ).toBeInTheDocument();
+    await planTo('gs://archive/plays');
+
+    const preview = await screen.findByTestId('plan-preview');
+    expect(api.callsTo('createMigration')).toEqual([
+      {
+        method: 'createMigration',
+        args: [
+          {
+            dataset: DATASET_REF,
+            target: { location: 'gs://archive/plays', format: 'csv' },
+            strategy: 'bulk-copy',
+          },
+        ],
+      },
+    ]);
+    const p = within(preview);
+    expect(p.getByText('1,234')).toBeInTheDocument();
+    expect(p.getByText('5.0 GiB')).toBeInTheDocument();
+    expect(p.getByText('1h 2m 5s')).toBeInTheDocument();
+    expect(p.getByText(/^3 existing target objects/)).toBeInTheDocument();
+    expect(p.getByText('part-0001.csv')).toBeInTheDocument();
+    expect(p.getByText('part-0002.csv')).toBeInTheDocument();
+    expect(p.getByText('and 1 more')).toBeInTheDocument();
+    expect(p.getByText('2 objects are larger than 5 GiB')).toBeInTheDocument();
+    const consumers = within(p.getByTestId('plan-consumers')).getAllByRole(
+      'link',
+    );
+    expect(consumers.map(a => a.getAttribute('href'))).toEqual([
+      '/catalog/default/component/play-stats',
+      '/catalog/default/component/charts',
+    ]);
+    expect(props.onMigrationChange).toHaveBeenLastCalledWith(
+      expect.objectContaining({ id: 'm-new', state: 'awaiting-approval' }),
+    );
+    expect(api.callsTo('approveMigration')).toHaveLength(0);
+
+    await userEvent.click(screen.getByRole('button', { name: 'Approve' }));
+
+    await waitFor(() => expect(props.onClose).toHaveBeenCalled());
+    expect(api.callsTo('approveMigration')).toEqual([
+      { method: 'approveMigration', args: ['m-new', undefined] },
+    ]);
+    expect(props.onMigrationChange).toHaveBeenLastCalledWith(
+      expect.objectContaining({ id: 'm-new', state: 'queued' }),
+    );
+  });
+
+  it('shows a 400 from the API inline and no plan', async () => {
+    const api = new FakeDatasetMigrationApi();
+    api.createError = await apiError(
+      400,
+      'InputError',
+      "target file:///etc/plays is outside the allowed roots; allowed: /data",
+    );
+    const props = renderDialog(api);
+
+    await planTo('file:///etc/plays');
+
+    expect(await screen.findByTestId('migrate-error')).toHaveTextContent(
+      'target file:///etc/plays is outside the allowed roots; allowed: /data',
+    );
+    expect(screen.queryByTestId('plan-preview')).toBeNull();
+    expect(screen.getByLabelText('Target location')).toHaveValue(
+      'file:///etc/plays',
+    );
+    expect(screen.queryByRole('button', { name: 'Approve' })).toBeNull();
+    expect(props.onMigrationChange).not.toHaveBeenCalled();
+  });
+
+  it('refuses a malformed or unchanged target before calling the API', async () => {
+    const api = new FakeDatasetMigrationApi();
+    renderDialog(api);
+
+    await planTo('ftp://host/plays');
+    expect(
+      await screen.findByText(/location scheme 'ftp' is not supported/),
+    ).toBeInTheDocument();
+
+    const field = screen.getByLabelText('Target location');
+    await userEvent.clear(field);
+    await planTo('s3://raw/plays/');
+    expect(
+      await screen.findByText('The target is the dataset’s current location'),
+    ).toBeInTheDocument();
+    expect(api.callsTo('createMigration')).toHaveLength(0);
+  });
+
+  it('cancels the planned migration instead of approving it', async () => {
+    const api = new FakeDatasetMigrationApi();
+    const props = renderDialog(api);
+
+    await planTo('gs://archive/plays');
+    await userEvent.click(
+      await screen.findByRole('button', { name: 'Cancel migration' }),
+    );
+
+    await waitFor(() => expect(props.onClose).toHaveBeenCalled());
+    expect(api.callsTo('cancelMigration')).toEqual([
+      {
+        method: 'cancelMigration',
+        args: ['m-new', 'cancelled at plan review'],
+      },
+    ]);
+    expect(api.callsTo('approveMigration')).toHaveLength(0);
+  });
+
+  it('does not let a user without the approve permission approve', async () => {
+    const api = new FakeDatasetMigrationApi();
+    renderDialog(api, { canApprove: false });
+
+    await planTo('gs://archive/plays');
+
+    const approve = await screen.findByRole('button', { name: 'Approve' });
+    expect(approve).toBeDisabled();
+    await userEvent.hover(approve.parentElement!);
+    expect(
+      await screen.findByText(/You do not have permission to approve/),
+    ).toBeInTheDocument();
+  });
+
+  it('offers bulk-copy only; schema-transform is marked coming soon', async () => {
+    const api = new FakeDatasetMigrationApi();
+    renderDialog(api);
+
+    await userEvent.click(
+      within(screen.getByRole('dialog')).getByRole('button', {
+        name: 'Strategy',
+      }),
+    );
+    const option = await screen.findByRole('option', {
+      name: 'schema-transform (coming soon)',
+    });
+    expect(option).toHaveAttribute('aria-disabled', 'true');
+    expect(screen.getByRole('option', { name: 'bulk-copy' })).toHaveAttribute(
+      'aria-selected',
+      'true',
+    );
+  });
+});

@@ -1,7 +1,0 @@
-import { datasetMigrationPlugin } from './plugin';
-
-describe('dataset-migration', () => {
-  it('should export plugin', () => {
-    expect(datasetMigrationPlugin).toBeDefined();
-  });
-});
