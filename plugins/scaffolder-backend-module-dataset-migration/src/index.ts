@@ -1,8 +1,9 @@
-/***/
 /**
- * The dataset-migration module for @backstage/plugin-scaffolder-backend.
+ * Scaffolder actions that plan and approve dataset migrations through the
+ * dataset-migration backend.
  *
  * @packageDocumentation
  */
 
-export { scaffolderModule as default } from './module';
+export { scaffolderModuleDatasetMigration as default } from './module';
+export * from './actions';
