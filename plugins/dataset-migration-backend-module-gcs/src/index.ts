@@ -1,8 +1,10 @@
-/***/
 /**
- * The gcs backend module for the dataset-migration plugin.
+ * The GCS storage backend module for the dataset-migration plugin.
  *
  * @packageDocumentation
  */
 
 export { datasetMigrationModuleGcs as default } from './module';
+export { GcsStorageBackend } from './GcsStorageBackend';
+export type { GcsBackendOptions } from './options';
+export { readGcsOptions } from './options';

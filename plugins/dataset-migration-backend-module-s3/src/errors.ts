@@ -57,7 +57,15 @@ export function toS3Error(error: unknown, what: string): Error {
       `${what}: access denied; check the credentials in datasetMigration.storage.s3 and the bucket policy`,
     );
   }
+  // No HTTP status at all: the request never got an answer (refused,
+  // reset, timed out), which is worth another try unless we aborted it.
+  const transport =
+    status === undefined &&
+    name !== 'AbortError' &&
+    !(error instanceof TypeError) &&
+    e.$metadata !== undefined;
   const retryable =
+    transport ||
     THROTTLING.has(name) ||
     isRetryableError(error) ||
     (typeof status === 'number' && (status >= 500 || status === 429));

@@ -40,7 +40,7 @@ describe('HashingStream', () => {
       }),
     );
     expect(Buffer.concat(received).equals(data)).toBe(true);
-    expect(hashing.size).toBe(data.length);
+    expect(hashing.byteCount).toBe(data.length);
     expect(hashing.digests()).toEqual({
       md5: createHash('md5').update(data).digest('hex'),
       sha256: createHash('sha256').update(data).digest('hex'),

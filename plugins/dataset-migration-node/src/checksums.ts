@@ -95,7 +95,7 @@ export class HashingStream extends Transform {
     }
   }
 
-  get size(): number {
+  get byteCount(): number {
     return this.#size;
   }
 

@@ -1,0 +1,40 @@
+export interface Config {
+  datasetMigration?: {
+    storage?: {
+      /** Google Cloud Storage for `gs://` dataset locations. */
+      gcs?: {
+        /** Defaults to the project of the credentials. */
+        projectId?: string;
+        /** Custom endpoint, e.g. `http://127.0.0.1:4443` for an emulator (then no auth is sent). */
+        apiEndpoint?: string;
+        /** Path to a service-account key file. */
+        keyFilename?: string;
+        /**
+         * Inline service-account credentials. Without these or keyFilename,
+         * Application Default Credentials are used.
+         */
+        credentials?: {
+          client_email: string;
+          /** @visibility secret */
+          private_key: string;
+        };
+        /** Objects at least this large (or of unknown size) use resumable uploads (default 8). */
+        resumableThresholdMiB?: number;
+        /** Bytes per resumable-upload request, a multiple of 0.25 (default 16); a failed request resumes here. */
+        resumableChunkMiB?: number;
+        /** Retries per request after the first attempt (default 5). */
+        maxRetries?: number;
+        /** Ceiling for object writes per second per bucket (default 5000). */
+        maxWritesPerSecond?: number;
+        /** Starting write rate per bucket (default 1000, GCS's guidance). */
+        initialWritesPerSecond?: number;
+        /** Minutes between doublings of the write rate (default 20, GCS's guidance; 0 = no ramp). */
+        rampDoublingMinutes?: number;
+        /** Ceiling for reads per second per bucket (default 5000). */
+        maxReadsPerSecond?: number;
+        /** Objects per list page (1–1000, default 1000). */
+        listPageSize?: number;
+      };
+    };
+  };
+}

@@ -1,0 +1,277 @@
+import type {
+  File,
+  FileMetadata,
+  GetFilesOptions,
+} from '@google-cloud/storage';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import {
+  InputError,
+  NotFoundError,
+  ServiceUnavailableError,
+} from '@backstage/errors';
+import {
+  Checksums,
+  DatasetLocation,
+  validateKey,
+} from '@internal/backstage-plugin-dataset-migration-common';
+import {
+  base64ToHex,
+  ByteRange,
+  HashingStream,
+  ObjectInfo,
+  ObjectStore,
+  StoreCapabilities,
+  WriteHints,
+  WriteResult,
+} from '@internal/backstage-plugin-dataset-migration-node';
+import { isGcsNotFound, toGcsError } from './errors';
+import type { GcsStorageBackend } from './GcsStorageBackend';
+
+/** md5/crc32c of an object's metadata, as lowercase hex. */
+export function checksumsOf(metadata: FileMetadata): Checksums {
+  const result: Checksums = {};
+  // Composite objects have a crc32c but no md5Hash.
+  if (metadata.md5Hash) {
+    result.md5 = base64ToHex(metadata.md5Hash);
+  }
+  if (metadata.crc32c) {
+    result.crc32c = base64ToHex(metadata.crc32c);
+  }
+  return result;
+}
+
+/** One `gs://bucket/prefix` location. */
+export class GcsObjectStore implements ObjectStore {
+  readonly backendId = 'gcs';
+  readonly capabilities: StoreCapabilities = {
+    checksums: ['md5', 'crc32c'],
+    serverSideCopy: true,
+    multipart: true,
+  };
+  readonly #prefix: string;
+
+  constructor(
+    readonly backend: GcsStorageBackend,
+    readonly location: DatasetLocation,
+  ) {
+    this.#prefix = location.path ? `${location.path}/` : '';
+  }
+
+  get bucket() {
+    return this.backend.storage.bucket(this.location.bucket);
+  }
+
+  file(key: string): File {
+    try {
+      return this.bucket.file(this.#prefix + validateKey(key));
+    } catch (e) {
+      throw new InputError(`Invalid object key: ${(e as Error).message}`);
+    }
+  }
+
+  describe(key: string) {
+    return `gs://${this.location.bucket}/${this.#prefix}${key}`;
+  }
+
+  #info(metadata: FileMetadata): ObjectInfo | undefined {
+    const key = (metadata.name ?? '').slice(this.#prefix.length);
+    // Zero-byte `folder/` placeholders made by consoles are not data.
+    if (!key || key.endsWith('/')) {
+      return undefined;
+    }
+    return {
+      key,
+      size: Number(metadata.size ?? 0),
+      etag: metadata.generation ? String(metadata.generation) : metadata.etag,
+      checksums: checksumsOf(metadata),
+      lastModified: metadata.updated ? new Date(metadata.updated) : undefined,
+    };
+  }
+
+  async *list(options?: { signal?: AbortSignal }): AsyncIterable<ObjectInfo> {
+    let query: GetFilesOptions | null = {
+      prefix: this.#prefix || undefined,
+      maxResults: this.backend.options.listPageSize,
+      autoPaginate: false,
+    };
+    while (query) {
+      options?.signal?.throwIfAborted();
+      await this.backend
+        .limiter(this.location.bucket, 'read')
+        .acquire(options?.signal);
+      let files: File[];
+      let next: GetFilesOptions | null;
+      try {
+        [files, next] = (await this.bucket.getFiles(query)) as unknown as [
+          File[],
+          GetFilesOptions | null,
+        ];
+      } catch (e) {
+        throw toGcsError(
+          e,
+          `Listing gs://${this.location.bucket}/${this.#prefix}`,
+        );
+      }
+      for (const file of files) {
+        const info = this.#info(file.metadata);
+        if (info) {
+          yield info;
+        }
+      }
+      query = next?.pageToken ? next : null;
+    }
+  }
+
+  async stat(key: string): Promise<ObjectInfo | undefined> {
+    const file = this.file(key);
+    await this.backend.limiter(this.location.bucket, 'read').acquire();
+    try {
+      const [metadata] = await file.getMetadata();
+      return this.#info(metadata);
+    } catch (e) {
+      if (isGcsNotFound(e)) {
+        return undefined;
+      }
+      throw toGcsError(e, `Reading metadata of ${this.describe(key)}`);
+    }
+  }
+
+  async read(key: string, range?: ByteRange): Promise<Readable> {
+    const info = await this.stat(key);
+    if (!info) {
+      throw new NotFoundError(
+        `Reading ${this.describe(key)}: object not found`,
+      );
+    }
+    // Pin the generation we just saw, so a concurrent overwrite cannot mix
+    // two versions into one read.
+    const file = this.bucket.file(this.#prefix + key, {
+      generation: info.etag ? Number(info.etag) : undefined,
+    });
+    if (info.size === 0) {
+      return Readable.from([]);
+    }
+    return file.createReadStream(
+      range
+        ? { start: range.start, end: range.end, validation: false }
+        : { validation: 'crc32c' },
+    );
+  }
+
+  async write(
+    key: string,
+    body: Readable,
+    hints?: WriteHints,
+  ): Promise<WriteResult> {
+    const file = this.file(key);
+    const { options } = this.backend;
+    await this.backend
+      .limiter(this.location.bucket, 'write')
+      .acquire(hints?.signal);
+    // The client hashes the upload (crc32c) and compares it with what GCS
+    // stored; hashing again here would only cost CPU. This just counts bytes.
+    const hashing = new HashingStream([]);
+    const resumable =
+      hints?.size === undefined ||
+      hints.size >= options.resumableThresholdBytes;
+    try {
+      if (resumable) {
+        // Chunked sessions keep one chunk in memory so a failed request is
+        // re-sent from the last byte GCS confirmed, not from the start.
+        await pipeline(
+          body,
+          hashing,
+          file.createWriteStream({
+            resumable: true,
+            chunkSize: options.resumableChunkBytes,
+            contentType: hints?.contentType,
+            validation: 'crc32c',
+          }),
+          { signal: hints?.signal },
+        );
+      } else {
+        // Small objects: buffered (below the threshold) so the client can
+        // retry the whole single-request upload.
+        const chunks: Buffer[] = [];
+        await pipeline(
+          body,
+          hashing,
+          async function* collect(source) {
+            for await (const chunk of source) {
+              chunks.push(chunk as Buffer);
+            }
+          },
+          { signal: hints?.signal },
+        );
+        await file.save(Buffer.concat(chunks), {
+          resumable: false,
+          contentType: hints?.contentType,
+          validation: 'crc32c',
+        });
+      }
+    } catch (e) {
+      throw toGcsError(e, `Writing ${this.describe(key)}`);
+    }
+    if (hints?.size !== undefined && hashing.byteCount !== hints.size) {
+      throw new InputError(
+        `Writing ${this.describe(key)}: expected ${
+          hints.size
+        } bytes but the source delivered ${hashing.byteCount}`,
+      );
+    }
+    const stored = checksumsOf(file.metadata);
+    if (!stored.crc32c && !stored.md5) {
+      throw Object.assign(
+        new ServiceUnavailableError(
+          `Writing ${this.describe(
+            key,
+          )}: GCS returned no checksum for the stored object`,
+        ),
+        { retryable: true },
+      );
+    }
+    return { size: hashing.byteCount, checksums: stored };
+  }
+
+  async delete(key: string): Promise<void> {
+    const file = this.file(key);
+    await this.backend.limiter(this.location.bucket, 'write').acquire();
+    try {
+      await file.delete({ ignoreNotFound: true });
+    } catch (e) {
+      throw toGcsError(e, `Deleting ${this.describe(key)}`);
+    }
+  }
+
+  /** Server-side `rewrite` between stores of the same backend (same credentials). */
+  async copyWithin(
+    source: ObjectStore,
+    sourceKey: string,
+    targetKey: string,
+  ): Promise<WriteResult | undefined> {
+    if (
+      !(source instanceof GcsObjectStore) ||
+      source.backend !== this.backend
+    ) {
+      return undefined;
+    }
+    const from = source.file(sourceKey);
+    const to = this.file(targetKey);
+    await this.backend.limiter(this.location.bucket, 'write').acquire();
+    try {
+      // copy() follows rewrite tokens until GCS reports done.
+      const [copied] = await from.copy(to);
+      const [metadata] = await copied.getMetadata();
+      return {
+        size: Number(metadata.size ?? 0),
+        checksums: checksumsOf(metadata),
+      };
+    } catch (e) {
+      throw toGcsError(
+        e,
+        `Copying ${source.describe(sourceKey)} to ${this.describe(targetKey)}`,
+      );
+    }
+  }
+}

@@ -1,0 +1,81 @@
+import { IdempotencyStrategy, Storage } from '@google-cloud/storage';
+import { InputError } from '@backstage/errors';
+import type { Config } from '@backstage/config';
+import type { DatasetLocation } from '@internal/backstage-plugin-dataset-migration-common';
+import {
+  ObjectStore,
+  RequestRateLimiter,
+  StorageBackend,
+} from '@internal/backstage-plugin-dataset-migration-node';
+import { GcsBackendOptions, readGcsOptions } from './options';
+import { GcsObjectStore } from './GcsObjectStore';
+
+/**
+ * Opens `gs://bucket/prefix` locations with one shared client and rate
+ * limiters per bucket (GCS's write guidance is per bucket).
+ *
+ * @public
+ */
+export class GcsStorageBackend implements StorageBackend {
+  readonly id = 'gcs';
+  readonly schemes = ['gs'] as const;
+  readonly options: GcsBackendOptions;
+  readonly storage: Storage;
+  readonly #limiters = new Map<string, RequestRateLimiter>();
+
+  static fromConfig(config: Config): GcsStorageBackend {
+    return new GcsStorageBackend(readGcsOptions(config));
+  }
+
+  constructor(options: GcsBackendOptions) {
+    this.options = options;
+    this.storage = new Storage({
+      projectId: options.projectId,
+      apiEndpoint: options.apiEndpoint,
+      keyFilename: options.keyFilename,
+      credentials: options.credentials,
+      retryOptions: {
+        autoRetry: true,
+        maxRetries: options.maxRetries,
+        // 1 s, 2 s, 4 s… plus up to 1 s of jitter the client adds, capped.
+        retryDelayMultiplier: 2,
+        maxRetryDelay: 32,
+        totalTimeout: 600,
+        // Our writes are idempotent (same key, same bytes), so retrying
+        // uploads without generation preconditions is safe.
+        idempotencyStrategy: IdempotencyStrategy.RetryAlways,
+      },
+    });
+  }
+
+  limiter(bucket: string, kind: 'read' | 'write') {
+    const key = `${kind}:${bucket}`;
+    let limiter = this.#limiters.get(key);
+    if (!limiter) {
+      limiter =
+        kind === 'write'
+          ? new RequestRateLimiter({
+              maxPerSecond: this.options.maxWritesPerSecond,
+              initialPerSecond: this.options.initialWritesPerSecond,
+              rampDoublingMinutes: this.options.rampDoublingMinutes,
+            })
+          : new RequestRateLimiter({
+              maxPerSecond: this.options.maxReadsPerSecond,
+            });
+      this.#limiters.set(key, limiter);
+    }
+    return limiter;
+  }
+
+  async open(location: DatasetLocation): Promise<ObjectStore> {
+    if (location.scheme !== 'gs') {
+      throw new InputError(
+        `The gcs storage backend cannot open '${location.uri}'; it serves gs:// locations`,
+      );
+    }
+    if (!location.bucket) {
+      throw new InputError(`Location '${location.uri}' names no bucket`);
+    }
+    return new GcsObjectStore(this, location);
+  }
+}

@@ -1,0 +1,70 @@
+import type { Config } from '@backstage/config';
+
+/** Resolved `datasetMigration.storage.gcs` settings. */
+export interface GcsBackendOptions {
+  projectId?: string;
+  apiEndpoint?: string;
+  keyFilename?: string;
+  credentials?: { client_email: string; private_key: string };
+  resumableThresholdBytes: number;
+  resumableChunkBytes: number;
+  maxRetries: number;
+  maxWritesPerSecond: number;
+  initialWritesPerSecond: number;
+  rampDoublingMinutes: number;
+  maxReadsPerSecond: number;
+  listPageSize: number;
+}
+
+const MiB = 1024 * 1024;
+const QUANTUM = 256 * 1024;
+
+function positive(config: Config | undefined, key: string, fallback: number) {
+  const value = config?.getOptionalNumber(key) ?? fallback;
+  if (!(value > 0)) {
+    throw new Error(
+      `datasetMigration.storage.gcs.${key} must be a positive number, got ${value}`,
+    );
+  }
+  return value;
+}
+
+/** Reads `datasetMigration.storage.gcs`; every key is optional. */
+export function readGcsOptions(rootConfig: Config): GcsBackendOptions {
+  const config = rootConfig.getOptionalConfig('datasetMigration.storage.gcs');
+  const credentials = config?.getOptionalConfig('credentials');
+  const chunk = positive(config, 'resumableChunkMiB', 16) * MiB;
+  if (chunk % QUANTUM !== 0) {
+    throw new Error(
+      'datasetMigration.storage.gcs.resumableChunkMiB must be a multiple of 0.25 (GCS takes chunks in 256 KiB units)',
+    );
+  }
+  const maxWrites = positive(config, 'maxWritesPerSecond', 5000);
+  return {
+    projectId: config?.getOptionalString('projectId'),
+    apiEndpoint: config?.getOptionalString('apiEndpoint'),
+    keyFilename: config?.getOptionalString('keyFilename'),
+    credentials: credentials
+      ? {
+          client_email: credentials.getString('client_email'),
+          private_key: credentials.getString('private_key'),
+        }
+      : undefined,
+    resumableThresholdBytes: Math.round(
+      positive(config, 'resumableThresholdMiB', 8) * MiB,
+    ),
+    resumableChunkBytes: chunk,
+    maxRetries: Math.floor(positive(config, 'maxRetries', 5)),
+    maxWritesPerSecond: maxWrites,
+    initialWritesPerSecond: Math.min(
+      maxWrites,
+      positive(config, 'initialWritesPerSecond', 1000),
+    ),
+    rampDoublingMinutes: config?.getOptionalNumber('rampDoublingMinutes') ?? 20,
+    maxReadsPerSecond: positive(config, 'maxReadsPerSecond', 5000),
+    listPageSize: Math.min(
+      1000,
+      Math.floor(positive(config, 'listPageSize', 1000)),
+    ),
+  };
+}

@@ -1,0 +1,34 @@
+import { ConfigReader } from '@backstage/config';
+import type { S3StorageBackend } from '../S3StorageBackend';
+
+/** Config for an S3 backend pointing at a local s3rver. */
+export function s3Config(endpoint: string, extra: object = {}) {
+  return new ConfigReader({
+    datasetMigration: {
+      storage: {
+        s3: {
+          endpoint,
+          region: 'us-east-1',
+          forcePathStyle: true,
+          credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+          ...extra,
+        },
+      },
+    },
+  });
+}
+
+/** Counts UploadPart requests the client sends. */
+export function countParts(backend: S3StorageBackend) {
+  const counter = { parts: 0 };
+  backend.client.middlewareStack.add(
+    (next, context) => async args => {
+      if (context.commandName === 'UploadPartCommand') {
+        counter.parts++;
+      }
+      return next(args);
+    },
+    { step: 'initialize', name: 'countParts' },
+  );
+  return counter;
+}
