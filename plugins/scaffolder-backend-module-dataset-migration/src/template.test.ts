@@ -63,7 +63,9 @@ describe('examples/templates/migrate-dataset', () => {
   });
 
   it('only uses inputs the actions declare, and all they require', () => {
-    const steps = template.spec.steps.filter(s => s.action.startsWith('dataset-migration:'));
+    const steps = template.spec.steps.filter(s =>
+      s.action.startsWith('dataset-migration:'),
+    );
     expect(steps.map(s => s.action)).toContain('dataset-migration:create');
     for (const step of steps) {
       const schema = actions.get(step.action)?.schema?.input as any;
@@ -84,9 +86,7 @@ describe('examples/templates/migrate-dataset', () => {
       ),
     );
     expect(referenced.length).toBeGreaterThan(0);
-    expect(Object.keys(properties)).toEqual(
-      expect.arrayContaining(referenced),
-    );
+    expect(Object.keys(properties)).toEqual(expect.arrayContaining(referenced));
   });
 
   it('offers exactly the formats and strategies the backend accepts', () => {

@@ -86,7 +86,11 @@ export class MigrationEntitiesProcessor implements CatalogProcessor {
         defaultKind,
         defaultNamespace: selfRef.namespace,
       });
-      return { kind: parsed.kind, namespace: parsed.namespace, name: parsed.name };
+      return {
+        kind: parsed.kind,
+        namespace: parsed.namespace,
+        name: parsed.name,
+      };
     } catch {
       return undefined;
     }

@@ -60,7 +60,10 @@ class FakeMigrationsApi {
     await new Promise(resolve => this.server?.close(resolve));
   }
 
-  private handle(req: IncomingMessage, res: import('node:http').ServerResponse) {
+  private handle(
+    req: IncomingMessage,
+    res: import('node:http').ServerResponse,
+  ) {
     const url = new URL(req.url!, 'http://localhost');
     this.requests.push({
       url: `${url.pathname}${url.search}`,
@@ -231,9 +234,9 @@ describe('MigrationEntityProvider', () => {
     });
 
     for (const { entity } of appliedEntities()) {
-      await expect(migrationEntityV1alpha1Validator.check(entity)).resolves.toBe(
-        true,
-      );
+      await expect(
+        migrationEntityV1alpha1Validator.check(entity),
+      ).resolves.toBe(true);
     }
   });
 
@@ -289,7 +292,9 @@ describe('MigrationEntityProvider', () => {
     await expect(provider.refresh()).resolves.toBeUndefined();
     expect(mutations).toHaveLength(1);
     expect(logger.warn).toHaveBeenCalledWith(
-      expect.stringMatching(/keeping the Migration entities.*database is on fire/),
+      expect.stringMatching(
+        /keeping the Migration entities.*database is on fire/,
+      ),
     );
 
     api.failWith = undefined;
@@ -338,7 +343,10 @@ describe('MigrationEntityProvider', () => {
   });
 
   it('skips a migration whose dataset ref cannot be parsed', async () => {
-    api.migrations = [migration('m1', { dataset: 'resource:/' }), migration('m2')];
+    api.migrations = [
+      migration('m1', { dataset: 'resource:/' }),
+      migration('m2'),
+    ];
     const provider = createProvider();
     await provider.connect(connection);
     await expect(provider.refresh()).resolves.toBe(1);

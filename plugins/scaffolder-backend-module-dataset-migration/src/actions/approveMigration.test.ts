@@ -49,7 +49,11 @@ describe('dataset-migration:approve', () => {
 
   it('surfaces a conflict with the API message', async () => {
     api.reply = () =>
-      errorReply(409, 'ConflictError', "Migration m1 is 'running', not awaiting approval");
+      errorReply(
+        409,
+        'ConflictError',
+        "Migration m1 is 'running', not awaiting approval",
+      );
     const ctx = createMockActionContext({ input: { migrationId: 'm1' } });
     await expect(createAction().handler(ctx)).rejects.toMatchObject({
       name: 'ConflictError',

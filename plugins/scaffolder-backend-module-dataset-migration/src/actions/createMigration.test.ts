@@ -1,6 +1,6 @@
 import { mockServices } from '@backstage/backend-test-utils';
 import { createMockActionContext } from '@backstage/plugin-scaffolder-node-test-utils';
-import type { JsonValue } from '@backstage/types';
+import type { JsonObject, JsonValue } from '@backstage/types';
 import {
   errorReply,
   FakeDatasetMigrationApi,
@@ -26,13 +26,16 @@ function createAction() {
   });
 }
 
-type Input = Parameters<
-  ReturnType<typeof createAction>['handler']
->[0]['input'];
+type Context = Parameters<ReturnType<typeof createAction>['handler']>[0];
+type Input = Context['input'];
 
 function createContext(input: Input, checkpoints?: Map<string, JsonValue>) {
   const logger = mockServices.logger.mock();
-  const ctx = createMockActionContext({ input, logger });
+  // The action's input type is narrower than the mock's JsonObject default.
+  const ctx = createMockActionContext({
+    input: input as JsonObject,
+    logger,
+  }) as unknown as Context;
   if (checkpoints) {
     // Behaves like the task runner: a checkpoint that succeeded once returns
     // its stored value on every later attempt of the same task.
@@ -116,7 +119,9 @@ describe('dataset-migration:create', () => {
   });
 
   it('passes a mapping through for schema-transform', async () => {
-    const mapping = { fields: [{ from: 'ts', to: 'played_at', cast: 'timestamp' }] };
+    const mapping = {
+      fields: [{ from: 'ts', to: 'played_at', cast: 'timestamp' }],
+    };
     const { ctx } = createContext({
       ...validInput,
       strategy: 'schema-transform',

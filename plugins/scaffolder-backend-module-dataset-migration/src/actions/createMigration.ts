@@ -1,4 +1,7 @@
-import type { AuthService, DiscoveryService } from '@backstage/backend-plugin-api';
+import type {
+  AuthService,
+  DiscoveryService,
+} from '@backstage/backend-plugin-api';
 import { InputError } from '@backstage/errors';
 import { createTemplateAction } from '@backstage/plugin-scaffolder-node';
 import {
@@ -170,7 +173,9 @@ export function createDatasetMigrationCreateAction(options: {
       output: {
         migrationId: z => z.string().describe('Id of the created migration'),
         state: z =>
-          z.string().describe('State right after creation, e.g. awaiting-approval'),
+          z
+            .string()
+            .describe('State right after creation, e.g. awaiting-approval'),
         plan: z =>
           z
             .object({

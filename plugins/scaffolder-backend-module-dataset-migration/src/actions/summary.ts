@@ -73,9 +73,10 @@ export function describeMigration(
           )} will be overwritten (backed up first, restored on rollback).`
         : 'No existing target object will be overwritten.',
       plan.consumers.length > 0
-        ? `${plural(plan.consumers.length, 'consumer')} to notify: ${plan.consumers.join(
-            ', ',
-          )}.`
+        ? `${plural(
+            plan.consumers.length,
+            'consumer',
+          )} to notify: ${plan.consumers.join(', ')}.`
         : 'No consumers depend on this dataset.',
     );
   }
