@@ -17,11 +17,12 @@ export const systemClock: LimiterClock = {
         reject(signal.reason ?? new Error('aborted'));
         return;
       }
+      const state: { timer?: ReturnType<typeof setTimeout> } = {};
       const onAbort = () => {
-        clearTimeout(timer);
+        clearTimeout(state.timer);
         reject(signal?.reason ?? new Error('aborted'));
       };
-      const timer = setTimeout(() => {
+      state.timer = setTimeout(() => {
         signal?.removeEventListener('abort', onAbort);
         resolve();
       }, ms);

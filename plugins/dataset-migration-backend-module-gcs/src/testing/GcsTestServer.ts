@@ -101,9 +101,17 @@ export class GcsTestServer {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const q = url.searchParams;
     const p = url.pathname;
-    let m: RegExpExecArray | null;
+    const upload = /^\/upload\/storage\/v1\/b\/([^/]+)\/o$/.exec(p);
+    const objects = /^\/storage\/v1\/b\/([^/]+)\/o$/.exec(p);
+    const rewrite =
+      /^\/storage\/v1\/b\/([^/]+)\/o\/([^/]+)\/rewriteTo\/b\/([^/]+)\/o\/([^/]+)$/.exec(
+        p,
+      );
+    const object = /^\/storage\/v1\/b\/([^/]+)\/o\/([^/]+)$/.exec(p);
+    const bucketPath = /^\/storage\/v1\/b\/([^/]+)$/.exec(p);
+    let m = upload;
 
-    if ((m = /^\/upload\/storage\/v1\/b\/([^/]+)\/o$/.exec(p))) {
+    if (m) {
       const bucket = this.#bucket(m[1]);
       if (req.method === 'POST') {
         return this.#insert(req, res, bucket, q);
@@ -129,20 +137,13 @@ export class GcsTestServer {
       }
     }
 
-    if (
-      (m = /^\/storage\/v1\/b\/([^/]+)\/o$/.exec(p)) &&
-      req.method === 'GET'
-    ) {
+    m = objects;
+    if (m && req.method === 'GET') {
       return this.#list(res, this.#bucket(m[1]), q);
     }
 
-    if (
-      (m =
-        /^\/storage\/v1\/b\/([^/]+)\/o\/([^/]+)\/rewriteTo\/b\/([^/]+)\/o\/([^/]+)$/.exec(
-          p,
-        )) &&
-      req.method === 'POST'
-    ) {
+    m = rewrite;
+    if (m && req.method === 'POST') {
       req.resume();
       return this.#rewrite(
         res,
@@ -154,7 +155,8 @@ export class GcsTestServer {
       );
     }
 
-    if ((m = /^\/storage\/v1\/b\/([^/]+)\/o\/([^/]+)$/.exec(p))) {
+    m = object;
+    if (m) {
       const bucket = this.#bucket(m[1]);
       const name = decodeURIComponent(m[2]);
       const stored = this.store.get(bucket, name);
@@ -184,7 +186,8 @@ export class GcsTestServer {
       }
     }
 
-    if ((m = /^\/storage\/v1\/b\/([^/]+)$/.exec(p)) && req.method === 'GET') {
+    m = bucketPath;
+    if (m && req.method === 'GET') {
       const name = this.#bucket(m[1]);
       return sendJson(res, 200, { kind: 'storage#bucket', id: name, name });
     }

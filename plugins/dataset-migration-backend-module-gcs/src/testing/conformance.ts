@@ -1,3 +1,6 @@
+/* eslint-disable jest/no-export */
+// A suite other packages run against their stores: it must export and hold
+// `describe`/`it` calls at once.
 import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import {

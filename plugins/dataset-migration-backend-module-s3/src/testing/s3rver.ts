@@ -1,3 +1,4 @@
+import { resolvePackagePath } from '@backstage/backend-plugin-api';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -22,7 +23,10 @@ export async function startS3rver(options: {
   const child = spawn(
     process.execPath,
     [
-      path.join(__dirname, 's3rverChild.js'),
+      resolvePackagePath(
+        '@internal/backstage-plugin-dataset-migration-backend-module-s3',
+        'src/testing/s3rverChild.js',
+      ),
       directory,
       JSON.stringify(options.buckets),
     ],
