@@ -9,8 +9,8 @@ import {
   DATASET_REF,
   FakeDatasetMigrationApi,
   makeMigration,
-} from '../../testUtils/FakeDatasetMigrationApi';
-import { datasetEntity, renderWithApis } from '../../testUtils/render';
+} from '../../__testUtils__/FakeDatasetMigrationApi';
+import { datasetEntity, renderWithApis } from '../../__testUtils__/render';
 import { DatasetMigrationCard } from './DatasetMigrationCard';
 
 // The <AutoSizer> inside <LogViewer> needs mocking to render in jsdom
@@ -174,7 +174,7 @@ describe('DatasetMigrationCard', () => {
     api.migrations = [makeMigration({ state: 'awaiting-approval' })];
     api.approveMigration = async () => {
       const { apiError } = await import(
-        '../../testUtils/FakeDatasetMigrationApi'
+        '../../__testUtils__/FakeDatasetMigrationApi'
       );
       throw await apiError(
         409,

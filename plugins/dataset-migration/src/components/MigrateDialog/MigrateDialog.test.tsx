@@ -4,8 +4,8 @@ import {
   apiError,
   DATASET_REF,
   FakeDatasetMigrationApi,
-} from '../../testUtils/FakeDatasetMigrationApi';
-import { renderWithApis } from '../../testUtils/render';
+} from '../../__testUtils__/FakeDatasetMigrationApi';
+import { renderWithApis } from '../../__testUtils__/render';
 import { MigrateDialog } from './MigrateDialog';
 
 function renderDialog(
