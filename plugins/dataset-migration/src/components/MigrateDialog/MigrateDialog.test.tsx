@@ -40,7 +40,7 @@ describe('MigrateDialog', () => {
 
     expect(
       screen.getByText(
-        'Where to copy the data: s3://bucket/prefix, gs://bucket/prefix or file:///path',
+        'Where to copy the data: s3://bucket/prefix, gs://bucket/prefix, file:///path, or file://<root>/path for a configured local root',
       ),
     ).toBeInTheDocument();
     await planTo('gs://archive/plays');
@@ -95,7 +95,7 @@ describe('MigrateDialog', () => {
     api.createError = await apiError(
       400,
       'InputError',
-      "target file:///etc/plays is outside the allowed roots; allowed: /data",
+      'target file:///etc/plays is outside the allowed roots; allowed: /data',
     );
     const props = renderDialog(api);
 

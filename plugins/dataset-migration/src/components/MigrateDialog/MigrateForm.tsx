@@ -21,7 +21,7 @@ export interface MigrateFormValues {
 }
 
 const LOCATION_HELP =
-  'Where to copy the data: s3://bucket/prefix, gs://bucket/prefix or file:///path';
+  'Where to copy the data: s3://bucket/prefix, gs://bucket/prefix, file:///path, or file://<root>/path for a configured local root';
 
 /**
  * Target, format and strategy of a new migration. Checks the location's

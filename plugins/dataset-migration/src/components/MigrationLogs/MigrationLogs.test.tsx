@@ -17,7 +17,11 @@ jest.mock('react-virtualized-auto-sizer', () => ({
   }) => <>{props.children({ width: 400, height: 200 })}</>,
 }));
 
-function event(id: number, message: string, migrationId = 'm-1'): MigrationEvent {
+function event(
+  id: number,
+  message: string,
+  migrationId = 'm-1',
+): MigrationEvent {
   return {
     id,
     migrationId,
@@ -44,7 +48,10 @@ async function expectLogLine(line: RegExp) {
 describe('MigrationLogs', () => {
   it('shows the events in the LogViewer and appends new ones, asking only for newer ids', async () => {
     const api = new FakeDatasetMigrationApi();
-    api.events = [event(1, 'preflight passed'), event(2, 'copying 200 objects')];
+    api.events = [
+      event(1, 'preflight passed'),
+      event(2, 'copying 200 objects'),
+    ];
 
     renderWithApis(
       <MigrationLogs migrationId="m-1" live pollIntervalMs={20} />,
@@ -112,9 +119,7 @@ describe('MigrationLogs', () => {
       expect(api.callsTo('listEvents').length).toBeGreaterThan(2),
     );
 
-    api.migrations = [
-      makeMigration({ state: 'succeeded', step: undefined }),
-    ];
+    api.migrations = [makeMigration({ state: 'succeeded', step: undefined })];
     api.events = [...api.events, event(2, 'migration succeeded')];
 
     // The closing line still arrives (one last fetch after the final state).

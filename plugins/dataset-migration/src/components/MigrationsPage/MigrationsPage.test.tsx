@@ -56,7 +56,9 @@ describe('MigrationsPage', () => {
     );
     expect(row.getByText('failed')).toBeInTheDocument();
     expect(row.getByText('user:default/grace')).toBeInTheDocument();
-    expect(row.getByText('50/200 objects, 2.9 KiB/3.9 KiB')).toBeInTheDocument();
+    expect(
+      row.getByText('50/200 objects, 2.9 KiB/3.9 KiB'),
+    ).toBeInTheDocument();
   });
 
   it('refreshes on an interval and shows API errors', async () => {
@@ -71,6 +73,8 @@ describe('MigrationsPage', () => {
     api.getFleetStatus = async () => {
       throw failure;
     };
-    await waitFor(() => expect(screen.getByText(/db down/)).toBeInTheDocument());
+    await waitFor(() =>
+      expect(screen.getByText(/db down/)).toBeInTheDocument(),
+    );
   });
 });
