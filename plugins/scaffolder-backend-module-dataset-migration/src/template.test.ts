@@ -105,7 +105,8 @@ describe('examples/templates/migrate-dataset', () => {
   });
 
   it('links to the dataset and to the migrations page', () => {
-    const links = template.spec.output?.links as any[];
+    const links = (template.spec.output as { links?: unknown[] } | undefined)
+      ?.links;
     expect(links).toEqual(
       expect.arrayContaining([
         expect.objectContaining({ entityRef: '${{ parameters.dataset }}' }),
