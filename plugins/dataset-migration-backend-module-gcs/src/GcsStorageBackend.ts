@@ -1,4 +1,9 @@
-import { IdempotencyStrategy, Storage } from '@google-cloud/storage';
+import {
+  IdempotencyStrategy,
+  RETRYABLE_ERR_FN_DEFAULT,
+  Storage,
+} from '@google-cloud/storage';
+import { isConnectionError } from './errors';
 import { InputError } from '@backstage/errors';
 import type { Config } from '@backstage/config';
 import type { DatasetLocation } from '@internal/backstage-plugin-dataset-migration-common';
@@ -44,6 +49,8 @@ export class GcsStorageBackend implements StorageBackend {
         // Our writes are idempotent (same key, same bytes), so retrying
         // uploads without generation preconditions is safe.
         idempotencyStrategy: IdempotencyStrategy.RetryAlways,
+        retryableErrorFn: error =>
+          RETRYABLE_ERR_FN_DEFAULT(error) || isConnectionError(error),
       },
     });
   }

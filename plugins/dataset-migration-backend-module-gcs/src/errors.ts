@@ -21,6 +21,41 @@ export function isGcsNotFound(error: unknown) {
   return gcsStatus(error) === 404;
 }
 
+const NETWORK_CODES = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EAI_AGAIN',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CLOSED',
+  'ERR_STREAM_PREMATURE_CLOSE',
+]);
+
+/**
+ * Whether an error, or one it wraps, is a dropped or refused connection.
+ * The client's default check only looks at the outer error's `code`, which
+ * fetch implementations leave empty, burying the socket error in `cause`.
+ */
+export function isConnectionError(error: unknown): boolean {
+  let current = error as { code?: unknown; cause?: unknown; message?: unknown };
+  for (let depth = 0; current && depth < 6; depth++) {
+    if (typeof current.code === 'string' && NETWORK_CODES.has(current.code)) {
+      return true;
+    }
+    if (
+      typeof current.message === 'string' &&
+      /socket hang up|other side closed|fetch failed|premature close/i.test(
+        current.message,
+      )
+    ) {
+      return true;
+    }
+    current = current.cause as typeof current;
+  }
+  return false;
+}
+
 /**
  * Turns a client error into a `@backstage/errors` class naming the object.
  * The client already retried transient failures; what reaches here is marked
@@ -40,6 +75,7 @@ export function toGcsError(error: unknown, what: string): Error {
   }
   const retryable =
     isRetryableError(error) ||
+    isConnectionError(error) ||
     (status !== undefined &&
       (status >= 500 || status === 429 || status === 408)) ||
     /ECONNRESET|socket hang up|ETIMEDOUT|EPIPE|premature close|other side closed/i.test(
