@@ -30,7 +30,9 @@ function infoFrom(key: string, st: import('node:fs').Stats): ObjectInfo {
     size: st.size,
     // mtime alone misses same-second rewrites on some filesystems; inode
     // changes on every atomic replace.
-    etag: `${st.ino.toString(16)}-${Math.round(st.mtimeMs * 1000).toString(16)}-${st.size.toString(16)}`,
+    etag: `${st.ino.toString(16)}-${Math.round(st.mtimeMs * 1000).toString(
+      16,
+    )}-${st.size.toString(16)}`,
     lastModified: st.mtime,
   };
 }
@@ -102,7 +104,9 @@ class LocalObjectStore implements ObjectStore {
     const full = await resolveKey(this.dir, key);
     const handle = await fs.open(full, 'r').catch(e => {
       if (e?.code === 'ENOENT' || e?.code === 'ENOTDIR') {
-        throw new NotFoundError(`Object '${key}' does not exist in ${this.location.uri}`);
+        throw new NotFoundError(
+          `Object '${key}' does not exist in ${this.location.uri}`,
+        );
       }
       throw e;
     });
@@ -125,7 +129,9 @@ class LocalObjectStore implements ObjectStore {
     await resolveKey(this.dir, key);
     const temp = path.join(
       path.dirname(full),
-      `.${path.basename(full).slice(0, 100)}${TEMP_MARKER}${randomBytes(6).toString('hex')}`,
+      `.${path.basename(full).slice(0, 100)}${TEMP_MARKER}${randomBytes(
+        6,
+      ).toString('hex')}`,
     );
     try {
       await fill(temp);
@@ -144,7 +150,11 @@ class LocalObjectStore implements ObjectStore {
     }
   }
 
-  async write(key: string, body: Readable, hints?: WriteHints): Promise<WriteResult> {
+  async write(
+    key: string,
+    body: Readable,
+    hints?: WriteHints,
+  ): Promise<WriteResult> {
     const size = await this.atomically(key, temp =>
       pipeline(body, createWriteStream(temp, { flags: 'wx' }), {
         signal: hints?.signal,
@@ -176,20 +186,57 @@ class LocalObjectStore implements ObjectStore {
     if (!(source instanceof LocalObjectStore)) return undefined;
     const from = await resolveKey(source.dir, sourceKey);
     const size = await this.atomically(targetKey, temp =>
-      fs.copyFile(from, temp, fsConstants.COPYFILE_FICLONE | fsConstants.COPYFILE_EXCL),
+      fs.copyFile(
+        from,
+        temp,
+        fsConstants.COPYFILE_FICLONE | fsConstants.COPYFILE_EXCL,
+      ),
     );
     return { size, checksums: {} };
   }
 }
 
+interface LocalRoot {
+  /** Set for roots configured as `{ name, path }`: usable as file://name/… */
+  name?: string;
+  dir: string;
+}
+
 /**
- * Storage backend for `file:///` locations. Only folders under the configured
+ * Reads `datasetMigration.storage.local.roots`: each entry is a path, usable
+ * through `file:///absolute/path`, or `{ name, path }`, usable through
+ * `file://name/relative/path` too (so catalog files need no absolute paths).
+ * Relative paths resolve against the backend's working directory.
+ */
+export function readLocalRoots(config: Config): LocalRoot[] {
+  const key = 'datasetMigration.storage.local.roots';
+  const raw = config.getOptional(key) ?? [];
+  if (!Array.isArray(raw)) {
+    throw new TypeError(`${key} must be a list`);
+  }
+  return raw.map((entry, i) => {
+    if (typeof entry === 'string') return { dir: path.resolve(entry) };
+    const { name, path: dir } = (entry ?? {}) as Record<string, unknown>;
+    if (typeof name !== 'string' || !/^[a-z0-9][a-z0-9_-]{0,62}$/.test(name)) {
+      throw new TypeError(
+        `${key}[${i}].name must be lowercase letters, digits, '-' or '_'`,
+      );
+    }
+    if (typeof dir !== 'string' || dir === '') {
+      throw new TypeError(`${key}[${i}].path must be a folder path`);
+    }
+    return { name, dir: path.resolve(dir) };
+  });
+}
+
+/**
+ * Storage backend for `file://` locations. Only folders under the configured
  * `datasetMigration.storage.local.roots` can be opened.
  */
 export function createLocalStorageBackend(config: Config): StorageBackend {
-  const roots = (
-    config.getOptionalStringArray('datasetMigration.storage.local.roots') ?? []
-  ).map(r => path.resolve(r));
+  const roots = readLocalRoots(config);
+  const describe = () =>
+    roots.map(r => (r.name ? `file://${r.name}` : 'file:///…')).join(', ');
   let realRoots: Promise<string[]> | undefined;
 
   return {
@@ -204,16 +251,35 @@ export function createLocalStorageBackend(config: Config): StorageBackend {
           'Local dataset locations are disabled: configure datasetMigration.storage.local.roots',
         );
       }
-      realRoots ??= Promise.all(roots.map(realpathLenient));
+      realRoots ??= Promise.all(roots.map(r => realpathLenient(r.dir)));
       const resolved = await realRoots;
-      const requested = path.resolve(location.path);
+      let requested: string;
+      let candidates: number[];
+      if (location.bucket) {
+        const i = roots.findIndex(r => r.name === location.bucket);
+        if (i < 0) {
+          throw new InputError(
+            `Unknown local root '${location.bucket}' in ${
+              location.uri
+            }; configured roots: ${describe()}`,
+          );
+        }
+        requested = path.resolve(roots[i].dir, location.path || '.');
+        candidates = [i];
+      } else {
+        requested = path.resolve(location.path);
+        candidates = roots.map((_, i) => i);
+      }
       const real = await realpathLenient(requested);
-      const allowed = roots.some(
-        (root, i) => isInside(root, requested) && isInside(resolved[i], real),
+      const allowed = candidates.some(
+        i => isInside(roots[i].dir, requested) && isInside(resolved[i], real),
       );
       if (!allowed) {
+        // Server paths stay out of the message: it goes back to API callers.
         throw new NotAllowedError(
-          `Location ${location.uri} is outside the allowed local roots (${roots.join(', ')})`,
+          `Location ${
+            location.uri
+          } is outside the allowed local roots (${describe()})`,
         );
       }
       return new LocalObjectStore(location, real);
