@@ -10,16 +10,16 @@ const baseURL = `http://localhost:${port}`;
 
 export default defineConfig({
   testDir: 'packages/app/e2e-tests',
-  timeout: 120_000,
-  expect: { timeout: 30_000 },
+  timeout: 90_000,
+  expect: { timeout: 20_000 },
   forbidOnly: true,
   retries: 0,
   workers: 1,
   reporter: [['list'], ['json', { outputFile: '.tools/results/e2e.json' }]],
   webServer: {
     command: `yarn workspace backend start --config ../../app-config.yaml --config ${process.env.DMIG_E2E_CONFIG}`,
-    url: `${baseURL}/healthcheck`,
-    reuseExistingServer: false,
+    url: `${baseURL}/.backstage/health/v1/readiness`,
+    reuseExistingServer: !!process.env.DMIG_E2E_REUSE,
     timeout: 180_000,
     stdout: 'ignore',
     stderr: 'pipe',

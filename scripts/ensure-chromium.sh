@@ -9,6 +9,6 @@ if [ -z "${DMIG_CHROMIUM:-}" ]; then
   echo "==> installing Chromium (Debian package chromium)"
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq >/dev/null && \
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends chromium >/dev/null || exit 1
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends chromium >/dev/null || exit 1
   export DMIG_CHROMIUM=/usr/bin/chromium
 fi

@@ -22,7 +22,7 @@ else
       echo "==> installing PostgreSQL (Debian package postgresql)"
       SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
       $SUDO apt-get update -qq >/dev/null && \
-        DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends postgresql >/dev/null || exit 1
+        DEBIAN_FRONTEND=noninteractive $SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends postgresql >/dev/null || exit 1
       pgbin="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)"
     fi
     # PostgreSQL refuses to run as root: run the throwaway cluster as `postgres`.

@@ -1,35 +1,35 @@
-import { test, expect, Page } from '@playwright/test';
-
-async function signInAsGuest(page: Page) {
-  await page.goto('/');
-  const enter = page.getByRole('button', { name: 'Enter' });
-  await expect(enter).toBeVisible();
-  await enter.click();
-}
+import { test, expect } from '@playwright/test';
+import { visit } from './visit';
 
 test('the catalog shows the example datasets with their owners', async ({
   page,
 }) => {
-  await signInAsGuest(page);
-  await page.goto('/catalog?filters[kind]=resource&filters[user]=all');
-  for (const name of ['plays-daily', 'artist-catalog', 'user-sessions']) {
-    await expect(page.getByRole('link', { name, exact: true })).toBeVisible();
-  }
+  await visit(page, '/?filters[kind]=resource&filters[user]=all');
+  const rows = page.getByRole('row');
   await expect(
-    page.getByRole('row', { name: /plays-daily/ }).getByText('data-platform'),
+    rows
+      .filter({ hasText: 'Plays (daily partitions)' })
+      .getByText('Data Platform'),
   ).toBeVisible();
   await expect(
-    page
-      .getByRole('row', { name: /user-sessions/ })
-      .getByText('growth-analytics'),
+    rows.filter({ hasText: 'Artist catalog' }).getByText('Data Platform'),
+  ).toBeVisible();
+  await expect(
+    rows.filter({ hasText: 'User sessions' }).getByText('Growth Analytics'),
+  ).toBeVisible();
+  await expect(
+    rows.filter({ hasText: 'Ad impressions' }).getByText('Growth Analytics'),
   ).toBeVisible();
 });
 
-test('a dataset page shows the consumers that depend on it', async ({
+test('a dataset page shows its consumers and the migration card', async ({
   page,
 }) => {
-  await signInAsGuest(page);
-  await page.goto('/catalog/default/resource/plays-daily/dependencies');
+  await visit(page, '/catalog/default/resource/plays-daily');
+  await expect(page.getByText('Dataset migration').first()).toBeVisible();
+  await expect(
+    page.getByText('file://examples/plays-daily').first(),
+  ).toBeVisible();
   for (const consumer of [
     'recommendations-service',
     'royalty-reports',
