@@ -97,7 +97,9 @@ describe('S3ObjectStore under faults', () => {
     expect(error.message).toContain('s3://faults/down/x');
     expect(isRetryableError(error)).toBe(true);
 
-    proxy.setDecider(req => (req.method === 'PUT' ? { dropAfterBodyBytes: 0 } : undefined));
+    proxy.setDecider(req =>
+      req.method === 'PUT' ? { dropAfterBodyBytes: 0 } : undefined,
+    );
     const dropped = await store
       .write('y', Readable.from(['data']), { size: 4 })
       .catch(e => e);

@@ -1,0 +1,14 @@
+// Runs the GCS JSON-API test server in its own process for the benchmark,
+// so its CPU and memory are not counted against the copier being measured.
+import { GcsTestServer } from '../plugins/dataset-migration-backend-module-gcs/src/testing/GcsTestServer';
+
+GcsTestServer.start({ buckets: (process.argv[2] ?? '').split(',') }).then(
+  server => {
+    process.stdout.write(`GCS_READY ${server.port}\n`);
+    process.on('SIGTERM', () => server.stop().finally(() => process.exit(0)));
+  },
+  error => {
+    process.stderr.write(`${error.stack}\n`);
+    process.exit(1);
+  },
+);
