@@ -169,6 +169,41 @@ describe('DatasetMigrationCard', () => {
     );
   });
 
+  it('offers Retry and Rollback for a cancelled migration and retries without confirmation', async () => {
+    const api = new FakeDatasetMigrationApi();
+    api.migrations = [
+      makeMigration({
+        state: 'cancelled',
+        step: undefined,
+        reason: 'Cancelled by user:default/ada',
+      }),
+    ];
+
+    renderWithApis(<DatasetMigrationCard pollIntervalMs={60_000} />, {
+      api,
+      entity: datasetEntity,
+    });
+
+    expect(
+      await screen.findByText('Cancelled by user:default/ada'),
+    ).toBeInTheDocument();
+    expect(screen.getByRole('button', { name: 'Rollback' })).toBeEnabled();
+    expect(screen.queryByRole('button', { name: 'Approve' })).toBeNull();
+    expect(screen.queryByRole('button', { name: 'Cancel' })).toBeNull();
+    await userEvent.click(screen.getByRole('button', { name: 'Retry' }));
+
+    await waitFor(() =>
+      expect(api.callsTo('retryMigration')).toEqual([
+        { method: 'retryMigration', args: ['m-1', undefined] },
+      ]),
+    );
+    expect(await screen.findByTestId('migration-state')).toHaveTextContent(
+      'queued',
+    );
+    // Now in progress: no second migration may be started meanwhile.
+    expect(screen.getByRole('button', { name: 'Migrate' })).toBeDisabled();
+  });
+
   it('shows the API message when an action is refused', async () => {
     const api = new FakeDatasetMigrationApi();
     api.migrations = [makeMigration({ state: 'awaiting-approval' })];

@@ -45,7 +45,11 @@ export const LatestMigration = (props: {
         {formatTimestamp(migration.createdAt)}
       </Typography>
       {migration.reason && (
-        <Typography variant="body2" color="error" gutterBottom>
+        <Typography
+          variant="body2"
+          color={migration.state === 'failed' ? 'error' : 'textSecondary'}
+          gutterBottom
+        >
           {migration.reason}
         </Typography>
       )}

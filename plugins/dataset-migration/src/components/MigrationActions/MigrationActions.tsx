@@ -12,11 +12,14 @@ import type { DatasetPermissions } from '../../hooks/useDatasetPermissions';
 import { ConfirmDialog } from '../ConfirmDialog';
 import { PermissionedButton } from '../PermissionedButton';
 
-/** The states each action applies to (see the state machine in DESIGN.md). */
+/**
+ * The states each action applies to, as the engine accepts them (DESIGN.md's
+ * state machine); the API answers 409 with the reason otherwise.
+ */
 const ALLOWED_FROM: Record<MigrationAction, MigrationState[]> = {
-  approve: ['awaiting-approval'],
+  approve: ['planned', 'awaiting-approval'],
   cancel: ['planned', 'awaiting-approval', 'queued', 'running'],
-  retry: ['failed', 'rolled-back'],
+  retry: ['failed', 'cancelled'],
   rollback: ['succeeded', 'failed', 'cancelled'],
 };
 
