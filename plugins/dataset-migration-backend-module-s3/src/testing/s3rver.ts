@@ -35,7 +35,7 @@ export async function startS3rver(options: {
         ...process.env,
         NODE_OPTIONS: '--openssl-legacy-provider',
       },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: ['pipe', 'pipe', 'pipe'],
     },
   );
   let stderr = '';

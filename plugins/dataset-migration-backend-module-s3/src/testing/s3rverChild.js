@@ -20,3 +20,6 @@ server.run().then(
   },
 );
 process.on('SIGTERM', () => server.close().finally(() => process.exit(0)));
+// The parent holds our stdin open; when it dies, stdin ends and so do we.
+process.stdin.on('end', () => process.exit(0));
+process.stdin.resume();
