@@ -50,7 +50,10 @@ exports.up = async function up(knex) {
     table.text('key').notNullable();
     table.bigInteger('size').notNullable();
     table.text('source_etag').nullable();
-    table.string('stage', 16).notNullable().comment('copy | validate | rollback');
+    table
+      .string('stage', 16)
+      .notNullable()
+      .comment('copy | validate | rollback');
     table
       .string('state', 16)
       .notNullable()
@@ -61,6 +64,7 @@ exports.up = async function up(knex) {
     table.bigInteger('lease_expires_at').nullable();
     table.bigInteger('started_at').nullable();
     table.bigInteger('finished_at').nullable();
+    table.bigInteger('copied_at').nullable().comment('For throughput');
     table.text('last_error').nullable();
     table
       .boolean('had_original')
@@ -74,6 +78,7 @@ exports.up = async function up(knex) {
     table.text('problem').nullable().comment('Validation failure, if any');
     table.index(['migration_id', 'stage', 'state'], 'dm_work_items_mig_idx');
     table.index(['state', 'not_before'], 'dm_work_items_claim_idx');
+    table.index(['copied_at'], 'dm_work_items_copied_idx');
   });
 
   await knex.schema.createTable('dm_events', table => {

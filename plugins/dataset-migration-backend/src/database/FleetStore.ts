@@ -31,8 +31,7 @@ export class FleetStore {
       .where('lease_expires_at', '>=', now)
       .count({ inflight: '*' });
     const [recent] = await this.knex('dm_work_items')
-      .where({ stage: 'copy', state: 'done' })
-      .where('finished_at', '>=', now - 60_000)
+      .where('copied_at', '>=', now - 60_000)
       .count({ items: '*' })
       .sum({ bytes: 'size' });
     const workers = await this.knex('dm_workers')

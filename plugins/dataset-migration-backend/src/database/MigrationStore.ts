@@ -108,8 +108,13 @@ export class MigrationStore {
     });
   }
 
-  async get(id: string, trx?: Knex.Transaction): Promise<MigrationRow | undefined> {
-    const row = await (trx ?? this.knex)('dm_migrations').where('id', id).first();
+  async get(
+    id: string,
+    trx?: Knex.Transaction,
+  ): Promise<MigrationRow | undefined> {
+    const row = await (trx ?? this.knex)('dm_migrations')
+      .where('id', id)
+      .first();
     return row ? fromRow(row) : undefined;
   }
 
@@ -165,7 +170,11 @@ export class MigrationStore {
   }
 
   /** Advances the internal phase while the migration stays in `state`. */
-  async setPhase(id: string, state: MigrationState, phase: Phase): Promise<boolean> {
+  async setPhase(
+    id: string,
+    state: MigrationState,
+    phase: Phase,
+  ): Promise<boolean> {
     const updated = await this.knex('dm_migrations')
       .where({ id, state })
       .update({ phase, updated_at: Date.now() });
@@ -192,9 +201,7 @@ export class MigrationStore {
     const candidates = await this.knex('dm_migrations')
       .whereIn('state', states)
       .andWhere(q =>
-        q
-          .whereNull('driver_owner')
-          .orWhere('driver_expires_at', '<', now),
+        q.whereNull('driver_owner').orWhere('driver_expires_at', '<', now),
       )
       .orderBy('updated_at', 'asc')
       .limit(limit)
@@ -205,9 +212,7 @@ export class MigrationStore {
         .where('id', id)
         .whereIn('state', states)
         .andWhere(q =>
-          q
-            .whereNull('driver_owner')
-            .orWhere('driver_expires_at', '<', now),
+          q.whereNull('driver_owner').orWhere('driver_expires_at', '<', now),
         )
         .update({ driver_owner: owner, driver_expires_at: now + leaseMs });
       if (updated === 1) {

@@ -70,9 +70,13 @@ function claimable(q: Knex.QueryBuilder, now: number) {
         .where(p =>
           p
             .where('wi.state', 'pending')
-            .where(n => n.whereNull('wi.not_before').orWhere('wi.not_before', '<=', now)),
+            .where(n =>
+              n.whereNull('wi.not_before').orWhere('wi.not_before', '<=', now),
+            ),
         )
-        .orWhere(p => p.where('wi.state', 'running').where('wi.lease_expires_at', '<', now)),
+        .orWhere(p =>
+          p.where('wi.state', 'running').where('wi.lease_expires_at', '<', now),
+        ),
     );
 }
 
@@ -99,7 +103,9 @@ export class WorkItemStore {
   }
 
   async deleteAll(migrationId: string): Promise<void> {
-    await this.knex('dm_work_items').where('migration_id', migrationId).delete();
+    await this.knex('dm_work_items')
+      .where('migration_id', migrationId)
+      .delete();
   }
 
   /**
@@ -107,7 +113,11 @@ export class WorkItemStore {
    * skip each other's locked rows; SQLite has a single writer, so a
    * conditional UPDATE per candidate is enough to make a claim exclusive.
    */
-  async claim(owner: string, leaseMs: number, limit: number): Promise<WorkItem[]> {
+  async claim(
+    owner: string,
+    leaseMs: number,
+    limit: number,
+  ): Promise<WorkItem[]> {
     if (limit <= 0) return [];
     const now = Date.now();
     const patch = {
@@ -147,13 +157,19 @@ export class WorkItemStore {
         )
         .update(patch);
       if (updated === 1) {
-        claimed.push(fromRow(await this.knex('dm_work_items').where('id', c.id).first()));
+        claimed.push(
+          fromRow(await this.knex('dm_work_items').where('id', c.id).first()),
+        );
       }
     }
     return claimed;
   }
 
-  async heartbeat(ids: number[], owner: string, leaseMs: number): Promise<void> {
+  async heartbeat(
+    ids: number[],
+    owner: string,
+    leaseMs: number,
+  ): Promise<void> {
     if (ids.length === 0) return;
     await this.knex('dm_work_items')
       .whereIn('id', ids)
@@ -192,17 +208,27 @@ export class WorkItemStore {
       }
     }
     if (patch.hadOriginal !== undefined) row.had_original = patch.hadOriginal;
-    if (patch.copyMethod !== undefined) row.copy_method = patch.copyMethod;
-    if (patch.sourceSha256 !== undefined) row.source_sha256 = patch.sourceSha256;
+    if (patch.copyMethod !== undefined) {
+      row.copy_method = patch.copyMethod;
+      row.copied_at = Date.now();
+    }
+    if (patch.sourceSha256 !== undefined)
+      row.source_sha256 = patch.sourceSha256;
     if (patch.sourceMd5 !== undefined) row.source_md5 = patch.sourceMd5;
-    if (patch.targetSha256 !== undefined) row.target_sha256 = patch.targetSha256;
+    if (patch.targetSha256 !== undefined)
+      row.target_sha256 = patch.targetSha256;
     if (patch.targetSize !== undefined) row.target_size = patch.targetSize;
     if (patch.problem !== undefined) row.problem = patch.problem;
     if (patch.lastError !== undefined) row.last_error = patch.lastError;
     if (patch.attempts !== undefined) row.attempts = patch.attempts;
     if (patch.notBefore !== undefined) row.not_before = patch.notBefore;
     const updated = await this.knex('dm_work_items')
-      .where({ id: item.id, lease_owner: owner, state: 'running', stage: item.stage })
+      .where({
+        id: item.id,
+        lease_owner: owner,
+        state: 'running',
+        stage: item.stage,
+      })
       .update(row);
     return updated === 1;
   }
@@ -217,7 +243,14 @@ export class WorkItemStore {
       .groupBy('state')
       .select('state')
       .count({ count: '*' });
-    const result = { pending: 0, running: 0, done: 0, failed: 0, skipped: 0, leased: 0 };
+    const result = {
+      pending: 0,
+      running: 0,
+      done: 0,
+      failed: 0,
+      skipped: 0,
+      leased: 0,
+    };
     for (const r of rows) result[r.state as ItemState] = num(r.count);
     const [{ leased }] = await this.knex('dm_work_items')
       .where({ migration_id: migrationId, state: 'running' })
@@ -285,7 +318,10 @@ export class WorkItemStore {
   }
 
   /** Pages through a migration's items in byte order of their keys. */
-  async *iterateByKey(migrationId: string, pageSize = 1000): AsyncGenerator<WorkItem> {
+  async *iterateByKey(
+    migrationId: string,
+    pageSize = 1000,
+  ): AsyncGenerator<WorkItem> {
     const pg = isPostgres(this.knex);
     const keyExpr = pg ? 'key COLLATE "C"' : 'key';
     let after: string | undefined;
@@ -302,7 +338,13 @@ export class WorkItemStore {
   async progress(ids: string[]): Promise<Map<string, MigrationProgress>> {
     const result = new Map<string, MigrationProgress>();
     for (const id of ids) {
-      result.set(id, { totalItems: 0, doneItems: 0, failedItems: 0, totalBytes: 0, doneBytes: 0 });
+      result.set(id, {
+        totalItems: 0,
+        doneItems: 0,
+        failedItems: 0,
+        totalBytes: 0,
+        doneBytes: 0,
+      });
     }
     if (ids.length === 0) return result;
     const rows: any[] = await this.knex('dm_work_items')

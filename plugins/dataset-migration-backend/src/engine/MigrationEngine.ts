@@ -5,7 +5,11 @@ import type { Migration } from '@internal/backstage-plugin-dataset-migration-com
 import { EventStore } from '../database/EventStore';
 import { FleetStore } from '../database/FleetStore';
 import { openDatabase } from '../database/migrations';
-import { MigrationRow, MigrationStore, toMigration } from '../database/MigrationStore';
+import {
+  MigrationRow,
+  MigrationStore,
+  toMigration,
+} from '../database/MigrationStore';
 import { ReportStore } from '../database/ReportStore';
 import { WorkItemStore } from '../database/WorkItemStore';
 import { StorageRegistry } from '../storage/StorageRegistry';

@@ -12,9 +12,15 @@ async function load(ctx: EngineContext, id: string): Promise<MigrationRow> {
   return m;
 }
 
-function illegal(m: MigrationRow, action: string, allowed: readonly MigrationState[]) {
+function illegal(
+  m: MigrationRow,
+  action: string,
+  allowed: readonly MigrationState[],
+) {
   return new ConflictError(
-    `Cannot ${action} migration '${m.id}': it is '${m.state}'; ${action} is only possible when it is ${allowed
+    `Cannot ${action} migration '${m.id}': it is '${
+      m.state
+    }'; ${action} is only possible when it is ${allowed
       .map(s => `'${s}'`)
       .join(' or ')}`,
   );
@@ -55,7 +61,10 @@ export async function approve(
   if (m.plan && now.hash !== m.plan.snapshotHash) {
     const why = `The source changed since the plan was made (plan: ${m.plan.source.objectCount} objects, ${m.plan.source.totalBytes} bytes; now: ${now.count} objects, ${now.bytes} bytes). Create a new migration to plan again.`;
     // Nothing was written yet, so there is nothing to roll back.
-    await failMigration(ctx.stores, id, why, { rollback: false, actor: actor.ref });
+    await failMigration(ctx.stores, id, why, {
+      rollback: false,
+      actor: actor.ref,
+    });
     throw new ConflictError(`Cannot approve migration '${id}': ${why}`);
   }
   await move(ctx, m, 'approve', APPROVABLE, 'queued', {
@@ -65,7 +74,12 @@ export async function approve(
   });
 }
 
-const CANCELLABLE: MigrationState[] = ['planned', 'awaiting-approval', 'queued', 'running'];
+const CANCELLABLE: MigrationState[] = [
+  'planned',
+  'awaiting-approval',
+  'queued',
+  'running',
+];
 
 /**
  * Stops a migration: workers stop claiming its items, in-flight items finish
@@ -73,7 +87,12 @@ const CANCELLABLE: MigrationState[] = ['planned', 'awaiting-approval', 'queued',
  * rollback in progress cannot be cancelled: stopping it halfway would leave
  * the target neither migrated nor restored.
  */
-export async function cancel(ctx: EngineContext, id: string, actor: Actor, reason?: string) {
+export async function cancel(
+  ctx: EngineContext,
+  id: string,
+  actor: Actor,
+  reason?: string,
+) {
   const m = await load(ctx, id);
   await move(ctx, m, 'cancel', CANCELLABLE, 'cancelled', {
     actor: actor.ref,
@@ -83,7 +102,12 @@ export async function cancel(ctx: EngineContext, id: string, actor: Actor, reaso
 
 const ROLLBACKABLE: MigrationState[] = ['succeeded', 'failed', 'cancelled'];
 
-export async function rollback(ctx: EngineContext, id: string, actor: Actor, reason?: string) {
+export async function rollback(
+  ctx: EngineContext,
+  id: string,
+  actor: Actor,
+  reason?: string,
+) {
   const m = await load(ctx, id);
   await move(ctx, m, 'roll back', ROLLBACKABLE, 'rolling-back', {
     actor: actor.ref,
@@ -95,7 +119,12 @@ export async function rollback(ctx: EngineContext, id: string, actor: Actor, rea
 const RETRYABLE: MigrationState[] = ['failed', 'cancelled'];
 
 /** Re-queues only what did not finish: finished items are never copied again. */
-export async function retry(ctx: EngineContext, id: string, actor: Actor, reason?: string) {
+export async function retry(
+  ctx: EngineContext,
+  id: string,
+  actor: Actor,
+  reason?: string,
+) {
   const m = await load(ctx, id);
   if (!RETRYABLE.includes(m.state)) throw illegal(m, 'retry', RETRYABLE);
   if (m.phase === 'copy' || m.phase === 'validate') {
@@ -103,9 +132,18 @@ export async function retry(ctx: EngineContext, id: string, actor: Actor, reason
     await move(ctx, m, 'retry', RETRYABLE, 'running', {
       actor: actor.ref,
       reason: null,
-      details: { retry: true, requeuedItems: requeued, step: m.phase, note: reason },
+      details: {
+        retry: true,
+        requeuedItems: requeued,
+        step: m.phase,
+        note: reason,
+      },
     });
-  } else if (m.phase === undefined || m.phase === 'preflight' || m.phase === 'snapshot') {
+  } else if (
+    m.phase === undefined ||
+    m.phase === 'preflight' ||
+    m.phase === 'snapshot'
+  ) {
     await move(ctx, m, 'retry', RETRYABLE, 'queued', {
       actor: actor.ref,
       phase: null,

@@ -19,7 +19,10 @@ export function readEngineConfig(root: Config): EngineConfig {
       100,
       (c?.getOptionalNumber('workers.leaseSeconds') ?? 60) * 1000,
     ),
-    pollIntervalMs: Math.max(5, c?.getOptionalNumber('workers.pollIntervalMs') ?? 500),
+    pollIntervalMs: Math.max(
+      5,
+      c?.getOptionalNumber('workers.pollIntervalMs') ?? 500,
+    ),
     retry: {
       maxAttempts: Math.max(1, c?.getOptionalNumber('retry.maxAttempts') ?? 5),
       baseDelayMs: c?.getOptionalNumber('retry.baseDelayMs') ?? 250,

@@ -44,7 +44,9 @@ export async function copyItem(ctx: ItemContext): Promise<void> {
   checkSize(item.key, item.size, digests.size);
   if (result.checksums.sha256 && result.checksums.sha256 !== digests.sha256) {
     throw Object.assign(
-      new Error(`Target reported sha256 ${result.checksums.sha256} for '${item.key}', expected ${digests.sha256}`),
+      new Error(
+        `Target reported sha256 ${result.checksums.sha256} for '${item.key}', expected ${digests.sha256}`,
+      ),
       { retryable: true },
     );
   }

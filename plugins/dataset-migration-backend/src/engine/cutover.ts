@@ -11,6 +11,9 @@ export async function cutover(stores: Stores, m: MigrationRow): Promise<void> {
   await changeState(stores, m.id, ['running'], 'succeeded', {
     phase: null,
     cutoverAt: Date.now(),
-    details: { effectiveLocation: m.targetLocation, previousLocation: m.sourceLocation },
+    details: {
+      effectiveLocation: m.targetLocation,
+      previousLocation: m.sourceLocation,
+    },
   });
 }

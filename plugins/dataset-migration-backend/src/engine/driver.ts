@@ -22,13 +22,16 @@ function message(e: unknown) {
 export async function driveMigration(
   ctx: EngineContext,
   storesCache: StoreCache,
-  m: MigrationRow,
+  claimed: MigrationRow,
 ): Promise<void> {
   const { stores } = ctx;
+  let m = claimed;
   try {
     if (m.state === 'queued') {
       ctx.assertAlive();
-      await changeState(stores, m.id, ['queued'], 'running', { phase: 'preflight' });
+      await changeState(stores, m.id, ['queued'], 'running', {
+        phase: 'preflight',
+      });
       m = (await stores.migrations.get(m.id))!;
     }
     if (m.state === 'running') {
@@ -54,7 +57,11 @@ export async function driveMigration(
   }
 }
 
-async function driveRunning(ctx: EngineContext, cache: StoreCache, m: MigrationRow) {
+async function driveRunning(
+  ctx: EngineContext,
+  cache: StoreCache,
+  m: MigrationRow,
+) {
   const { stores } = ctx;
   let phase = m.phase ?? 'preflight';
 
@@ -62,7 +69,12 @@ async function driveRunning(ctx: EngineContext, cache: StoreCache, m: MigrationR
     // Opening both stores checks roots, buckets and credentials up front.
     await cache.get(m);
     ctx.assertAlive();
-    await enterStep(stores, m.id, 'snapshot', 'Preflight passed; taking the source snapshot');
+    await enterStep(
+      stores,
+      m.id,
+      'snapshot',
+      'Preflight passed; taking the source snapshot',
+    );
     phase = 'snapshot';
   }
 
@@ -72,7 +84,11 @@ async function driveRunning(ctx: EngineContext, cache: StoreCache, m: MigrationR
     await stores.items.deleteAll(m.id);
     const snapshot = await snapshotSource(source, async page => {
       ctx.assertAlive();
-      await stores.migrations.heartbeatDriver(m.id, ctx.workerId, ctx.config.leaseMs);
+      await stores.migrations.heartbeatDriver(
+        m.id,
+        ctx.workerId,
+        ctx.config.leaseMs,
+      );
       await stores.items.insertBatch(m.id, page);
     });
     ctx.assertAlive();
@@ -81,10 +97,16 @@ async function driveRunning(ctx: EngineContext, cache: StoreCache, m: MigrationR
         `The source changed since the plan was made (plan: ${m.plan.source.objectCount} objects, ${m.plan.source.totalBytes} bytes; now: ${snapshot.count} objects, ${snapshot.bytes} bytes). Create a new migration to plan again.`,
       );
     }
-    await enterStep(stores, m.id, 'copy', `Copying ${snapshot.count} objects (${snapshot.bytes} bytes)`, {
-      objects: snapshot.count,
-      bytes: snapshot.bytes,
-    });
+    await enterStep(
+      stores,
+      m.id,
+      'copy',
+      `Copying ${snapshot.count} objects (${snapshot.bytes} bytes)`,
+      {
+        objects: snapshot.count,
+        bytes: snapshot.bytes,
+      },
+    );
     return;
   }
 
@@ -100,7 +122,12 @@ async function driveRunning(ctx: EngineContext, cache: StoreCache, m: MigrationR
     await ctx.hooks.beforeValidate?.(m.id);
     ctx.assertAlive();
     await stores.items.startStage(m.id, 'validate');
-    await enterStep(stores, m.id, 'validate', `Copied ${counts.done} objects; validating the target`);
+    await enterStep(
+      stores,
+      m.id,
+      'validate',
+      `Copied ${counts.done} objects; validating the target`,
+    );
     return;
   }
 
@@ -122,13 +149,24 @@ async function driveRunning(ctx: EngineContext, cache: StoreCache, m: MigrationR
       level: report.passed ? 'info' : 'error',
       message: report.passed
         ? `Validation passed: ${report.objects.checked} objects, manifest matches`
-        : `Validation failed: ${report.objects.mismatched} mismatched, ${report.objects.missing} missing, manifest ${report.manifest.matches ? 'matches' : 'differs'}`,
-      details: { objects: report.objects, manifestMatches: report.manifest.matches },
+        : `Validation failed: ${report.objects.mismatched} mismatched, ${
+            report.objects.missing
+          } missing, manifest ${
+            report.manifest.matches ? 'matches' : 'differs'
+          }`,
+      details: {
+        objects: report.objects,
+        manifestMatches: report.manifest.matches,
+      },
     });
     if (!report.passed) {
       const first = report.failures[0];
       throw new Error(
-        `Validation failed: ${report.objects.mismatched} object(s) differ and ${report.objects.missing} are missing in the target${first ? `; first: '${first.key}': ${first.problem}` : ''}`,
+        `Validation failed: ${report.objects.mismatched} object(s) differ and ${
+          report.objects.missing
+        } are missing in the target${
+          first ? `; first: '${first.key}': ${first.problem}` : ''
+        }`,
       );
     }
     await enterStep(stores, m.id, 'cutover', 'Validation passed; cutting over');
@@ -141,7 +179,11 @@ async function driveRunning(ctx: EngineContext, cache: StoreCache, m: MigrationR
   }
 }
 
-async function driveRollback(ctx: EngineContext, cache: StoreCache, m: MigrationRow) {
+async function driveRollback(
+  ctx: EngineContext,
+  cache: StoreCache,
+  m: MigrationRow,
+) {
   const { stores } = ctx;
   let phase = m.phase ?? 'rollback-prepare';
   if (phase === 'rollback-prepare') {
@@ -154,14 +196,24 @@ async function driveRollback(ctx: EngineContext, cache: StoreCache, m: Migration
     ctx.assertAlive();
     await stores.items.startRollback(m.id);
     const counts = await stores.items.stageCounts(m.id, 'rollback');
-    await enterStep(stores, m.id, 'rollback-items', `Rolling back ${counts.pending} target object(s)`);
+    await enterStep(
+      stores,
+      m.id,
+      'rollback-items',
+      `Rolling back ${counts.pending} target object(s)`,
+    );
     return;
   }
   if (phase === 'rollback-items') {
     const counts = await stores.items.stageCounts(m.id, 'rollback');
     if (counts.pending + counts.running > 0) return;
     ctx.assertAlive();
-    await enterStep(stores, m.id, 'rollback-finish', 'Restored the target; removing backups');
+    await enterStep(
+      stores,
+      m.id,
+      'rollback-finish',
+      'Restored the target; removing backups',
+    );
     phase = 'rollback-finish';
   }
   if (phase === 'rollback-finish') {

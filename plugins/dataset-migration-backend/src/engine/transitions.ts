@@ -34,7 +34,9 @@ export async function changeState(
     migrationId: id,
     type: 'state-changed',
     level: to === 'failed' ? 'error' : 'info',
-    message: `${current.state} → ${to}${options.reason ? `: ${options.reason}` : ''}`,
+    message: `${current.state} → ${to}${
+      options.reason ? `: ${options.reason}` : ''
+    }`,
     actor: options.actor ?? SYSTEM_ACTOR,
     details: { from: current.state, to, ...options.details },
   });
@@ -49,7 +51,9 @@ export async function enterStep(
   message: string,
   details?: Record<string, unknown>,
 ): Promise<boolean> {
-  const state: MigrationState = step.startsWith('rollback') ? 'rolling-back' : 'running';
+  const state: MigrationState = step.startsWith('rollback')
+    ? 'rolling-back'
+    : 'running';
   if (!(await stores.migrations.setPhase(id, state, step))) return false;
   await stores.events.append({
     migrationId: id,

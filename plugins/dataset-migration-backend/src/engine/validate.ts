@@ -51,7 +51,11 @@ class ManifestDigest {
     this.bytes += size;
   }
   summary() {
-    return { count: this.count, bytes: this.bytes, hash: `sha256:${this.hash.digest('hex')}` };
+    return {
+      count: this.count,
+      bytes: this.bytes,
+      hash: `sha256:${this.hash.digest('hex')}`,
+    };
   }
 }
 
@@ -81,7 +85,8 @@ export async function buildReport(
   };
   for await (const item of items.iterateByKey(migrationId)) {
     report.objects.checked += 1;
-    const method = item.copyMethod === 'server-side' ? 'reread-sha256' : 'sha256';
+    const method =
+      item.copyMethod === 'server-side' ? 'reread-sha256' : 'sha256';
     report.methods[method] = (report.methods[method] ?? 0) + 1;
     source.add(`${item.key}\u0000${item.sourceSha256 ?? ''}`, item.size);
     if (item.targetSha256 !== undefined && item.targetSize !== undefined) {

@@ -8,13 +8,19 @@ import { ItemContext, LeaseLostError } from './itemContext';
 import { rollbackItem } from './rollback';
 import { validateItem } from './validate';
 
-const STAGES = { copy: copyItem, validate: validateItem, rollback: rollbackItem };
+const STAGES = {
+  copy: copyItem,
+  validate: validateItem,
+  rollback: rollbackItem,
+};
 const MAX_DRIVERS = 2;
 
 function errorMessage(e: unknown) {
   if (e instanceof Error) {
     const code = (e as { code?: string }).code;
-    return code && !e.message.includes(code) ? `${code}: ${e.message}` : e.message;
+    return code && !e.message.includes(code)
+      ? `${code}: ${e.message}`
+      : e.message;
   }
   return String(e);
 }
@@ -48,28 +54,46 @@ export class WorkerPool {
     this.wake?.();
     if (abandon) return;
     await this.loop;
-    await Promise.allSettled([...this.inFlight.values(), ...this.drivers.values()]);
+    await Promise.allSettled([
+      ...this.inFlight.values(),
+      ...this.drivers.values(),
+    ]);
     await this.ctx.stores.fleet.remove(this.ctx.workerId).catch(() => {});
   }
 
   private async run() {
     const { stores, config, workerId, logger } = this.ctx;
+    let lastDriverPoll = 0;
     while (this.running && !this.ctx.signal.aborted) {
       try {
-        await stores.fleet.heartbeat(workerId, this.inFlight.size);
-        if (this.drivers.size < MAX_DRIVERS) {
+        // Drivers are polled on the clock, not on wake-ups: a finished item
+        // should start the next one at once, but re-checking every
+        // migration's stage after each item would be wasted queries.
+        const pollDrivers =
+          Date.now() - lastDriverPoll >= config.pollIntervalMs;
+        if (pollDrivers) {
+          lastDriverPoll = Date.now();
+          await stores.fleet.heartbeat(workerId, this.inFlight.size);
+        }
+        if (pollDrivers && this.drivers.size < MAX_DRIVERS) {
           const claimed = await stores.migrations.claimDriver(
             workerId,
             config.leaseMs,
             [...DRIVEN_STATES],
             MAX_DRIVERS - this.drivers.size,
           );
-          for (const m of claimed) this.track(this.drivers, m.id, this.drive(m));
+          for (const m of claimed)
+            this.track(this.drivers, m.id, this.drive(m), false);
         }
         const free = config.concurrency - this.inFlight.size;
         if (free > 0 && this.running) {
-          const items = await stores.items.claim(workerId, config.leaseMs, free);
-          for (const item of items) this.track(this.inFlight, item.id, this.process(item));
+          const items = await stores.items.claim(
+            workerId,
+            config.leaseMs,
+            free,
+          );
+          for (const item of items)
+            this.track(this.inFlight, item.id, this.process(item), true);
         }
       } catch (e) {
         if (this.ctx.signal.aborted) return;
@@ -79,17 +103,24 @@ export class WorkerPool {
         const timer = setTimeout(resolve, config.pollIntervalMs);
         this.wake = () => {
           clearTimeout(timer);
-          resolve();
+          // better-sqlite3 answers synchronously, so without a macrotask
+          // hop a busy loop would starve timers and file I/O.
+          setImmediate(resolve);
         };
       });
     }
   }
 
-  private track<K>(map: Map<K, Promise<void>>, key: K, work: Promise<void>) {
+  private track<K>(
+    map: Map<K, Promise<void>>,
+    key: K,
+    work: Promise<void>,
+    wake: boolean,
+  ) {
     map.set(key, work);
     work.finally(() => {
       map.delete(key);
-      this.wake?.();
+      if (wake) this.wake?.();
     });
   }
 
@@ -97,13 +128,17 @@ export class WorkerPool {
     const { stores, workerId, config } = this.ctx;
     const timer = setInterval(() => {
       if (this.ctx.signal.aborted) return;
-      stores.migrations.heartbeatDriver(m.id, workerId, config.leaseMs).catch(() => {});
+      stores.migrations
+        .heartbeatDriver(m.id, workerId, config.leaseMs)
+        .catch(() => {});
     }, config.leaseMs / 3);
     try {
       await driveMigration(this.ctx, this.cache, m);
     } catch (e) {
       if (!(e instanceof AbandonedError)) {
-        this.ctx.logger.error(`Dataset migration ${m.id} driver failed: ${errorMessage(e)}`);
+        this.ctx.logger.error(
+          `Dataset migration ${m.id} driver failed: ${errorMessage(e)}`,
+        );
       }
     } finally {
       clearInterval(timer);
@@ -117,7 +152,9 @@ export class WorkerPool {
     const { stores, workerId, config } = this.ctx;
     const timer = setInterval(() => {
       if (this.ctx.signal.aborted) return;
-      stores.items.heartbeat([item.id], workerId, config.leaseMs).catch(() => {});
+      stores.items
+        .heartbeat([item.id], workerId, config.leaseMs)
+        .catch(() => {});
     }, config.leaseMs / 3);
     try {
       const m = await stores.migrations.get(item.migrationId);
@@ -132,16 +169,23 @@ export class WorkerPool {
           if (!(await stores.items.update(item, workerId, patch))) {
             throw new LeaseLostError(`Lost the lease on '${item.key}'`);
           }
-          if (patch.hadOriginal !== undefined) item.hadOriginal = patch.hadOriginal;
+          if (patch.hadOriginal !== undefined)
+            item.hadOriginal = patch.hadOriginal;
         },
       };
       await STAGES[item.stage](itemCtx);
     } catch (e) {
-      if (e instanceof AbandonedError || e instanceof LeaseLostError || this.ctx.signal.aborted) {
+      if (
+        e instanceof AbandonedError ||
+        e instanceof LeaseLostError ||
+        this.ctx.signal.aborted
+      ) {
         return;
       }
       await this.failOrRetry(item, e).catch(err =>
-        this.ctx.logger.warn(`Could not record failure of '${item.key}': ${errorMessage(err)}`),
+        this.ctx.logger.warn(
+          `Could not record failure of '${item.key}': ${errorMessage(err)}`,
+        ),
       );
     } finally {
       clearInterval(timer);
@@ -158,31 +202,48 @@ export class WorkerPool {
       (isRetryableError(e) && attempts < config.retry.maxAttempts);
     if (retry) {
       const delay = backoffDelay(attempts, config.retry);
-      if (!(await stores.items.update(item, workerId, {
-        state: 'pending',
-        attempts,
-        notBefore: Date.now() + delay,
-        lastError: reason,
-      }))) return;
+      if (
+        !(await stores.items.update(item, workerId, {
+          state: 'pending',
+          attempts,
+          notBefore: Date.now() + delay,
+          lastError: reason,
+        }))
+      )
+        return;
       await stores.events.append({
         migrationId: item.migrationId,
         type: 'item-retry',
         level: 'warn',
-        message: `Retrying ${item.stage} of '${item.key}' in ${delay} ms (attempt ${attempts}${item.stage === 'rollback' ? '' : ` of ${config.retry.maxAttempts}`}): ${reason}`,
-        details: { key: item.key, stage: item.stage, attempt: attempts, delayMs: delay },
+        message: `Retrying ${item.stage} of '${
+          item.key
+        }' in ${delay} ms (attempt ${attempts}${
+          item.stage === 'rollback' ? '' : ` of ${config.retry.maxAttempts}`
+        }): ${reason}`,
+        details: {
+          key: item.key,
+          stage: item.stage,
+          attempt: attempts,
+          delayMs: delay,
+        },
       });
       return;
     }
-    if (!(await stores.items.update(item, workerId, {
-      state: 'failed',
-      attempts,
-      lastError: reason,
-    }))) return;
+    if (
+      !(await stores.items.update(item, workerId, {
+        state: 'failed',
+        attempts,
+        lastError: reason,
+      }))
+    )
+      return;
     await stores.events.append({
       migrationId: item.migrationId,
       type: 'item-failed',
       level: 'error',
-      message: `${item.stage} of '${item.key}' failed${isRetryableError(e) ? ` after ${attempts} attempts` : ' (not retryable)'}: ${reason}`,
+      message: `${item.stage} of '${item.key}' failed${
+        isRetryableError(e) ? ` after ${attempts} attempts` : ' (not retryable)'
+      }: ${reason}`,
       details: { key: item.key, stage: item.stage, attempts },
     });
   }

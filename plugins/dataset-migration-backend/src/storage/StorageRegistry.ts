@@ -17,7 +17,9 @@ export class StorageRegistry {
       for (const scheme of backend.schemes) {
         if (this.byScheme.has(scheme)) {
           throw new Error(
-            `Storage backends '${this.byScheme.get(scheme)!.id}' and '${backend.id}' both serve ${scheme}://`,
+            `Storage backends '${this.byScheme.get(scheme)!.id}' and '${
+              backend.id
+            }' both serve ${scheme}://`,
           );
         }
         this.byScheme.set(scheme, backend);
@@ -38,7 +40,9 @@ export class StorageRegistry {
     if (!backend) {
       const known = [...this.byScheme.keys()].map(s => `${s}://`).join(', ');
       throw new InputError(
-        `No storage backend is installed for ${location.scheme}:// locations (installed: ${known || 'none'})`,
+        `No storage backend is installed for ${
+          location.scheme
+        }:// locations (installed: ${known || 'none'})`,
       );
     }
     return backend.open(location);

@@ -1,3 +1,5 @@
+import { rmdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import type { DatasetLocation } from '@internal/backstage-plugin-dataset-migration-common';
 
 /**
@@ -12,7 +14,10 @@ export function isInternalKey(key: string): boolean {
 }
 
 /** The location holding the backups of one migration. */
-export function backupLocationUri(target: DatasetLocation, migrationId: string) {
+export function backupLocationUri(
+  target: DatasetLocation,
+  migrationId: string,
+) {
   return `${target.uri.replace(/\/+$/, '')}/${BACKUP_FOLDER}/${migrationId}`;
 }
 
@@ -22,8 +27,6 @@ export function backupLocationUri(target: DatasetLocation, migrationId: string) 
  */
 export async function removeEmptyBackupFolders(backups: DatasetLocation) {
   if (backups.scheme !== 'file') return;
-  const { rmdir } = await import('node:fs/promises');
-  const { dirname } = await import('node:path');
   for (const dir of [backups.path, dirname(backups.path)]) {
     try {
       await rmdir(dir);

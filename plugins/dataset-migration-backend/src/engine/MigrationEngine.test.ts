@@ -1,0 +1,331 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { TestDatabases } from '@backstage/backend-test-utils';
+import { ConflictError, InputError } from '@backstage/errors';
+import type { MigrationEngine } from './types';
+import {
+  WrappingBackend,
+  actor,
+  allEvents,
+  createTestEngine,
+  dataset,
+  hashTree,
+  makeMixedTree,
+  stateChanges,
+  tempRoot,
+  waitForState,
+  writeFile,
+} from './__testUtils__/harness';
+
+jest.setTimeout(120_000);
+
+describe('MigrationEngine', () => {
+  const databases = TestDatabases.create({ ids: ['POSTGRES_16', 'SQLITE_3'] });
+  let root: string;
+  let engines: MigrationEngine[] = [];
+
+  beforeEach(async () => {
+    root = await tempRoot();
+  });
+
+  afterEach(async () => {
+    await Promise.all(engines.map(e => e.stop()));
+    engines = [];
+    await fs.rm(root, { recursive: true, force: true });
+  });
+
+  async function setup(
+    databaseId: Parameters<typeof databases.init>[0],
+    options: Omit<
+      Parameters<typeof createTestEngine>[0],
+      'knex' | 'roots'
+    > = {},
+  ) {
+    const knex = await databases.init(databaseId);
+    const engine = await createTestEngine({ knex, roots: [root], ...options });
+    engines.push(engine);
+    return engine;
+  }
+
+  describe.each(databases.eachSupportedId())('%p', databaseId => {
+    it.each([
+      ['server-side copy', false],
+      ['streamed copy', true],
+    ])('migrates a mixed tree (%s)', async (_name, noServerSideCopy) => {
+      const src = path.join(root, 'src');
+      const dst = path.join(root, 'dst');
+      const keys = await makeMixedTree(src, 150);
+      const wrapper = { backend: undefined as WrappingBackend | undefined };
+      const engine = await setup(databaseId, {
+        wrap: local =>
+          (wrapper.backend = new WrappingBackend(local, { noServerSideCopy })),
+      });
+
+      const created = await engine.create(
+        {
+          dataset: 'resource:default/plays',
+          target: { location: `file://${dst}` },
+          strategy: 'bulk-copy',
+        },
+        dataset(`file://${src}`),
+        actor,
+      );
+      expect(created.state).toBe('awaiting-approval');
+      expect(created.plan).toMatchObject({
+        source: { objectCount: keys.length },
+        overwrites: { count: 0 },
+        consumers: ['component:default/reporting'],
+      });
+      await expect(fs.stat(dst)).rejects.toThrow(/ENOENT/);
+
+      await engine.approve(created.id, actor);
+      await engine.start();
+      const done = await waitForState(engine, created.id, [
+        'succeeded',
+        'rolled-back',
+      ]);
+      expect(done.reason).toBeUndefined();
+      expect(done.state).toBe('succeeded');
+      expect(done.progress).toMatchObject({
+        totalItems: keys.length,
+        doneItems: keys.length,
+        failedItems: 0,
+      });
+
+      expect(await hashTree(dst)).toEqual(await hashTree(src));
+      const report = await engine.getReport(created.id);
+      expect(report).toMatchObject({
+        passed: true,
+        objects: { checked: keys.length, mismatched: 0, missing: 0 },
+        manifest: { matches: true },
+      });
+      expect(report!.methods).toEqual(
+        noServerSideCopy
+          ? { sha256: keys.length }
+          : { 'reread-sha256': keys.length },
+      );
+      expect(await engine.getEffectiveLocation('resource:default/plays')).toBe(
+        `file://${dst}`,
+      );
+
+      const events = await allEvents(engine, created.id);
+      expect(stateChanges(events)).toEqual([
+        'awaiting-approval',
+        'queued',
+        'running',
+        'succeeded',
+      ]);
+      expect(
+        events.filter(e => e.type === 'step').map(e => e.details?.step),
+      ).toEqual(['snapshot', 'copy', 'validate', 'cutover']);
+      const ids = events.map(e => e.id);
+      expect([...ids].sort((a, b) => a - b)).toEqual(ids);
+      expect(events.find(e => e.details?.to === 'queued')?.actor).toBe(
+        actor.ref,
+      );
+      expect(
+        await engine.listEvents(created.id, { after: ids[2], limit: 2 }),
+      ).toEqual(events.slice(3, 5));
+
+      // Every object was written exactly once.
+      const writes = wrapper.backend!.writesUnder(`file://${dst}`);
+      expect(writes.size).toBe(keys.length);
+      expect([...writes.values()].every(n => n === 1)).toBe(true);
+
+      const fleet = await engine.getFleetStatus();
+      expect(fleet.migrations.succeeded).toBe(1);
+      expect(fleet.throughput.itemsPerMinute).toBe(keys.length);
+      expect(fleet.workers.length).toBe(1);
+    });
+
+    it('backs up overwritten objects and a manual rollback restores the target exactly', async () => {
+      const src = path.join(root, 'src');
+      const dst = path.join(root, 'dst');
+      await makeMixedTree(src, 40);
+      await writeFile(dst, 'empty.bin', 'was not empty before');
+      await writeFile(dst, 'part=1/day 1/file-36.dat', 'old version');
+      await writeFile(dst, 'untouched/keep.txt', 'not part of the migration');
+      await writeFile(dst, '.hidden', 'dotfile');
+      const before = await hashTree(dst);
+      const engine = await setup(databaseId, { config: { autoApprove: true } });
+
+      const created = await engine.create(
+        {
+          dataset: 'resource:default/plays',
+          target: { location: `file://${dst}` },
+          strategy: 'bulk-copy',
+        },
+        dataset(`file://${src}`),
+        actor,
+      );
+      expect(created.state).toBe('queued');
+      expect(created.plan!.overwrites).toEqual({
+        count: 2,
+        sample: ['empty.bin', 'part=1/day 1/file-36.dat'],
+      });
+      await engine.start();
+      await waitForState(engine, created.id, ['succeeded']);
+      const after = await hashTree(dst);
+      const srcHashes = await hashTree(src);
+      for (const [key, hash] of Object.entries(srcHashes))
+        expect(after[key]).toBe(hash);
+      expect(after['untouched/keep.txt']).toBe(before['untouched/keep.txt']);
+
+      await expect(engine.approve(created.id, actor)).rejects.toThrow(
+        /it is 'succeeded'; approve is only possible when it is 'planned' or 'awaiting-approval'/,
+      );
+      const rolling = await engine.rollback(
+        created.id,
+        actor,
+        'consumers broke',
+      );
+      expect(rolling.state).toBe('rolling-back');
+      const rolledBack = await waitForState(engine, created.id, [
+        'rolled-back',
+      ]);
+      expect(rolledBack.reason).toBe('consumers broke');
+      expect(await hashTree(dst)).toEqual(before);
+      expect(await hashTree(src)).toEqual(srcHashes);
+      expect(
+        await engine.getEffectiveLocation('resource:default/plays'),
+      ).toBeUndefined();
+      expect(stateChanges(await allEvents(engine, created.id))).toEqual([
+        'awaiting-approval',
+        'queued',
+        'running',
+        'succeeded',
+        'rolling-back',
+        'rolled-back',
+      ]);
+    });
+
+    it('rolls back automatically when validation finds corruption', async () => {
+      const src = path.join(root, 'src');
+      const dst = path.join(root, 'dst');
+      await makeMixedTree(src, 30);
+      await writeFile(dst, 'empty.bin', 'original target content');
+      const before = await hashTree(dst);
+      const engine = await setup(databaseId, {
+        config: { autoApprove: true },
+        hooks: {
+          async beforeValidate() {
+            await writeFile(
+              dst,
+              'with spaces/and (parens) & more.txt',
+              'SPACES',
+            );
+            await fs.rm(path.join(dst, 'a/b/c/d/e/f/g/h/deep.ndjson'));
+          },
+        },
+      });
+      const created = await engine.create(
+        {
+          dataset: 'resource:default/plays',
+          target: { location: `file://${dst}` },
+          strategy: 'bulk-copy',
+        },
+        dataset(`file://${src}`),
+        actor,
+      );
+      await engine.start();
+      const end = await waitForState(engine, created.id, [
+        'rolled-back',
+        'succeeded',
+      ]);
+      expect(end.state).toBe('rolled-back');
+      expect(end.reason).toMatch(
+        /^Validation failed: 1 object\(s\) differ and 1 are missing/,
+      );
+      expect(await hashTree(dst)).toEqual(before);
+      const report = await engine.getReport(created.id);
+      expect(report).toMatchObject({
+        passed: false,
+        objects: { mismatched: 1, missing: 1 },
+        manifest: { matches: false },
+      });
+      expect(report!.failures.map(f => f.key).sort()).toEqual([
+        'a/b/c/d/e/f/g/h/deep.ndjson',
+        'with spaces/and (parens) & more.txt',
+      ]);
+      expect(stateChanges(await allEvents(engine, created.id))).toEqual([
+        'awaiting-approval',
+        'queued',
+        'running',
+        'failed',
+        'rolling-back',
+        'rolled-back',
+      ]);
+    });
+
+    it('refuses to start when the source drifted from the plan', async () => {
+      const src = path.join(root, 'src');
+      await makeMixedTree(src, 10);
+      const engine = await setup(databaseId);
+      const created = await engine.create(
+        {
+          dataset: 'resource:default/plays',
+          target: { location: `file://${root}/dst` },
+          strategy: 'bulk-copy',
+        },
+        dataset(`file://${src}`),
+        actor,
+      );
+      await writeFile(src, 'empty.bin', 'no longer empty');
+      const error = await engine.approve(created.id, actor).catch(e => e);
+      expect(error).toBeInstanceOf(ConflictError);
+      expect(error.message).toMatch(/source changed since the plan was made/);
+      const failed = await engine.get(created.id);
+      expect(failed).toMatchObject({
+        state: 'failed',
+        reason: expect.stringMatching(/source changed/),
+      });
+      const events = await allEvents(engine, created.id);
+      expect(events[events.length - 1]).toMatchObject({
+        type: 'state-changed',
+        actor: actor.ref,
+      });
+      await expect(fs.stat(path.join(root, 'dst'))).rejects.toThrow(/ENOENT/);
+    });
+
+    it('rejects unsupported requests with actionable errors', async () => {
+      const engine = await setup(databaseId);
+      await fs.mkdir(path.join(root, 'src'));
+      const request = {
+        dataset: 'resource:default/plays',
+        target: { location: `file://${root}/dst` },
+        strategy: 'bulk-copy' as const,
+      };
+      await expect(
+        engine.create(
+          { ...request, strategy: 'schema-transform' },
+          dataset(`file://${root}/src`),
+          actor,
+        ),
+      ).rejects.toThrow(InputError);
+      await expect(
+        engine.create(
+          { ...request, target: { location: `file://${root}/src/inner` } },
+          dataset(`file://${root}/src`),
+          actor,
+        ),
+      ).rejects.toThrow(/overlaps the source/);
+      await expect(
+        engine.create(
+          { ...request, target: { location: 's3://bucket/x' } },
+          dataset(`file://${root}/src`),
+          actor,
+        ),
+      ).rejects.toThrow(/No storage backend is installed for s3/);
+      await expect(
+        engine.create(
+          { ...request, target: { location: 'file:///etc/dst' } },
+          dataset(`file://${root}/src`),
+          actor,
+        ),
+      ).rejects.toThrow(/outside the allowed local roots/);
+      await expect(engine.cancel('nope', actor)).rejects.toThrow(
+        /does not exist/,
+      );
+    });
+  });
+});
