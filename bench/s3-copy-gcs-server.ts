@@ -6,6 +6,9 @@ GcsTestServer.start({ buckets: (process.argv[2] ?? '').split(',') }).then(
   server => {
     process.stdout.write(`GCS_READY ${server.port}\n`);
     process.on('SIGTERM', () => server.stop().finally(() => process.exit(0)));
+    // The benchmark holds our stdin open; when it dies, so do we.
+    process.stdin.on('end', () => process.exit(0));
+    process.stdin.resume();
   },
   error => {
     process.stderr.write(`${error.stack}\n`);

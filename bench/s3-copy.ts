@@ -76,7 +76,7 @@ async function startGcs(buckets: string[]) {
     NODE,
     [...TS, path.join(__dirname, 's3-copy-gcs-server.ts'), buckets.join(',')],
     {
-      stdio: ['ignore', 'pipe', 'inherit'],
+      stdio: ['pipe', 'pipe', 'inherit'],
     },
   );
   const port = await new Promise<number>((resolve, reject) => {
