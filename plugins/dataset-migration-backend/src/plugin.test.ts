@@ -90,6 +90,19 @@ describe('datasetMigrationPlugin', () => {
         });
       expect(res.status).toBe(403);
       expect(res.body.error.name).toBe('NotAllowedError');
+
+      // The scaffolder acts on behalf of its user: that is a user request.
+      const onBehalf = await request(backend.server)
+        .post(`${API}/migrations/no-such-id/approve`)
+        .set(
+          'Authorization',
+          mockCredentials.service.header({
+            onBehalfOf: mockCredentials.user('user:default/alice'),
+            targetPluginId: 'dataset-migration',
+          }),
+        )
+        .send({});
+      expect(onBehalf.status).toBe(404);
     } finally {
       await backend.stop();
     }
@@ -106,6 +119,28 @@ describe('datasetMigrationPlugin', () => {
       expect(res.body.permissions.map((p: { name: string }) => p.name)).toEqual(
         expect.arrayContaining(datasetMigrationPermissions.map(p => p.name)),
       );
+    } finally {
+      await backend.stop();
+    }
+  });
+
+  it('answers 503 without driver details when the database is gone', async () => {
+    const knex = await databases.init('SQLITE_3');
+    const backend = await startPluginBackend({
+      knex,
+      entities: [],
+      config: { workers: { enabled: false } },
+    });
+    try {
+      await knex.destroy();
+      const res = await request(backend.server)
+        .get(`${API}/health`)
+        .set('Authorization', mockCredentials.user.header());
+      expect(res.status).toBe(503);
+      expect(res.body.error).toMatchObject({
+        name: 'ServiceUnavailableError',
+        message: 'The database does not answer',
+      });
     } finally {
       await backend.stop();
     }

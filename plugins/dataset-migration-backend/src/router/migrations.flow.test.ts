@@ -116,6 +116,7 @@ describe('migrations through the REST API', () => {
     beforeAll(async () => {
       root = await makeTempRoot();
       await writeFiles(path.join(root.dir, 'plays'), SOURCE);
+      await writeFiles(path.join(root.dir, 'sessions'), SOURCE);
       await writeFiles(path.join(root.dir, 'out/plays'), PRE_EXISTING);
       for (const [key, content] of Object.entries(SOURCE)) {
         memory.put(`s3://landing/plays/${key}`, content);
@@ -125,7 +126,9 @@ describe('migrations through the REST API', () => {
         config: {
           storage: { local: { roots: [{ name: 'data', path: root.dir }] } },
         },
-        permissions: ownerOnlyPermissions({}),
+        permissions: ownerOnlyPermissions({
+          groups: { 'user:default/carol': ['group:default/analytics'] },
+        }),
         features: [memory.module()],
         entities: [
           datasetEntity({
@@ -137,6 +140,11 @@ describe('migrations through the REST API', () => {
           consumerEntity('charts', 'resource:default/plays'),
           // Only its own dependsOn relation names the dataset.
           consumerEntity('recommendations', 'resource:default/plays'),
+          datasetEntity({
+            name: 'sessions',
+            location: 'file://data/sessions',
+            owner: 'analytics',
+          }),
           // Spotify models datasets as APIs; the annotation is what counts.
           datasetEntity({
             name: 'landing-plays',
@@ -403,6 +411,43 @@ describe('migrations through the REST API', () => {
         .expect(200);
       await waitForState(server, id, ['rolled-back']);
       expect(await listFiles(path.join(root.dir, 'landing-copy'))).toEqual([]);
+    });
+
+    it('lets members of the owning group act, and nobody else', async () => {
+      const { server } = backend;
+      const carol = mockCredentials.user.header('user:default/carol');
+      const body = {
+        dataset: 'resource:default/sessions',
+        target: { location: 'file://data/sessions-v2' },
+      };
+      const denied = await request(server)
+        .post(`${API}/migrations`)
+        .set('Authorization', owner)
+        .send(body);
+      expect(denied.status).toBe(403);
+
+      const created = await request(server)
+        .post(`${API}/migrations`)
+        .set('Authorization', carol)
+        .send(body);
+      expect(created.status).toBe(201);
+      expect(created.body.createdBy).toBe('user:default/carol');
+
+      const notHers = await request(server)
+        .post(`${API}/migrations/${created.body.id}/cancel`)
+        .set('Authorization', owner)
+        .send({});
+      expect(notHers.status).toBe(403);
+      const cancelled = await request(server)
+        .post(`${API}/migrations/${created.body.id}/cancel`)
+        .set('Authorization', carol)
+        .send({ reason: 'not now' });
+      expect(cancelled.status).toBe(200);
+      expect(cancelled.body).toMatchObject({
+        state: 'cancelled',
+        reason: 'not now',
+      });
+      expect(await listFiles(path.join(root.dir, 'sessions-v2'))).toEqual([]);
     });
   });
 });
