@@ -93,7 +93,15 @@ describe('workers', () => {
     it('resumes after a crash and re-copies only the items in flight', async () => {
       const knex = await databases.init(databaseId);
       await smallTree(src, 80);
-      const backend = wrapper({ writeDelayMs: 25 });
+      let writeCount = 0;
+      let crashed: Promise<void> | undefined;
+      const backend = wrapper({
+        writeDelayMs: 25,
+        // Crash while this very write is in flight.
+        onWrite: () => {
+          if (++writeCount === 25) crashed = first.stop({ abandon: true });
+        },
+      });
       const first = await engine(knex, backend, 'crashing-worker');
       const m = await first.create(
         request(dst),
@@ -101,11 +109,9 @@ describe('workers', () => {
         actor,
       );
       await first.start();
-      await waitFor(
-        async () => ((await first.get(m.id))?.progress.doneItems ?? 0) >= 20,
-      );
-      await first.stop({ abandon: true });
-      await new Promise(r => setTimeout(r, 50));
+      await waitFor(async () => crashed !== undefined);
+      await crashed;
+      await new Promise(r => setTimeout(r, 100));
       const inFlight: string[] = (
         await knex('dm_work_items').where({
           lease_owner: 'crashing-worker',
