@@ -6,11 +6,16 @@ import {
 import type {
   Migration,
   MigrationEvent,
-  MigrationState,
 } from '@internal/backstage-plugin-dataset-migration-common';
-import fs from 'node:fs/promises';
 import path from 'node:path';
 import request from 'supertest';
+import {
+  expectSubsequence,
+  readTree,
+  transitions,
+  waitForState,
+  withoutBackups,
+} from './__testUtils__/flow';
 import { MemoryStorage } from './__testUtils__/memoryStorage';
 import {
   API,
@@ -36,74 +41,6 @@ const SOURCE = {
 };
 // Exists in the target before the migration: overwritten, then restored.
 const PRE_EXISTING = { 'README.txt': 'old readme, must survive a rollback\n' };
-
-async function waitForState(
-  server: TestBackend['server'],
-  id: string,
-  states: MigrationState[],
-  timeoutMs = 60_000,
-): Promise<Migration> {
-  const deadline = Date.now() + timeoutMs;
-  let last: Migration | undefined;
-  while (Date.now() < deadline) {
-    const res = await request(server)
-      .get(`${API}/migrations/${id}`)
-      .set('Authorization', owner);
-    expect(res.status).toBe(200);
-    last = res.body;
-    if (states.includes(last!.state)) {
-      return last!;
-    }
-    await new Promise(r => setTimeout(r, 100));
-  }
-  const events = await request(server)
-    .get(`${API}/migrations/${id}/events`)
-    .set('Authorization', owner);
-  throw new Error(
-    `migration ${id} did not reach ${states.join('|')}; last: ${JSON.stringify(
-      last,
-    )}; events: ${JSON.stringify(events.body.items, null, 1)}`,
-  );
-}
-
-async function readTree(dir: string): Promise<Record<string, string>> {
-  const out: Record<string, string> = {};
-  for (const file of await listFiles(dir)) {
-    out[file] = await fs.readFile(path.join(dir, file), 'utf8');
-  }
-  return out;
-}
-
-function withoutBackups(tree: Record<string, string>) {
-  return Object.fromEntries(
-    Object.entries(tree).filter(
-      ([file]) => !file.startsWith('.dataset-migration-backups/'),
-    ),
-  );
-}
-
-/** The `to` states of the state-changed events, with their actors. */
-function transitions(events: MigrationEvent[]) {
-  return events
-    .filter(e => e.type === 'state-changed')
-    .map(e => ({ to: (e.details as { to: string }).to, actor: e.actor }));
-}
-
-function expectSubsequence<T>(all: T[], wanted: T[]) {
-  let i = 0;
-  for (const item of all) {
-    if (
-      i < wanted.length &&
-      JSON.stringify(item) === JSON.stringify(wanted[i])
-    ) {
-      i += 1;
-    }
-  }
-  expect({ all, matched: wanted.slice(0, i) }).toEqual({
-    all,
-    matched: wanted,
-  });
-}
 
 describe('migrations through the REST API', () => {
   const databases = TestDatabases.create({ ids: ['POSTGRES_16', 'SQLITE_3'] });
