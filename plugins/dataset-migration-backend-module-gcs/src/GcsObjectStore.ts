@@ -3,7 +3,7 @@ import type {
   FileMetadata,
   GetFilesOptions,
 } from '@google-cloud/storage';
-import { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
   InputError,
@@ -152,11 +152,18 @@ export class GcsObjectStore implements ObjectStore {
     if (info.size === 0) {
       return Readable.from([]);
     }
-    return file.createReadStream(
+    const stream = file.createReadStream(
       range
         ? { start: range.start, end: range.end, validation: false }
         : { validation: 'crc32c' },
     );
+    // Errors while streaming (resets, a CRC32C mismatch) become named,
+    // retryable errors like those of the other calls.
+    const out = new PassThrough();
+    stream.on('error', e =>
+      out.destroy(toGcsError(e, `Reading ${this.describe(key)}`)),
+    );
+    return stream.pipe(out);
   }
 
   async write(

@@ -74,6 +74,8 @@ export function toGcsError(error: unknown, what: string): Error {
     );
   }
   const retryable =
+    // the download's bytes did not match GCS's checksum: re-read
+    (error as { code?: unknown })?.code === 'CONTENT_DOWNLOAD_MISMATCH' ||
     isRetryableError(error) ||
     isConnectionError(error) ||
     (status !== undefined &&

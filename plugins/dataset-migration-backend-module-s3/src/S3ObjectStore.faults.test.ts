@@ -8,8 +8,8 @@ import {
   startFaultProxy,
 } from '@internal/backstage-plugin-dataset-migration-backend-module-gcs/testUtils';
 import { S3StorageBackend } from './S3StorageBackend';
-import { S3rverProcess, startS3rver } from './testing/s3rver';
-import { s3Config } from './testing/helpers';
+import { S3rverProcess, startS3rver } from './__testUtils__/s3rver';
+import { s3Config } from './__testUtils__/helpers';
 
 const MiB = 1024 * 1024;
 const isPart = (url: string) => /[?&]partNumber=/.test(url);

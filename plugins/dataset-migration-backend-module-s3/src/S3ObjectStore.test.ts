@@ -2,8 +2,8 @@ import { Readable } from 'node:stream';
 import { parseLocation } from '@internal/backstage-plugin-dataset-migration-common';
 import { describeObjectStoreConformance } from '@internal/backstage-plugin-dataset-migration-backend-module-gcs/testUtils';
 import { S3StorageBackend } from './S3StorageBackend';
-import { S3rverProcess, startS3rver } from './testing/s3rver';
-import { countParts, s3Config } from './testing/helpers';
+import { S3rverProcess, startS3rver } from './__testUtils__/s3rver';
+import { countParts, s3Config } from './__testUtils__/helpers';
 
 describe('S3ObjectStore', () => {
   let s3rver: S3rverProcess;

@@ -8,6 +8,8 @@ import {
   TestDatabases,
 } from '@backstage/backend-test-utils';
 import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
+// The end-to-end test runs the module inside the real plugin.
+// eslint-disable-next-line @backstage/no-mixed-plugin-imports
 import datasetMigrationPlugin from '@internal/backstage-plugin-dataset-migration-backend';
 import datasetMigrationModuleGcs from '@internal/backstage-plugin-dataset-migration-backend-module-gcs';
 import {
@@ -21,7 +23,7 @@ import { parseLocation } from '@internal/backstage-plugin-dataset-migration-comm
 import { ConfigReader } from '@backstage/config';
 import { datasetMigrationModuleS3 } from './module';
 import { S3StorageBackend } from './S3StorageBackend';
-import { S3rverProcess, startS3rver } from './testing/s3rver';
+import { S3rverProcess, startS3rver } from './__testUtils__/s3rver';
 import {
   dataset,
   fingerprintDir,
@@ -30,7 +32,7 @@ import {
   migrate,
   MigrationRun,
   seed,
-} from './testing/e2e';
+} from './__testUtils__/e2e';
 
 jest.setTimeout(900_000);
 

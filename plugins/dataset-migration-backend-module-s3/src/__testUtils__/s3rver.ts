@@ -25,7 +25,7 @@ export async function startS3rver(options: {
     [
       resolvePackagePath(
         '@internal/backstage-plugin-dataset-migration-backend-module-s3',
-        'src/testing/s3rverChild.js',
+        'src/__testUtils__/s3rverChild.js',
       ),
       directory,
       JSON.stringify(options.buckets),
