@@ -1,6 +1,6 @@
 // Runs the GCS JSON-API test server in its own process for the benchmark,
 // so its CPU and memory are not counted against the copier being measured.
-import { GcsTestServer } from '../plugins/dataset-migration-backend-module-gcs/src/__testUtils__/GcsTestServer';
+import { GcsTestServer } from '../plugins/dataset-migration-backend-module-gcs/src/testing/GcsTestServer';
 
 GcsTestServer.start({ buckets: (process.argv[2] ?? '').split(',') }).then(
   server => {
