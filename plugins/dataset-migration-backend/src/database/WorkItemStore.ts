@@ -141,28 +141,38 @@ export class WorkItemStore {
         .returning('*');
       return rows.map(fromRow);
     }
-    const candidates = await claimable(this.knex('dm_work_items as wi'), now)
-      .select('wi.id', 'wi.state', 'wi.lease_expires_at')
-      .orderBy('wi.id')
-      .limit(limit);
-    const claimed: WorkItem[] = [];
-    for (const c of candidates) {
-      const updated = await this.knex('dm_work_items')
-        .where('id', c.id)
-        .where('state', c.state)
-        .where(q =>
-          c.lease_expires_at === null
-            ? q.whereNull('lease_expires_at')
-            : q.where('lease_expires_at', c.lease_expires_at),
+    // One short transaction per batch: SQLite has a single writer, so the
+    // re-checked conditional UPDATE cannot race another claimer, and one
+    // commit per batch (not per item) keeps the journal syncs down.
+    return this.knex.transaction(async trx => {
+      const ids = (
+        await claimable(trx('dm_work_items as wi'), now)
+          .select('wi.id')
+          .orderBy('wi.id')
+          .limit(limit)
+      ).map((r: { id: number }) => r.id);
+      if (ids.length === 0) return [];
+      await trx('dm_work_items')
+        .whereIn('id', ids)
+        .where(w =>
+          w
+            .where(p =>
+              p
+                .where('state', 'pending')
+                .where(n =>
+                  n.whereNull('not_before').orWhere('not_before', '<=', now),
+                ),
+            )
+            .orWhere(p =>
+              p.where('state', 'running').where('lease_expires_at', '<', now),
+            ),
         )
         .update(patch);
-      if (updated === 1) {
-        claimed.push(
-          fromRow(await this.knex('dm_work_items').where('id', c.id).first()),
-        );
-      }
-    }
-    return claimed;
+      const rows = await trx('dm_work_items')
+        .whereIn('id', ids)
+        .where({ lease_owner: owner, state: 'running', started_at: now });
+      return rows.map(fromRow);
+    });
   }
 
   async heartbeat(

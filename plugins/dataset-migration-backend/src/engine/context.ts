@@ -60,6 +60,17 @@ export class StoreCache {
     return entry;
   }
 
+  /** Like get(), but reads the migration only when its stores are not open yet. */
+  async getById(
+    id: string,
+    load: () => Promise<MigrationRow | undefined>,
+  ): Promise<MigrationStores | undefined> {
+    const cached = this.cache.get(id);
+    if (cached) return cached;
+    const m = await load();
+    return m ? this.get(m) : undefined;
+  }
+
   forget(id: string) {
     this.cache.delete(id);
   }

@@ -95,14 +95,16 @@ describe('workers', () => {
       await smallTree(src, 80);
       let writeCount = 0;
       let crashed: Promise<void> | undefined;
+      let crash = () => Promise.resolve();
       const backend = wrapper({
         writeDelayMs: 25,
         // Crash while this very write is in flight.
         onWrite: () => {
-          if (++writeCount === 25) crashed = first.stop({ abandon: true });
+          if (++writeCount === 25) crashed = crash();
         },
       });
       const first = await engine(knex, backend, 'crashing-worker');
+      crash = () => first.stop({ abandon: true });
       const m = await first.create(
         request(dst),
         dataset(`file://${src}`),

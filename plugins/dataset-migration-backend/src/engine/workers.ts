@@ -157,9 +157,10 @@ export class WorkerPool {
         .catch(() => {});
     }, config.leaseMs / 3);
     try {
-      const m = await stores.migrations.get(item.migrationId);
-      if (!m) return;
-      const opened = await this.cache.get(m);
+      const opened = await this.cache.getById(item.migrationId, () =>
+        stores.migrations.get(item.migrationId),
+      );
+      if (!opened) return;
       const itemCtx: ItemContext = {
         item,
         ...opened,
