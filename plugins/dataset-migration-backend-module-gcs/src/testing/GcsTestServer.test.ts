@@ -93,6 +93,42 @@ describe('GcsTestServer through @google-cloud/storage', () => {
     expect((await empty.download())[0].length).toBe(0);
   });
 
+  it("speaks Go's resumable dialect: POSTed chunks, 308 as a header", async () => {
+    const created = await fetch(
+      `${server.endpoint}/upload/storage/v1/b/b1/o?uploadType=resumable&name=go.bin`,
+      { method: 'POST', body: '{}' },
+    );
+    const session = created.headers.get('location')!;
+    const data = randomBytes(256 * 1024 + 10);
+    const first = await fetch(session, {
+      method: 'POST',
+      body: data.subarray(0, 256 * 1024),
+      headers: {
+        'Content-Range': `bytes 0-${256 * 1024 - 1}/*`,
+        'X-Guploader-No-308': 'yes',
+      },
+    });
+    expect(first.status).toBe(200);
+    expect(first.headers.get('x-http-status-code-override')).toBe('308');
+    expect(first.headers.get('range')).toBe(`bytes=0-${256 * 1024 - 1}`);
+    const last = await fetch(session, {
+      method: 'POST',
+      body: data.subarray(256 * 1024),
+      headers: {
+        'Content-Range': `bytes ${256 * 1024}-${data.length - 1}/${
+          data.length
+        }`,
+        'X-Guploader-No-308': 'yes',
+      },
+    });
+    expect(last.status).toBe(200);
+    expect(await last.json()).toMatchObject({
+      name: 'go.bin',
+      size: String(data.length),
+      ...gcsHashes(data),
+    });
+  });
+
   it('stores a media upload', async () => {
     const res = await fetch(
       `${server.endpoint}/upload/storage/v1/b/b1/o?uploadType=media&name=media.txt`,

@@ -113,10 +113,11 @@ export class GcsTestServer {
 
     if (m) {
       const bucket = this.#bucket(m[1]);
-      if (req.method === 'POST') {
-        return this.#insert(req, res, bucket, q);
-      }
-      if (req.method === 'PUT' && q.get('upload_id')) {
+      // Session requests: clients PUT, Go's googleapi POSTs.
+      if (
+        q.get('upload_id') &&
+        (req.method === 'PUT' || req.method === 'POST')
+      ) {
         const session = this.#sessions.get(q.get('upload_id')!);
         if (!session) {
           throw new GcsHttpError(404, 'No such upload session', 'notFound');
@@ -134,6 +135,9 @@ export class GcsTestServer {
           this.#sessions.delete(session.id);
         }
         return undefined;
+      }
+      if (req.method === 'POST') {
+        return this.#insert(req, res, bucket, q);
       }
     }
 

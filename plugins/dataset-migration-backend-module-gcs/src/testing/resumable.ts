@@ -97,6 +97,13 @@ export async function handleResumablePut(
   if (session.committed > 0) {
     res.setHeader('Range', `bytes=0-${session.committed - 1}`);
   }
+  // Clients whose HTTP stack follows 308 as a redirect (Go) ask for a 200
+  // that carries the real status in a header, as GCS offers.
+  if (header(req, 'x-guploader-no-308') === 'yes') {
+    res.setHeader('X-Http-Status-Code-Override', '308');
+    res.writeHead(200, { 'Content-Length': '0' }).end();
+    return undefined;
+  }
   res.writeHead(308, { 'Content-Length': '0' }).end();
   return undefined;
 }
