@@ -50,6 +50,33 @@ describe('GcsObjectStore', () => {
     expect(server.stats.rewriteCalls - rewrites).toBe(4);
   });
 
+  it('starts writes at the initial rate of the ramp, per bucket', async () => {
+    const ramped = GcsStorageBackend.fromConfig(
+      new ConfigReader({
+        datasetMigration: {
+          storage: {
+            gcs: {
+              apiEndpoint: server.endpoint,
+              projectId: 'test',
+              initialWritesPerSecond: 10,
+              rampDoublingMinutes: 20,
+            },
+          },
+        },
+      }),
+    );
+    // two prefixes, one bucket: one budget
+    const a = await ramped.open(parseLocation('gs://conformance/rate-a'));
+    const b = await ramped.open(parseLocation('gs://conformance/rate-b'));
+    const started = Date.now();
+    await Promise.all(
+      Array.from({ length: 25 }, (_, i) =>
+        (i % 2 ? a : b).write(`k${i}`, Readable.from(['x']), { size: 1 }),
+      ),
+    );
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1400);
+  });
+
   it('refuses other schemes and missing buckets', async () => {
     await expect(
       backend.open(parseLocation('s3://bucket/x')),

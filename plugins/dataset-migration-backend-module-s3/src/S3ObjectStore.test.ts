@@ -49,6 +49,22 @@ describe('S3ObjectStore', () => {
     small.destroy();
   });
 
+  it('holds writes to the configured rate per bucket/prefix', async () => {
+    const slow = S3StorageBackend.fromConfig(
+      s3Config(s3rver.endpoint, { maxWritesPerSecond: 10 }),
+    );
+    const store = await slow.open(parseLocation('s3://conformance/rate'));
+    const started = Date.now();
+    // a burst of 10, then 10 per second: 25 writes need at least 1.5 s
+    await Promise.all(
+      Array.from({ length: 25 }, (_, i) =>
+        store.write(`k${i}`, Readable.from(['x']), { size: 1 }),
+      ),
+    );
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1400);
+    slow.destroy();
+  });
+
   it('reports a missing bucket and other schemes clearly', async () => {
     await expect(
       backend.open(parseLocation('gs://bucket/x')),
