@@ -1,6 +1,9 @@
 import { Readable } from 'node:stream';
 import { parseLocation } from '@internal/backstage-plugin-dataset-migration-common';
-import { describeObjectStoreConformance } from '@internal/backstage-plugin-dataset-migration-backend-module-gcs/testUtils';
+import {
+  describeObjectStoreConformance,
+  generatedStream,
+} from '@internal/backstage-plugin-dataset-migration-backend-module-gcs/testUtils';
 import { S3StorageBackend } from './S3StorageBackend';
 import { S3rverProcess, startS3rver } from './__testUtils__/s3rver';
 import { countParts, s3Config } from './__testUtils__/helpers';
@@ -77,6 +80,34 @@ describe('S3ObjectStore', () => {
       name: 'NotFoundError',
       message: expect.stringContaining('bucket does not exist'),
     });
+  });
+
+  it('reports the real cause when a large write fails', async () => {
+    const missing = await backend.open(
+      parseLocation('s3://no-such-bucket/big'),
+    );
+    await expect(
+      missing.write('k', generatedStream(12 * 1024 * 1024), {
+        size: 12 * 1024 * 1024,
+      }),
+    ).rejects.toMatchObject({ name: 'NotFoundError' });
+
+    const store = await backend.open(parseLocation('s3://conformance/broken'));
+    let sent = 0;
+    const failing = new Readable({
+      read() {
+        sent += 1024 * 1024;
+        if (sent > 10 * 1024 * 1024) {
+          this.destroy(new Error('source disk went away'));
+        } else {
+          this.push(Buffer.alloc(1024 * 1024));
+        }
+      },
+    });
+    await expect(store.write('k', failing)).rejects.toThrow(
+      /source disk went away/,
+    );
+    expect(await store.stat('k')).toBeUndefined();
   });
 
   it('never puts the secret key into errors', async () => {

@@ -267,10 +267,12 @@ export class S3ObjectStore implements ObjectStore {
     try {
       result = await upload.done();
     } catch (e) {
+      // A failing source reaches lib-storage through `hashing`, so `e` is
+      // the first cause either way; destroying `hashing` only stops piping.
       hashing.destroy();
+      await piping;
       await this.#abortMultipart(Key, upload);
-      const sourceError = await piping;
-      throw toS3Error(sourceError ?? e, `Writing ${this.describe(key)}`);
+      throw toS3Error(e, `Writing ${this.describe(key)}`);
     } finally {
       hints?.signal?.removeEventListener('abort', onAbort);
     }
