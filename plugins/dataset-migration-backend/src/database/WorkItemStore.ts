@@ -46,38 +46,40 @@ function fromRow(row: any): WorkItem {
   };
 }
 
-/** Which items a worker may take: the current stage of an active migration. */
-function claimable(q: Knex.QueryBuilder, now: number) {
-  return q
-    .join('dm_migrations as m', 'm.id', 'wi.migration_id')
-    .where(w =>
-      w
-        .where(r =>
-          r
-            .where('m.state', 'running')
-            .whereIn('m.phase', ['copy', 'validate'])
-            .whereRaw('wi.stage = m.phase'),
-        )
-        .orWhere(r =>
-          r
-            .where('m.state', 'rolling-back')
-            .where('m.phase', 'rollback-items')
-            .where('wi.stage', 'rollback'),
-        ),
-    )
-    .where(w =>
-      w
-        .where(p =>
-          p
-            .where('wi.state', 'pending')
-            .where(n =>
-              n.whereNull('wi.not_before').orWhere('wi.not_before', '<=', now),
-            ),
-        )
-        .orWhere(p =>
-          p.where('wi.state', 'running').where('wi.lease_expires_at', '<', now),
-        ),
-    );
+/** Migrations whose items workers may take, and the stage they are in. */
+function activeMigrations(db: Knex | Knex.Transaction) {
+  return db('dm_migrations').where(w =>
+    w
+      .where(r =>
+        r.where('state', 'running').whereIn('phase', ['copy', 'validate']),
+      )
+      .orWhere(r =>
+        r.where('state', 'rolling-back').where('phase', 'rollback-items'),
+      ),
+  );
+}
+
+type Claimable = 'pending' | 'expired';
+
+/**
+ * Items of one migration stage that can be claimed now. Equality on
+ * (migration_id, stage, state) lets both databases walk the index straight to
+ * the candidates instead of scanning finished items on every claim.
+ */
+function claimableItems(
+  q: Knex.QueryBuilder,
+  migrationId: string,
+  stage: ItemStage,
+  kind: Claimable,
+  now: number,
+) {
+  q.where({ migration_id: migrationId, stage });
+  if (kind === 'pending') {
+    return q
+      .where('state', 'pending')
+      .where(n => n.whereNull('not_before').orWhere('not_before', '<=', now));
+  }
+  return q.where('state', 'running').where('lease_expires_at', '<', now);
 }
 
 export class WorkItemStore {
@@ -113,12 +115,44 @@ export class WorkItemStore {
    * skip each other's locked rows; SQLite has a single writer, so a
    * conditional UPDATE per candidate is enough to make a claim exclusive.
    */
+  /**
+   * Leases up to `limit` claimable items. PostgreSQL lets concurrent replicas
+   * skip each other's locked rows; SQLite has a single writer, so a
+   * conditional UPDATE inside one short transaction makes a claim exclusive
+   * (and costs one commit per batch rather than per item).
+   */
   async claim(
     owner: string,
     leaseMs: number,
     limit: number,
   ): Promise<WorkItem[]> {
     if (limit <= 0) return [];
+    const active: Array<{ id: string; state: string; phase: string }> =
+      await activeMigrations(this.knex).select('id', 'state', 'phase');
+    const claimed: WorkItem[] = [];
+    for (const m of active) {
+      const stage = (
+        m.state === 'rolling-back' ? 'rollback' : m.phase
+      ) as ItemStage;
+      for (const kind of ['pending', 'expired'] as Claimable[]) {
+        const room = limit - claimed.length;
+        if (room <= 0) return claimed;
+        claimed.push(
+          ...(await this.claimFrom(owner, leaseMs, room, m.id, stage, kind)),
+        );
+      }
+    }
+    return claimed;
+  }
+
+  private async claimFrom(
+    owner: string,
+    leaseMs: number,
+    limit: number,
+    migrationId: string,
+    stage: ItemStage,
+    kind: Claimable,
+  ): Promise<WorkItem[]> {
     const now = Date.now();
     const patch = {
       state: 'running',
@@ -126,47 +160,45 @@ export class WorkItemStore {
       lease_expires_at: now + leaseMs,
       started_at: now,
     };
+    // Re-checked in the UPDATE: a cancel or rollback may have moved the
+    // migration on since it was listed as active.
+    const stillActive = (db: Knex | Knex.Transaction) =>
+      activeMigrations(db).where('id', migrationId).select('id');
     if (isPostgres(this.knex)) {
       const rows = await this.knex('dm_work_items')
         .whereIn(
           'id',
-          claimable(this.knex('dm_work_items as wi'), now)
-            .select('wi.id')
-            .orderBy('wi.id')
+          claimableItems(
+            this.knex('dm_work_items').select('id'),
+            migrationId,
+            stage,
+            kind,
+            now,
+          )
             .limit(limit)
-            .forUpdate('wi')
+            .forUpdate()
             .skipLocked(),
         )
+        .whereIn('migration_id', stillActive(this.knex))
+        .where('stage', stage)
         .update(patch)
         .returning('*');
       return rows.map(fromRow);
     }
-    // One short transaction per batch: SQLite has a single writer, so the
-    // re-checked conditional UPDATE cannot race another claimer, and one
-    // commit per batch (not per item) keeps the journal syncs down.
     return this.knex.transaction(async trx => {
       const ids = (
-        await claimable(trx('dm_work_items as wi'), now)
-          .select('wi.id')
-          .orderBy('wi.id')
-          .limit(limit)
+        await claimableItems(
+          trx('dm_work_items').select('id'),
+          migrationId,
+          stage,
+          kind,
+          now,
+        ).limit(limit)
       ).map((r: { id: number }) => r.id);
       if (ids.length === 0) return [];
-      await trx('dm_work_items')
+      await claimableItems(trx('dm_work_items'), migrationId, stage, kind, now)
         .whereIn('id', ids)
-        .where(w =>
-          w
-            .where(p =>
-              p
-                .where('state', 'pending')
-                .where(n =>
-                  n.whereNull('not_before').orWhere('not_before', '<=', now),
-                ),
-            )
-            .orWhere(p =>
-              p.where('state', 'running').where('lease_expires_at', '<', now),
-            ),
-        )
+        .whereIn('migration_id', stillActive(trx))
         .update(patch);
       const rows = await trx('dm_work_items')
         .whereIn('id', ids)

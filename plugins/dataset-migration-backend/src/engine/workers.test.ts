@@ -232,16 +232,21 @@ describe('workers', () => {
       await smallTree(src, 60);
       await writeFile(dst, 'part=0/file 0.csv', 'original');
       const before = await hashTree(dst);
-      const backend = wrapper({ writeDelayMs: 20 });
+      let writeCount = 0;
+      let cancelled: Promise<unknown> | undefined;
+      let cancel = (): Promise<unknown> => Promise.resolve();
+      const backend = wrapper({
+        writeDelayMs: 20,
+        onWrite: () => {
+          if (++writeCount === 10) cancelled = cancel();
+        },
+      });
       const e = await engine(knex, backend);
       const m = await e.create(request(dst), dataset(`file://${src}`), actor);
+      cancel = () => e.cancel(m.id, actor, 'wrong target');
       await e.start();
-      await waitFor(
-        async () => ((await e.get(m.id))?.progress.doneItems ?? 0) >= 10,
-      );
-      expect((await e.cancel(m.id, actor, 'wrong target')).state).toBe(
-        'cancelled',
-      );
+      await waitFor(async () => cancelled !== undefined);
+      expect(await cancelled).toMatchObject({ state: 'cancelled' });
       await expect(e.cancel(m.id, actor)).rejects.toThrow(/it is 'cancelled'/);
       await waitFor(
         async () =>
