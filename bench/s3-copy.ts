@@ -3,6 +3,7 @@
 // `rclone copy` + `rclone check` on the same servers and data.
 //
 //   bench/s3-copy.sh [--small-count 10000] [--large-count 8] [--large-mib 256]
+//                    [--concurrency 16] [--datasets small,large] [--targets local,gcs]
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -25,6 +26,12 @@ const SMALL_BYTES = 4 * 1024;
 const LARGE_COUNT = arg('large-count', 8);
 const LARGE_BYTES = arg('large-mib', 256) * MiB;
 const CONCURRENCY = arg('concurrency', 16);
+const listArg = (name: string, fallback: string[]) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1].split(',') : fallback;
+};
+const DATASETS = listArg('datasets', ['small', 'large']);
+const TARGETS = listArg('targets', ['local', 'gcs']);
 const NODE = process.execPath;
 const TS = ['-r', require.resolve('@backstage/cli/config/nodeTransform.cjs')];
 
@@ -194,12 +201,12 @@ async function main() {
     delete rcloneEnv.AWS_CA_BUNDLE;
     await fs.writeFile(rcloneEnv.RCLONE_CONFIG!, '');
 
-    for (const dataset of ['small', 'large']) {
+    for (const dataset of DATASETS) {
       const label =
         dataset === 'small'
           ? `${SMALL_COUNT}×4KiB`
           : `${LARGE_COUNT}×${LARGE_BYTES / MiB}MiB`;
-      for (const target of ['local', 'gcs']) {
+      for (const target of TARGETS) {
         const ours =
           target === 'local'
             ? `file://${work}/ours-${dataset}`

@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { ConfigReader } from '@backstage/config';
 import { parseLocation } from '@internal/backstage-plugin-dataset-migration-common';
-import { GcsStorageBackend } from './GcsStorageBackend';
+import { fastCrc32cValidator, GcsStorageBackend } from './GcsStorageBackend';
 import { GcsTestServer } from './testing/GcsTestServer';
 import { describeObjectStoreConformance } from './testing/conformance';
 
@@ -89,5 +89,20 @@ describe('GcsObjectStore', () => {
         }
       })(),
     ).rejects.toMatchObject({ name: 'NotFoundError' });
+  });
+});
+
+describe('fastCrc32cValidator', () => {
+  it('agrees with the client CRC32C', () => {
+    const { CRC32C } = jest.requireActual('@google-cloud/storage');
+    const data = Buffer.from('The quick brown fox jumps over the lazy dog');
+    const ours = fastCrc32cValidator();
+    ours.update(data.subarray(0, 10));
+    ours.update(data.subarray(10));
+    const theirs = new CRC32C();
+    theirs.update(data);
+    expect(ours.toString()).toBe(theirs.toString());
+    expect(ours.validate(theirs.toString())).toBe(true);
+    expect(ours.validate('AAAAAA==')).toBe(false);
   });
 });
