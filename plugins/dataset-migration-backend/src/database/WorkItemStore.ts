@@ -127,20 +127,51 @@ export class WorkItemStore {
     limit: number,
   ): Promise<WorkItem[]> {
     if (limit <= 0) return [];
-    const active: Array<{ id: string; state: string; phase: string }> =
-      await activeMigrations(this.knex).select('id', 'state', 'phase');
+    const active: Array<{
+      id: string;
+      state: string;
+      phase: string;
+      options: string | null;
+    }> = await activeMigrations(this.knex).select(
+      'id',
+      'state',
+      'phase',
+      'options',
+    );
     const claimed: WorkItem[] = [];
     for (const m of active) {
       const stage = (
         m.state === 'rolling-back' ? 'rollback' : m.phase
       ) as ItemStage;
-      for (const kind of ['pending', 'expired'] as Claimable[]) {
-        const room = limit - claimed.length;
-        if (room <= 0) return claimed;
-        claimed.push(
-          ...(await this.claimFrom(owner, leaseMs, room, m.id, stage, kind)),
-        );
+      // A per-migration cap (request option) across all replicas; soft, as
+      // two replicas may both see the last free slot.
+      const cap: number | undefined = m.options
+        ? JSON.parse(m.options).concurrency
+        : undefined;
+      let capRoom = Infinity;
+      if (cap) {
+        const [{ n }] = await this.knex('dm_work_items')
+          .where({ migration_id: m.id, stage, state: 'running' })
+          .where('lease_expires_at', '>=', Date.now())
+          .count({ n: '*' });
+        capRoom = cap - num(n);
       }
+      let taken = 0;
+      for (const kind of ['pending', 'expired'] as Claimable[]) {
+        const room = Math.min(limit - claimed.length, capRoom - taken);
+        if (room <= 0) break;
+        const batch = await this.claimFrom(
+          owner,
+          leaseMs,
+          room,
+          m.id,
+          stage,
+          kind,
+        );
+        taken += batch.length;
+        claimed.push(...batch);
+      }
+      if (claimed.length >= limit) break;
     }
     return claimed;
   }
@@ -165,9 +196,11 @@ export class WorkItemStore {
     const stillActive = (db: Knex | Knex.Transaction) =>
       activeMigrations(db).where('id', migrationId).select('id');
     if (isPostgres(this.knex)) {
-      const rows = await this.knex('dm_work_items')
-        .whereIn(
-          'id',
+      // The MATERIALIZED CTE runs the locking subquery exactly once; inside a
+      // plain `IN (…)` PostgreSQL may re-run it and claim more than `limit`.
+      const rows = await this.knex
+        .withMaterialized(
+          'claimable',
           claimableItems(
             this.knex('dm_work_items').select('id'),
             migrationId,
@@ -179,6 +212,8 @@ export class WorkItemStore {
             .forUpdate()
             .skipLocked(),
         )
+        .table('dm_work_items')
+        .whereIn('id', this.knex('claimable').select('id'))
         .whereIn('migration_id', stillActive(this.knex))
         .where('stage', stage)
         .update(patch)

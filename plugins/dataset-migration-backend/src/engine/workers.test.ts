@@ -160,6 +160,18 @@ describe('workers', () => {
         expect(i.start).toBeGreaterThanOrEqual(lastEnd.get(i.key) ?? 0);
         lastEnd.set(i.key, i.end);
       }
+      // Bounded concurrency: never more than `concurrency` items per engine.
+      for (const w of [a, b]) {
+        const edges = w.intervals.flatMap(i => [
+          { t: i.start, d: 1 },
+          { t: i.end, d: -1 },
+        ]);
+        edges.sort((x, y) => x.t - y.t || x.d - y.d);
+        let open = 0;
+        let peak = 0;
+        for (const edge of edges) peak = Math.max(peak, (open += edge.d));
+        expect(peak).toBeLessThanOrEqual(4);
+      }
       const writesA = a.writesUnder(`file://${dst}`);
       const writesB = b.writesUnder(`file://${dst}`);
       expect(writesA.size + writesB.size).toBe(100);
@@ -168,6 +180,25 @@ describe('workers', () => {
         'engine-a',
         'engine-b',
       ]);
+    });
+
+    it('honours a per-migration concurrency cap', async () => {
+      const knex = await databases.init(databaseId);
+      await smallTree(src, 12);
+      const backend = wrapper({ writeDelayMs: 10 });
+      const e = await engine(knex, backend);
+      const m = await e.create(
+        { ...request(dst), options: { concurrency: 1 } },
+        dataset(`file://${src}`),
+        actor,
+      );
+      await e.start();
+      await waitForState(e, m.id, ['succeeded']);
+      const spans = backend.intervals.sort((x, y) => x.start - y.start);
+      for (let i = 1; i < spans.length; i++) {
+        expect(spans[i].start).toBeGreaterThanOrEqual(spans[i - 1].end);
+      }
+      expect(spans).toHaveLength(12);
     });
 
     it('retries transient errors with backoff and logs the retries', async () => {
