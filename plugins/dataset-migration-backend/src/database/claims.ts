@@ -1,0 +1,164 @@
+import { Knex } from 'knex';
+import { isPostgres, num } from './migrations';
+import { fromRow, ItemStage, WorkItem } from './workItemRows';
+
+/** Migrations whose items workers may take, and the stage they are in. */
+function activeMigrations(db: Knex | Knex.Transaction) {
+  return db('dm_migrations').where(w =>
+    w
+      .where(r =>
+        r.where('state', 'running').whereIn('phase', ['copy', 'validate']),
+      )
+      .orWhere(r =>
+        r.where('state', 'rolling-back').where('phase', 'rollback-items'),
+      ),
+  );
+}
+
+type Claimable = 'pending' | 'expired';
+
+/**
+ * Items of one migration stage that can be claimed now. Equality on
+ * (migration_id, stage, state) lets both databases walk the index straight to
+ * the candidates instead of scanning finished items on every claim.
+ */
+function claimableItems(
+  q: Knex.QueryBuilder,
+  migrationId: string,
+  stage: ItemStage,
+  kind: Claimable,
+  now: number,
+) {
+  q.where({ migration_id: migrationId, stage });
+  if (kind === 'pending') {
+    return q
+      .where('state', 'pending')
+      .where(n => n.whereNull('not_before').orWhere('not_before', '<=', now));
+  }
+  return q.where('state', 'running').where('lease_expires_at', '<', now);
+}
+
+/**
+ * Leases up to `limit` claimable items. PostgreSQL lets concurrent replicas
+ * skip each other's locked rows; SQLite has a single writer, so a
+ * conditional UPDATE inside one short transaction makes a claim exclusive
+ * (and costs one commit per batch rather than per item).
+ */
+export async function claimItems(
+  knex: Knex,
+  owner: string,
+  leaseMs: number,
+  limit: number,
+): Promise<WorkItem[]> {
+  if (limit <= 0) return [];
+  const active: Array<{
+    id: string;
+    state: string;
+    phase: string;
+    options: string | null;
+  }> = await activeMigrations(knex).select('id', 'state', 'phase', 'options');
+  const claimed: WorkItem[] = [];
+  for (const m of active) {
+    const stage = (
+      m.state === 'rolling-back' ? 'rollback' : m.phase
+    ) as ItemStage;
+    // A per-migration cap (request option) across all replicas; soft, as
+    // two replicas may both see the last free slot.
+    const cap: number | undefined = m.options
+      ? JSON.parse(m.options).concurrency
+      : undefined;
+    let capRoom = Infinity;
+    if (cap) {
+      const [{ n }] = await knex('dm_work_items')
+        .where({ migration_id: m.id, stage, state: 'running' })
+        .where('lease_expires_at', '>=', Date.now())
+        .count({ n: '*' });
+      capRoom = cap - num(n);
+    }
+    let taken = 0;
+    for (const kind of ['pending', 'expired'] as Claimable[]) {
+      const room = Math.min(limit - claimed.length, capRoom - taken);
+      if (room <= 0) break;
+      const batch = await claimFrom(
+        knex,
+        owner,
+        leaseMs,
+        room,
+        m.id,
+        stage,
+        kind,
+      );
+      taken += batch.length;
+      claimed.push(...batch);
+    }
+    if (claimed.length >= limit) break;
+  }
+  return claimed;
+}
+
+async function claimFrom(
+  knex: Knex,
+  owner: string,
+  leaseMs: number,
+  limit: number,
+  migrationId: string,
+  stage: ItemStage,
+  kind: Claimable,
+): Promise<WorkItem[]> {
+  const now = Date.now();
+  const patch = {
+    state: 'running',
+    lease_owner: owner,
+    lease_expires_at: now + leaseMs,
+    started_at: now,
+  };
+  // Re-checked in the UPDATE: a cancel or rollback may have moved the
+  // migration on since it was listed as active.
+  const stillActive = (db: Knex | Knex.Transaction) =>
+    activeMigrations(db).where('id', migrationId).select('id');
+  if (isPostgres(knex)) {
+    // The MATERIALIZED CTE runs the locking subquery exactly once; inside a
+    // plain `IN (…)` PostgreSQL may re-run it and claim more than `limit`.
+    const rows = await knex
+      .withMaterialized(
+        'claimable',
+        claimableItems(
+          knex('dm_work_items').select('id'),
+          migrationId,
+          stage,
+          kind,
+          now,
+        )
+          .limit(limit)
+          .forUpdate()
+          .skipLocked(),
+      )
+      .table('dm_work_items')
+      .whereIn('id', knex('claimable').select('id'))
+      .whereIn('migration_id', stillActive(knex))
+      .where('stage', stage)
+      .update(patch)
+      .returning('*');
+    return rows.map(fromRow);
+  }
+  return knex.transaction(async trx => {
+    const ids = (
+      await claimableItems(
+        trx('dm_work_items').select('id'),
+        migrationId,
+        stage,
+        kind,
+        now,
+      ).limit(limit)
+    ).map((r: { id: number }) => r.id);
+    if (ids.length === 0) return [];
+    await claimableItems(trx('dm_work_items'), migrationId, stage, kind, now)
+      .whereIn('id', ids)
+      .whereIn('migration_id', stillActive(trx))
+      .update(patch);
+    const rows = await trx('dm_work_items')
+      .whereIn('id', ids)
+      .where({ lease_owner: owner, state: 'running', started_at: now });
+    return rows.map(fromRow);
+  });
+}
