@@ -133,8 +133,8 @@ export class WrappingBackend implements StorageBackend {
       tag?: string;
       noServerSideCopy?: boolean;
       writeDelayMs?: number;
-      /** Called as each write starts. */
-      onWrite?: (key: string) => void;
+      /** Called as each write starts; a returned promise holds the write. */
+      onWrite?: (key: string) => void | Promise<unknown>;
       /** Throw this (or nothing) before the n-th (1-based) write of a key. */
       failWrite?: (key: string, attempt: number) => Error | undefined;
     } = {},
@@ -153,7 +153,7 @@ export class WrappingBackend implements StorageBackend {
       const id = `${store.location.uri}|${key}`;
       const attempt = (writes.get(id) ?? 0) + 1;
       writes.set(id, attempt);
-      opts.onWrite?.(key);
+      await opts.onWrite?.(key);
       const error = opts.failWrite?.(key, attempt);
       if (error) throw error;
       const start = performance.now();
