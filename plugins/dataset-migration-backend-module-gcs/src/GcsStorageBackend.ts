@@ -10,7 +10,7 @@ import type { DatasetLocation } from '@internal/backstage-plugin-dataset-migrati
 import {
   crc32c,
   ObjectStore,
-  RequestRateLimiter,
+  ScopedRateLimiters,
   StorageBackend,
 } from '@internal/backstage-plugin-dataset-migration-node';
 import { GcsBackendOptions, readGcsOptions } from './options';
@@ -48,7 +48,7 @@ export class GcsStorageBackend implements StorageBackend {
   readonly schemes = ['gs'] as const;
   readonly options: GcsBackendOptions;
   readonly storage: Storage;
-  readonly #limiters = new Map<string, RequestRateLimiter>();
+  readonly #limiters: ScopedRateLimiters;
 
   static fromConfig(config: Config): GcsStorageBackend {
     return new GcsStorageBackend(readGcsOptions(config));
@@ -56,6 +56,7 @@ export class GcsStorageBackend implements StorageBackend {
 
   constructor(options: GcsBackendOptions) {
     this.options = options;
+    this.#limiters = new ScopedRateLimiters(options);
     this.storage = new Storage({
       projectId: options.projectId,
       apiEndpoint: options.apiEndpoint,
@@ -79,22 +80,7 @@ export class GcsStorageBackend implements StorageBackend {
   }
 
   limiter(bucket: string, kind: 'read' | 'write') {
-    const key = `${kind}:${bucket}`;
-    let limiter = this.#limiters.get(key);
-    if (!limiter) {
-      limiter =
-        kind === 'write'
-          ? new RequestRateLimiter({
-              maxPerSecond: this.options.maxWritesPerSecond,
-              initialPerSecond: this.options.initialWritesPerSecond,
-              rampDoublingMinutes: this.options.rampDoublingMinutes,
-            })
-          : new RequestRateLimiter({
-              maxPerSecond: this.options.maxReadsPerSecond,
-            });
-      this.#limiters.set(key, limiter);
-    }
-    return limiter;
+    return this.#limiters.get(bucket, kind);
   }
 
   async open(location: DatasetLocation): Promise<ObjectStore> {

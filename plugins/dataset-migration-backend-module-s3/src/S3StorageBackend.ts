@@ -4,7 +4,7 @@ import type { Config } from '@backstage/config';
 import type { DatasetLocation } from '@internal/backstage-plugin-dataset-migration-common';
 import {
   ObjectStore,
-  RequestRateLimiter,
+  ScopedRateLimiters,
   StorageBackend,
 } from '@internal/backstage-plugin-dataset-migration-node';
 import { readS3Options, S3BackendOptions } from './options';
@@ -22,7 +22,7 @@ export class S3StorageBackend implements StorageBackend {
   readonly schemes = ['s3'] as const;
   readonly options: S3BackendOptions;
   readonly client: S3Client;
-  readonly #limiters = new Map<string, RequestRateLimiter>();
+  readonly #limiters: ScopedRateLimiters;
 
   static fromConfig(config: Config): S3StorageBackend {
     return new S3StorageBackend(readS3Options(config));
@@ -30,6 +30,7 @@ export class S3StorageBackend implements StorageBackend {
 
   constructor(options: S3BackendOptions) {
     this.options = options;
+    this.#limiters = new ScopedRateLimiters(options);
     this.client = new S3Client({
       endpoint: options.endpoint,
       region: options.region,
@@ -51,22 +52,7 @@ export class S3StorageBackend implements StorageBackend {
 
   /** One limiter per bucket+prefix and direction, created on first use. */
   limiter(location: DatasetLocation, kind: 'read' | 'write') {
-    const key = `${kind}:${location.bucket}/${location.path}`;
-    let limiter = this.#limiters.get(key);
-    if (!limiter) {
-      limiter =
-        kind === 'write'
-          ? new RequestRateLimiter({
-              maxPerSecond: this.options.maxWritesPerSecond,
-              initialPerSecond: this.options.initialWritesPerSecond,
-              rampDoublingMinutes: this.options.rampDoublingMinutes,
-            })
-          : new RequestRateLimiter({
-              maxPerSecond: this.options.maxReadsPerSecond,
-            });
-      this.#limiters.set(key, limiter);
-    }
-    return limiter;
+    return this.#limiters.get(`${location.bucket}/${location.path}`, kind);
   }
 
   async open(location: DatasetLocation): Promise<ObjectStore> {

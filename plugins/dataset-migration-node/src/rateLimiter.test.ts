@@ -1,4 +1,8 @@
-import { LimiterClock, RequestRateLimiter } from './rateLimiter';
+import {
+  LimiterClock,
+  RequestRateLimiter,
+  ScopedRateLimiters,
+} from './rateLimiter';
 
 /** A clock that only moves when a sleeper asks it to. */
 function fakeClock(): LimiterClock & { slept: number[] } {
@@ -111,6 +115,24 @@ describe('RequestRateLimiter', () => {
   it('refuses nonsense rates', () => {
     expect(() => new RequestRateLimiter({ maxPerSecond: 0 })).toThrow(
       /maxPerSecond/,
+    );
+  });
+});
+
+describe('ScopedRateLimiters', () => {
+  it('shares one limiter per scope and direction', () => {
+    const limiters = new ScopedRateLimiters({
+      maxWritesPerSecond: 10,
+      maxReadsPerSecond: 20,
+    });
+    expect(limiters.get('bucket-a', 'write')).toBe(
+      limiters.get('bucket-a', 'write'),
+    );
+    expect(limiters.get('bucket-a', 'write')).not.toBe(
+      limiters.get('bucket-a', 'read'),
+    );
+    expect(limiters.get('bucket-a', 'write')).not.toBe(
+      limiters.get('bucket-b', 'write'),
     );
   });
 });

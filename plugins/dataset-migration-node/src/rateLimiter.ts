@@ -108,3 +108,47 @@ export class RequestRateLimiter {
     }
   }
 }
+
+/**
+ * Request-rate limits a storage backend applies per scope (a bucket, or a
+ * bucket + prefix): one write limiter with a ramp and one read limiter per
+ * scope, created on first use and shared by every migration touching it.
+ *
+ * @public
+ */
+export interface ScopedRateLimitOptions {
+  maxWritesPerSecond: number;
+  initialWritesPerSecond?: number;
+  rampDoublingMinutes?: number;
+  maxReadsPerSecond: number;
+  clock?: LimiterClock;
+}
+
+/** @public */
+export class ScopedRateLimiters {
+  readonly #limiters = new Map<string, RequestRateLimiter>();
+
+  constructor(private readonly options: ScopedRateLimitOptions) {}
+
+  get(scope: string, kind: 'read' | 'write'): RequestRateLimiter {
+    const key = `${kind}:${scope}`;
+    let limiter = this.#limiters.get(key);
+    if (!limiter) {
+      const { clock } = this.options;
+      limiter =
+        kind === 'write'
+          ? new RequestRateLimiter({
+              maxPerSecond: this.options.maxWritesPerSecond,
+              initialPerSecond: this.options.initialWritesPerSecond,
+              rampDoublingMinutes: this.options.rampDoublingMinutes,
+              clock,
+            })
+          : new RequestRateLimiter({
+              maxPerSecond: this.options.maxReadsPerSecond,
+              clock,
+            });
+      this.#limiters.set(key, limiter);
+    }
+    return limiter;
+  }
+}
