@@ -1,15 +1,16 @@
 import http from 'node:http';
 import { AddressInfo } from 'node:net';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { randomUUID } from 'node:crypto';
-import { GcsObjectResource, GcsTestStore } from './gcsTestStore';
+import { GcsTestStore } from './gcsTestStore';
 import { receiveMultipartRelated } from './multipartRelated';
 import { handleResumablePut, ResumableSession } from './resumable';
 import { GcsHttpError, header, readAll, sendJson } from './http';
+import { sendObject } from './download';
 
 export interface GcsTestServerOptions {
   /** Buckets that exist from the start. */
@@ -184,7 +185,7 @@ export class GcsTestServer {
           );
         }
         if (q.get('alt') === 'media') {
-          return this.#download(req, res, stored.resource, stored.file);
+          return sendObject(req, res, stored.resource, stored.file);
         }
         return sendJson(res, 200, stored.resource);
       }
@@ -310,48 +311,6 @@ export class GcsTestServer {
         ? { nextPageToken: Buffer.from(page.last).toString('base64url') }
         : {}),
     });
-  }
-
-  async #download(
-    req: http.IncomingMessage,
-    res: http.ServerResponse,
-    resource: GcsObjectResource,
-    file: string,
-  ) {
-    const size = Number(resource.size);
-    const headers: http.OutgoingHttpHeaders = {
-      'Content-Type': resource.contentType,
-      'x-goog-hash': `crc32c=${resource.crc32c},md5=${resource.md5Hash}`,
-      'x-goog-generation': resource.generation,
-      'x-goog-stored-content-encoding': 'identity',
-      'x-goog-stored-content-length': resource.size,
-      'Accept-Ranges': 'bytes',
-    };
-    let start = 0;
-    let end = size - 1;
-    let status = 200;
-    const range = /^bytes=(\d*)-(\d*)$/.exec(header(req, 'range') ?? '');
-    if (range && (range[1] || range[2])) {
-      if (range[1]) {
-        start = Number(range[1]);
-        end = range[2] ? Math.min(Number(range[2]), size - 1) : size - 1;
-      } else {
-        start = Math.max(0, size - Number(range[2]));
-      }
-      if (start >= size) {
-        res.writeHead(416, { 'Content-Range': `bytes */${size}` }).end();
-        return;
-      }
-      status = 206;
-      headers['Content-Range'] = `bytes ${start}-${end}/${size}`;
-    }
-    headers['Content-Length'] = String(Math.max(0, end - start + 1));
-    res.writeHead(status, headers);
-    if (end < start) {
-      res.end();
-      return;
-    }
-    await pipeline(createReadStream(file, { start, end }), res);
   }
 
   async #rewrite(
