@@ -1,28 +1,6 @@
-import { createHash, Hash } from 'node:crypto';
-import { Readable, Transform, TransformCallback } from 'node:stream';
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-
-/** Pass-through stream that hashes (sha256 + md5) whatever flows through it. */
-export class HashingStream extends Transform {
-  private readonly sha256: Hash = createHash('sha256');
-  private readonly md5: Hash = createHash('md5');
-  bytes = 0;
-
-  _transform(chunk: Buffer, _enc: BufferEncoding, callback: TransformCallback) {
-    this.sha256.update(chunk);
-    this.md5.update(chunk);
-    this.bytes += chunk.length;
-    callback(null, chunk);
-  }
-
-  digests() {
-    return {
-      sha256: this.sha256.digest('hex'),
-      md5: this.md5.digest('hex'),
-      size: this.bytes,
-    };
-  }
-}
 
 /** Reads a stream to its end, keeping only its sha256 and length. */
 export async function sha256Of(

@@ -1,5 +1,5 @@
 import { ConflictError } from '@backstage/errors';
-import { HashingStream } from './checksums';
+import { HashingStream } from '@internal/backstage-plugin-dataset-migration-node';
 import { ItemContext, transfer } from './itemContext';
 
 /**
@@ -34,14 +34,14 @@ export async function copyItem(ctx: ItemContext): Promise<void> {
   }
 
   const body = await source.read(item.key);
-  const hashing = new HashingStream();
+  const hashing = new HashingStream(['sha256', 'md5']);
   body.on('error', e => hashing.destroy(e));
   const result = await target.write(item.key, body.pipe(hashing), {
     size: item.size,
     signal,
   });
   const digests = hashing.digests();
-  checkSize(item.key, item.size, digests.size);
+  checkSize(item.key, item.size, hashing.byteCount);
   if (result.checksums.sha256 && result.checksums.sha256 !== digests.sha256) {
     throw Object.assign(
       new Error(

@@ -4,7 +4,8 @@ import {
   type DatasetLocation,
   parseLocation,
 } from '@internal/backstage-plugin-dataset-migration-common';
-import { posix, resolve } from 'node:path';
+import { posix } from 'node:path';
+import { readLocalRoots } from '../storage/local/LocalStorageBackend';
 
 /**
  * Compares dataset locations. `file://<root>/x` and `file:///<root path>/x`
@@ -14,16 +15,8 @@ import { posix, resolve } from 'node:path';
 export class LocationComparator {
   static fromConfig(config: Config): LocationComparator {
     const roots = new Map<string, string>();
-    // Items are plain paths or `{ name, path }`; only named ones need
-    // resolving, and the mixed array rules out the typed array getters.
-    const items = config.getOptional('datasetMigration.storage.local.roots');
-    for (const item of Array.isArray(items) ? items : []) {
-      if (item && typeof item === 'object' && !Array.isArray(item)) {
-        const { name, path } = item as { name?: unknown; path?: unknown };
-        if (typeof name === 'string' && typeof path === 'string') {
-          roots.set(name, resolve(path));
-        }
-      }
+    for (const root of readLocalRoots(config)) {
+      if (root.name) roots.set(root.name, root.dir);
     }
     return new LocationComparator(roots);
   }
