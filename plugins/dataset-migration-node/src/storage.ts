@@ -87,6 +87,31 @@ export interface ObjectStore {
     sourceKey: string,
     targetKey: string,
   ): Promise<WriteResult | undefined>;
+  /**
+   * Checks, within a bounded time, that the location can be reached: the
+   * bucket (or root folder) exists and the credentials work. Throws an
+   * `InputError` / `NotAllowedError` / `NotFoundError` the API can return as is,
+   * or a `ServiceUnavailableError` when the service does not answer. Messages
+   * name the location only, never endpoints, addresses or server paths.
+   */
+  probe?(options?: { signal?: AbortSignal }): Promise<void>;
+  /**
+   * Folder-based stores only: an opaque marker of which folders on the way
+   * to (and including) the root exist now, recorded before a migration
+   * writes, so {@link ObjectStore.removeEmptyRoot} can restore that state.
+   */
+  captureRootState?(): Promise<string>;
+  /**
+   * Folder-based stores only: removes the root folder, and the ancestors that
+   * did not exist when `state` was captured, as long as they are empty. Without
+   * a state, removes only folders the backend itself owns (a backup area).
+   */
+  removeEmptyRoot?(state?: string): Promise<void>;
+  /**
+   * Removes the temporary files this backend's interrupted writes left under
+   * the root (e.g. after a crash). Returns how many it removed.
+   */
+  removeTemporaryFiles?(): Promise<number>;
 }
 
 /**
@@ -105,6 +130,17 @@ export interface StorageBackend {
    * (outside configured roots, unknown bucket…).
    */
   open(location: DatasetLocation): Promise<ObjectStore>;
+  /**
+   * Opens the store that keeps the originals of the objects migration
+   * `migrationId` overwrites in `target`. It must lie outside every dataset
+   * location (never inside `target`, never where a listing of a dataset
+   * shows it); throws an `InputError` when the backend cannot guarantee that
+   * for `target` (e.g. a bucket-root target with no separate backup bucket).
+   */
+  openBackupArea?(
+    target: DatasetLocation,
+    migrationId: string,
+  ): Promise<ObjectStore>;
 }
 
 /**
