@@ -37,6 +37,7 @@ export const datasetMigrationPlugin = createBackendPlugin({
         logger: coreServices.logger,
         database: coreServices.database,
         lifecycle: coreServices.lifecycle,
+        scheduler: coreServices.scheduler,
         httpAuth: coreServices.httpAuth,
         httpRouter: coreServices.httpRouter,
         permissions: coreServices.permissions,
@@ -48,6 +49,7 @@ export const datasetMigrationPlugin = createBackendPlugin({
         logger,
         database,
         lifecycle,
+        scheduler,
         httpAuth,
         httpRouter,
         permissions,
@@ -64,6 +66,25 @@ export const datasetMigrationPlugin = createBackendPlugin({
         });
         lifecycle.addStartupHook(() => engine.start());
         lifecycle.addShutdownHook(() => engine.stop());
+        // Backups outlive a success by the retention time, so a manual
+        // rollback still works; one replica at a time purges them after.
+        await scheduler.scheduleTask({
+          id: 'dataset-migration-purge-expired-backups',
+          scope: 'global',
+          frequency: { milliseconds: engine.backupPurgeFrequencyMs },
+          timeout: { hours: 1 },
+          initialDelay: {
+            milliseconds: Math.min(30_000, engine.backupPurgeFrequencyMs),
+          },
+          fn: async () => {
+            const { purged } = await engine.purgeExpiredBackups();
+            if (purged > 0) {
+              logger.info(
+                `Purged the expired backups of ${purged} migration(s)`,
+              );
+            }
+          },
+        });
 
         httpRouter.use(
           await createRouter({

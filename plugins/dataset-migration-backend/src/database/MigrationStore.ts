@@ -8,7 +8,10 @@ import type {
   MigrationStep,
   MigrationStrategy,
 } from '@internal/backstage-plugin-dataset-migration-common';
-import { MIGRATION_STEPS } from '@internal/backstage-plugin-dataset-migration-common';
+import {
+  FINAL_MIGRATION_STATES,
+  MIGRATION_STEPS,
+} from '@internal/backstage-plugin-dataset-migration-common';
 import { num, optNum } from './migrations';
 
 /** Internal stages beyond the public running steps. */
@@ -35,6 +38,13 @@ export interface MigrationRow {
   createdAt: number;
   updatedAt: number;
   cutoverAt?: number;
+  /** When it last reached a final state. */
+  finishedAt?: number;
+  /** Folder state of the target before the first write (opaque, per backend). */
+  targetRootState?: string;
+  /** When the retention task purged its backups; rollback is refused after. */
+  backupsPurgedAt?: number;
+  backupsPurgedCount?: number;
 }
 
 function fromRow(row: any): MigrationRow {
@@ -55,6 +65,10 @@ function fromRow(row: any): MigrationRow {
     createdAt: num(row.created_at),
     updatedAt: num(row.updated_at),
     cutoverAt: optNum(row.cutover_at),
+    finishedAt: optNum(row.finished_at),
+    targetRootState: row.target_root_state ?? undefined,
+    backupsPurgedAt: optNum(row.backups_purged_at),
+    backupsPurgedCount: optNum(row.backups_purged_count),
   };
 }
 
@@ -152,19 +166,30 @@ export class MigrationStore {
       phase?: Phase | null;
       reason?: string | null;
       cutoverAt?: number | null;
+      /** Only if the backups of overwritten objects were not purged. */
+      requireBackups?: boolean;
     },
     trx?: Knex.Transaction,
   ): Promise<boolean> {
+    const now = Date.now();
     const patch: Record<string, unknown> = {
       state: to.state,
-      updated_at: Date.now(),
+      updated_at: now,
     };
+    if (FINAL_MIGRATION_STATES.includes(to.state)) patch.finished_at = now;
     if (to.phase !== undefined) patch.phase = to.phase;
     if (to.reason !== undefined) patch.reason = to.reason;
     if (to.cutoverAt !== undefined) patch.cutover_at = to.cutoverAt;
     const updated = await (trx ?? this.knex)('dm_migrations')
       .where('id', id)
       .whereIn('state', from as MigrationState[])
+      .modify(q => {
+        if (to.requireBackups) {
+          q.where(w =>
+            w.whereNull('backups_purged_at').orWhere('backups_purged_count', 0),
+          );
+        }
+      })
       .update(patch);
     return updated === 1;
   }
@@ -178,6 +203,45 @@ export class MigrationStore {
     const updated = await this.knex('dm_migrations')
       .where({ id, state })
       .update({ phase, updated_at: Date.now() });
+    return updated === 1;
+  }
+
+  /** Records the target's folder state once, before the first write. */
+  async setTargetRootState(id: string, state: string): Promise<void> {
+    await this.knex('dm_migrations')
+      .where('id', id)
+      .whereNull('target_root_state')
+      .update({ target_root_state: state });
+  }
+
+  /**
+   * Migrations that may still be rolled back, finished before `before`, whose
+   * backups were not purged yet: the retention task's work list.
+   */
+  async listBackupPurgeCandidates(
+    before: number,
+    limit: number,
+  ): Promise<MigrationRow[]> {
+    const rows = await this.knex('dm_migrations')
+      .whereIn('state', ['succeeded', 'failed', 'cancelled'])
+      .whereNull('backups_purged_at')
+      .where('finished_at', '<', before)
+      .orderBy('finished_at', 'asc')
+      .limit(limit);
+    return rows.map(fromRow);
+  }
+
+  /** Marks the backups purged, unless the migration left `states` meanwhile. */
+  async markBackupsPurged(
+    id: string,
+    states: readonly MigrationState[],
+    count: number,
+  ): Promise<boolean> {
+    const updated = await this.knex('dm_migrations')
+      .where('id', id)
+      .whereIn('state', states as MigrationState[])
+      .whereNull('backups_purged_at')
+      .update({ backups_purged_at: Date.now(), backups_purged_count: count });
     return updated === 1;
   }
 

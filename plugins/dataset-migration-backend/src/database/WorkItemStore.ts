@@ -198,6 +198,14 @@ export class WorkItemStore {
   }
 
   /** Pages through a migration's items in byte order of their keys. */
+  /** How many target objects existed before and were backed up. */
+  async countOverwritten(migrationId: string): Promise<number> {
+    const [{ count }] = await this.knex('dm_work_items')
+      .where({ migration_id: migrationId, had_original: true })
+      .count({ count: '*' });
+    return Number(count);
+  }
+
   async *iterateByKey(
     migrationId: string,
     pageSize = 1000,

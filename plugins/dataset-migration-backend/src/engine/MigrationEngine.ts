@@ -13,6 +13,8 @@ import {
 import { ReportStore } from '../database/ReportStore';
 import { WorkItemStore } from '../database/WorkItemStore';
 import { StorageRegistry } from '../storage/StorageRegistry';
+import { readBackupLocations } from '../storage/backupArea';
+import { purgeExpiredBackups } from './retention';
 import type { MigrationService } from '../service/types';
 import * as actions from './actions';
 import { readEngineConfig } from './config';
@@ -43,7 +45,10 @@ export async function createMigrationEngine(
     reports: new ReportStore(knex),
     fleet: new FleetStore(knex),
   };
-  const registry = new StorageRegistry(options.backends);
+  const registry = new StorageRegistry(
+    options.backends,
+    readBackupLocations(options.config),
+  );
   const abort = new AbortController();
   const ctx: EngineContext = {
     stores,
@@ -94,6 +99,10 @@ export async function createMigrationEngine(
           `Target ${target.location.uri} overlaps the source ${source.location.uri}; choose a location outside it`,
         );
       }
+      const id = randomUUID();
+      // Refuses, before anything is planned, a target whose backup area
+      // would overlap it (a whole bucket or root without a separate area).
+      await registry.openBackupArea(target.location.uri, id);
       const plan = await planMigration({
         source,
         target,
@@ -103,7 +112,7 @@ export async function createMigrationEngine(
       });
       const now = Date.now();
       const row: MigrationRow = {
-        id: randomUUID(),
+        id,
         dataset: dataset.ref,
         sourceLocation: source.location.uri,
         sourceFormat: dataset.format,
@@ -192,6 +201,9 @@ export async function createMigrationEngine(
 
   return {
     ...service,
+    purgeExpiredBackups: (now?: number) =>
+      purgeExpiredBackups(ctx, cache, now ?? Date.now()),
+    backupPurgeFrequencyMs: config.backups.purgeFrequencyMs,
     async start() {
       if (!config.workersEnabled || abort.signal.aborted) return;
       pool ??= new WorkerPool(ctx);

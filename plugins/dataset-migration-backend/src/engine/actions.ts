@@ -109,11 +109,42 @@ export async function rollback(
   reason?: string,
 ) {
   const m = await load(ctx, id);
-  await move(ctx, m, 'roll back', ROLLBACKABLE, 'rolling-back', {
-    actor: actor.ref,
-    phase: 'rollback-prepare',
-    reason: reason ?? m.reason ?? `Rolled back by ${actor.ref}`,
-  });
+  assertBackupsKept(ctx, m);
+  if (!ROLLBACKABLE.includes(m.state)) {
+    throw illegal(m, 'roll back', ROLLBACKABLE);
+  }
+  const moved = await changeState(
+    ctx.stores,
+    m.id,
+    ROLLBACKABLE,
+    'rolling-back',
+    {
+      actor: actor.ref,
+      phase: 'rollback-prepare',
+      reason: reason ?? m.reason ?? `Rolled back by ${actor.ref}`,
+      requireBackups: true,
+    },
+  );
+  if (!moved) {
+    // Lost a race: with another action, or with the retention task.
+    const now = await load(ctx, id);
+    assertBackupsKept(ctx, now);
+    throw illegal(now, 'roll back', ROLLBACKABLE);
+  }
+}
+
+/** A rollback needs the originals of what the migration overwrote. */
+function assertBackupsKept(ctx: EngineContext, m: MigrationRow) {
+  if (m.backupsPurgedAt && (m.backupsPurgedCount ?? 0) > 0) {
+    const hours = Math.round(ctx.config.backups.retentionMs / 3_600_000);
+    throw new ConflictError(
+      `Cannot roll back migration '${m.id}': the backups of the ${
+        m.backupsPurgedCount
+      } target object(s) it overwrote were purged on ${new Date(
+        m.backupsPurgedAt,
+      ).toISOString()}, after the retention time of ${hours} hour(s) (datasetMigration.backups.retention), so the previous target can no longer be restored`,
+    );
+  }
 }
 
 const RETRYABLE: MigrationState[] = ['failed', 'cancelled'];

@@ -1,4 +1,4 @@
-import type { Config } from '@backstage/config';
+import { type Config, readDurationFromConfig } from '@backstage/config';
 
 export interface EngineConfig {
   autoApprove: boolean;
@@ -7,6 +7,43 @@ export interface EngineConfig {
   leaseMs: number;
   pollIntervalMs: number;
   retry: { maxAttempts: number; baseDelayMs: number; maxDelayMs: number };
+  backups: {
+    /** How long backups stay after a migration finished (rollback window). */
+    retentionMs: number;
+    /** How often the replica-safe purge task runs. */
+    purgeFrequencyMs: number;
+  };
+  /** Stall timeouts for every store call (see guardObjectStore in -node). */
+  timeouts: { idleMs: number; operationMs: number; copyMs: number };
+}
+
+const UNIT_MS: Record<string, number> = {
+  years: 365 * 86_400_000,
+  months: 30 * 86_400_000,
+  weeks: 7 * 86_400_000,
+  days: 86_400_000,
+  hours: 3_600_000,
+  minutes: 60_000,
+  seconds: 1000,
+  milliseconds: 1,
+};
+
+/** A Backstage duration (`{ days: 7 }`, `'P7D'`, `'7d'`) in milliseconds. */
+function durationMs(c: Config | undefined, key: string, fallback: number) {
+  if (!c?.has(key)) return fallback;
+  const duration = readDurationFromConfig(c, { key }) as Record<string, number>;
+  return Object.entries(duration).reduce(
+    (sum, [unit, n]) => sum + (UNIT_MS[unit] ?? 0) * n,
+    0,
+  );
+}
+
+function seconds(c: Config | undefined, key: string, fallback: number) {
+  const value = c?.getOptionalNumber(key) ?? fallback;
+  if (!(value > 0)) {
+    throw new Error(`datasetMigration.${key} must be a positive number`);
+  }
+  return value * 1000;
 }
 
 export function readEngineConfig(root: Config): EngineConfig {
@@ -27,6 +64,18 @@ export function readEngineConfig(root: Config): EngineConfig {
       maxAttempts: Math.max(1, c?.getOptionalNumber('retry.maxAttempts') ?? 5),
       baseDelayMs: c?.getOptionalNumber('retry.baseDelayMs') ?? 250,
       maxDelayMs: c?.getOptionalNumber('retry.maxDelayMs') ?? 30000,
+    },
+    backups: {
+      retentionMs: durationMs(c, 'backups.retention', 7 * 86_400_000),
+      purgeFrequencyMs: Math.max(
+        1000,
+        durationMs(c, 'backups.purgeFrequency', 3_600_000),
+      ),
+    },
+    timeouts: {
+      idleMs: seconds(c, 'timeouts.idleSeconds', 60),
+      operationMs: seconds(c, 'timeouts.operationSeconds', 60),
+      copyMs: seconds(c, 'timeouts.serverSideCopySeconds', 900),
     },
   };
 }

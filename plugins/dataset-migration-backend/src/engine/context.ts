@@ -1,12 +1,10 @@
 import type { LoggerService } from '@backstage/backend-plugin-api';
 import type { ObjectStore } from '@internal/backstage-plugin-dataset-migration-node';
-import { parseLocation } from '@internal/backstage-plugin-dataset-migration-common';
 import { EventStore } from '../database/EventStore';
 import { FleetStore } from '../database/FleetStore';
 import { MigrationRow, MigrationStore } from '../database/MigrationStore';
 import { ReportStore } from '../database/ReportStore';
 import { WorkItemStore } from '../database/WorkItemStore';
-import { backupLocationUri } from '../storage/backupArea';
 import { StorageRegistry } from '../storage/StorageRegistry';
 import type { EngineConfig } from './config';
 import type { MigrationEngineHooks } from './types';
@@ -42,16 +40,20 @@ export interface MigrationStores {
 export class StoreCache {
   private readonly cache = new Map<string, Promise<MigrationStores>>();
 
-  constructor(private readonly registry: StorageRegistry) {}
+  constructor(
+    private readonly registry: StorageRegistry,
+    /** Wraps every opened store (the engine adds stall timeouts). */
+    private readonly wrap: (store: ObjectStore) => ObjectStore = s => s,
+  ) {}
 
   get(m: MigrationRow): Promise<MigrationStores> {
     let entry = this.cache.get(m.id);
     if (!entry) {
       entry = (async () => ({
-        source: await this.registry.open(m.sourceLocation),
-        target: await this.registry.open(m.targetLocation),
-        backups: await this.registry.open(
-          backupLocationUri(parseLocation(m.targetLocation), m.id),
+        source: this.wrap(await this.registry.open(m.sourceLocation)),
+        target: this.wrap(await this.registry.open(m.targetLocation)),
+        backups: this.wrap(
+          await this.registry.openBackupArea(m.targetLocation, m.id),
         ),
       }))();
       entry.catch(() => this.cache.delete(m.id));

@@ -6,7 +6,6 @@ import { clearBackups } from './rollback';
 import { cutover } from './cutover';
 import { EngineContext, StoreCache } from './context';
 import { changeState, enterStep, failMigration } from './transitions';
-import { removeEmptyBackupFolders } from '../storage/backupArea';
 
 /** States whose migration-level stage the driver advances. */
 export const DRIVEN_STATES = ['queued', 'running', 'rolling-back'] as const;
@@ -66,8 +65,15 @@ async function driveRunning(
   let phase = m.phase ?? 'preflight';
 
   if (phase === 'preflight') {
-    // Opening both stores checks roots, buckets and credentials up front.
-    await cache.get(m);
+    // Opening the stores checks roots and the backup area up front.
+    const { target } = await cache.get(m);
+    if (target.captureRootState && m.targetRootState === undefined) {
+      // Before the first write, so a rollback can restore the folders.
+      await stores.migrations.setTargetRootState(
+        m.id,
+        await target.captureRootState(),
+      );
+    }
     ctx.assertAlive();
     await enterStep(
       stores,
@@ -119,6 +125,7 @@ async function driveRunning(
         `${counts.failed} object(s) could not be copied; first: '${first?.key}': ${first?.lastError}`,
       );
     }
+    await removeTemporaryFiles(ctx, cache, m);
     await ctx.hooks.beforeValidate?.(m.id);
     ctx.assertAlive();
     await stores.items.startStage(m.id, 'validate');
@@ -217,14 +224,42 @@ async function driveRollback(
     phase = 'rollback-finish';
   }
   if (phase === 'rollback-finish') {
-    const { backups } = await cache.get(m);
+    const { target, backups } = await cache.get(m);
+    await removeTemporaryFiles(ctx, cache, m);
+    if (m.targetRootState !== undefined) {
+      // Folders the migration created go too (folder-based stores).
+      await target.removeEmptyRoot?.(m.targetRootState);
+    }
     const leftover = await clearBackups(backups);
-    await removeEmptyBackupFolders(backups.location);
+    await backups.removeEmptyRoot?.();
     ctx.assertAlive();
     await changeState(stores, m.id, ['rolling-back'], 'rolled-back', {
       phase: null,
       details: { leftoverBackupsRemoved: leftover },
     });
     cache.forget(m.id);
+  }
+}
+
+/**
+ * Writes interrupted by a crash can leave a backend's temp files in the
+ * target; once no item of the migration is in flight, they are swept.
+ */
+async function removeTemporaryFiles(
+  ctx: EngineContext,
+  cache: StoreCache,
+  m: MigrationRow,
+) {
+  const { target } = await cache.get(m);
+  const removed = (await target.removeTemporaryFiles?.()) ?? 0;
+  if (removed > 0) {
+    ctx.assertAlive();
+    await ctx.stores.events.append({
+      migrationId: m.id,
+      type: 'temp-files-removed',
+      level: 'info',
+      message: `Removed ${removed} temporary file(s) left in the target by interrupted writes`,
+      details: { removed },
+    });
   }
 }

@@ -19,6 +19,8 @@ export async function changeState(
     actor?: string;
     cutoverAt?: number | null;
     details?: Record<string, unknown>;
+    /** Refuse when the backups of overwritten objects were purged. */
+    requireBackups?: boolean;
   } = {},
 ): Promise<boolean> {
   const current = await stores.migrations.get(id);
@@ -28,6 +30,7 @@ export async function changeState(
     phase: options.phase,
     reason: options.reason,
     cutoverAt: options.cutoverAt,
+    requireBackups: options.requireBackups,
   });
   if (!changed) return false;
   await stores.events.append({

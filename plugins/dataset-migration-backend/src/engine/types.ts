@@ -19,6 +19,14 @@ export interface MigrationEngine extends MigrationService {
    * tests).
    */
   stop(options?: { abandon?: boolean }): Promise<void>;
+  /**
+   * Removes the backups of migrations that finished more than
+   * `datasetMigration.backups.retention` before `now`; run by a scheduled
+   * task with `scope: 'global'` (one replica at a time).
+   */
+  purgeExpiredBackups(now?: number): Promise<{ purged: number }>;
+  /** How often the purge should run (`datasetMigration.backups.purgeFrequency`). */
+  readonly backupPurgeFrequencyMs: number;
 }
 
 /** Test seams; production code never sets them. */

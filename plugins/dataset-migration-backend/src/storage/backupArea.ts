@@ -1,11 +1,14 @@
-import { rmdir } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { InputError } from '@backstage/errors';
+import type { Config } from '@backstage/config';
 import type { DatasetLocation } from '@internal/backstage-plugin-dataset-migration-common';
+import { parseLocation } from '@internal/backstage-plugin-dataset-migration-common';
 
 /**
- * Folder (first key segment) under a target location where the engine keeps
- * the originals of overwritten objects. Listings skip it so backups never
- * appear in a dataset's listing, plan or manifest.
+ * Folder (first key segment of a bucket or local root) reserved for the
+ * engine's backups: the originals of the objects a migration overwrites.
+ * It is never inside a target (a target that would contain it is refused),
+ * no dataset may be located in it, and listings of a whole bucket or root
+ * skip it.
  */
 export const BACKUP_FOLDER = '.dataset-migration-backups';
 
@@ -13,25 +16,83 @@ export function isInternalKey(key: string): boolean {
   return key === BACKUP_FOLDER || key.startsWith(`${BACKUP_FOLDER}/`);
 }
 
-/** The location holding the backups of one migration. */
-export function backupLocationUri(
-  target: DatasetLocation,
-  migrationId: string,
-) {
-  return `${target.uri.replace(/\/+$/, '')}/${BACKUP_FOLDER}/${migrationId}`;
+/**
+ * `datasetMigration.backups.locations`: per URI scheme, a location reserved
+ * for backups (e.g. `s3://acme-dm-backups/prod`); a migration's backups go
+ * to `<location>/<migration id>/<key>`.
+ */
+export function readBackupLocations(
+  config: Config,
+): Map<string, DatasetLocation> {
+  const key = 'datasetMigration.backups.locations';
+  const section = config.getOptionalConfig(key);
+  const result = new Map<string, DatasetLocation>();
+  for (const scheme of section?.keys() ?? []) {
+    const uri = section!.getString(scheme);
+    let location: DatasetLocation;
+    try {
+      location = parseLocation(uri);
+    } catch (e) {
+      throw new Error(`${key}.${scheme}: ${(e as Error).message}`);
+    }
+    if (location.scheme !== (scheme === 'gcs' ? 'gs' : scheme)) {
+      throw new Error(`${key}.${scheme} must be a ${scheme}:// location`);
+    }
+    result.set(location.scheme, location);
+  }
+  return result;
+}
+
+function contains(outer: DatasetLocation, inner: DatasetLocation) {
+  if (outer.scheme !== inner.scheme || outer.bucket !== inner.bucket) {
+    return false;
+  }
+  return (
+    outer.path === '' ||
+    inner.path === outer.path ||
+    inner.path.startsWith(`${outer.path}/`)
+  );
+}
+
+/** Whether two locations share objects (one contains the other). */
+export function overlapping(a: DatasetLocation, b: DatasetLocation) {
+  return contains(a, b) || contains(b, a);
 }
 
 /**
- * Object stores have no folders, but on a file system the emptied backup
- * folders would remain visible next to the restored dataset.
+ * Refuses a dataset location (a source or target named by a user) that lies
+ * in a backup area: the reserved folder of a bucket, or a configured area.
  */
-export async function removeEmptyBackupFolders(backups: DatasetLocation) {
-  if (backups.scheme !== 'file') return;
-  for (const dir of [backups.path, dirname(backups.path)]) {
-    try {
-      await rmdir(dir);
-    } catch {
-      return;
-    }
+export function assertNotBackupArea(
+  location: DatasetLocation,
+  configured: Map<string, DatasetLocation>,
+) {
+  const area = configured.get(location.scheme);
+  const reserved =
+    location.scheme !== 'file' && isInternalKey(location.path)
+      ? `${location.scheme}://${location.bucket}/${BACKUP_FOLDER}`
+      : undefined;
+  if (reserved || (area && overlapping(area, location))) {
+    throw new InputError(
+      `Location ${location.uri} overlaps the backup area ${
+        reserved ?? area!.uri
+      }, which is reserved for the engine's backups`,
+    );
   }
+}
+
+/**
+ * The default backup location of a bucket-based target: the bucket's
+ * reserved folder, outside every dataset prefix of the bucket.
+ */
+export function defaultBucketBackupUri(
+  target: DatasetLocation,
+  migrationId: string,
+): string {
+  if (target.path === '') {
+    throw new InputError(
+      `Target ${target.uri} is a whole bucket; its backup area ${target.scheme}://${target.bucket}/${BACKUP_FOLDER} would be inside it. Choose a prefix, or set datasetMigration.backups.locations.${target.scheme} to a location in another bucket`,
+    );
+  }
+  return `${target.scheme}://${target.bucket}/${BACKUP_FOLDER}/${migrationId}`;
 }

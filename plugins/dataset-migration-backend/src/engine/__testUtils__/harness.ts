@@ -144,7 +144,14 @@ export class WrappingBackend implements StorageBackend {
   }
 
   async open(location: any): Promise<ObjectStore> {
-    const store = await this.inner.open(location);
+    return this.wrap(await this.inner.open(location));
+  }
+
+  async openBackupArea(target: any, migrationId: string) {
+    return this.wrap(await this.inner.openBackupArea!(target, migrationId));
+  }
+
+  private wrap(store: ObjectStore): ObjectStore {
     const writes = this.writes;
     const active = this.active;
     const intervals = this.intervals;
@@ -182,6 +189,10 @@ export class WrappingBackend implements StorageBackend {
       stat: k => store.stat(k),
       read: (k, r) => store.read(k, r),
       delete: k => store.delete(k),
+      captureRootState: store.captureRootState?.bind(store),
+      removeEmptyRoot: store.removeEmptyRoot?.bind(store),
+      removeTemporaryFiles: store.removeTemporaryFiles?.bind(store),
+      probe: store.probe?.bind(store),
       write: (k, body, hints) => track(k, () => store.write(k, body, hints)),
       copyWithin:
         opts.noServerSideCopy || !store.copyWithin

@@ -50,7 +50,8 @@ export async function resolveKey(dir: string, key: string): Promise<string> {
   const real = await realpathLenient(full);
   if (!isInside(dir, real)) {
     throw new NotAllowedError(
-      `Object key '${key}' resolves through a symlink to '${real}', outside the dataset folder '${dir}'`,
+      // Server paths stay out of the message: it can reach API callers.
+      `Object key '${key}' resolves through a symlink that leaves the dataset folder`,
     );
   }
   return full;

@@ -1,0 +1,284 @@
+import fs from 'node:fs/promises';
+import { constants as fsConstants, createWriteStream } from 'node:fs';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { NotAllowedError, NotFoundError } from '@backstage/errors';
+import type { DatasetLocation } from '@internal/backstage-plugin-dataset-migration-common';
+import type {
+  ByteRange,
+  ObjectInfo,
+  ObjectStore,
+  WriteHints,
+  WriteResult,
+} from '@internal/backstage-plugin-dataset-migration-node';
+import { BACKUP_FOLDER } from '../backupArea';
+import { isInside, realpathLenient, resolveKey } from './paths';
+
+const TEMP_MARKER = '.dm-tmp-';
+
+/** Names of the temp files {@link LocalObjectStore} writes before a rename. */
+export function isTempName(name: string) {
+  return name.startsWith('.') && name.includes(TEMP_MARKER);
+}
+
+function infoFrom(key: string, st: import('node:fs').Stats): ObjectInfo {
+  return {
+    key,
+    size: st.size,
+    // mtime alone misses same-second rewrites on some filesystems; inode
+    // changes on every atomic replace.
+    etag: `${st.ino.toString(16)}-${Math.round(st.mtimeMs * 1000).toString(
+      16,
+    )}-${st.size.toString(16)}`,
+    lastModified: st.mtime,
+  };
+}
+
+/** Folders of `dir` (relative, `/`-separated) and its subfolders, depth first. */
+async function* walk(
+  dir: string,
+  signal?: AbortSignal,
+): AsyncIterable<{ rel: string; entry: import('node:fs').Dirent }> {
+  const stack: string[] = [''];
+  while (stack.length > 0) {
+    const rel = stack.pop()!;
+    let handle: import('node:fs').Dir;
+    try {
+      handle = await fs.opendir(rel ? path.join(dir, rel) : dir);
+    } catch (e: any) {
+      if (e?.code === 'ENOENT' && rel === '') return;
+      throw e;
+    }
+    for await (const entry of handle) {
+      signal?.throwIfAborted();
+      if (rel === '' && entry.name === BACKUP_FOLDER) continue;
+      if (entry.isDirectory()) {
+        stack.push(rel ? `${rel}/${entry.name}` : entry.name);
+      }
+      yield { rel, entry };
+    }
+  }
+}
+
+/** Whether a folder exists (a missing or non-folder path is not one). */
+async function isDir(p: string) {
+  try {
+    return (await fs.stat(p)).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** A dataset folder under a configured local root. */
+export class LocalObjectStore implements ObjectStore {
+  readonly backendId = 'local';
+  readonly capabilities = {
+    checksums: [],
+    serverSideCopy: true,
+    multipart: false,
+  };
+
+  constructor(
+    readonly location: DatasetLocation,
+    /** Real path of the dataset folder (may not exist yet). */
+    readonly dir: string,
+    /** Real path of the root the folder lies in; never removed. */
+    readonly rootDir: string,
+    /** For a backup area: the folder the backend owns above `dir`. */
+    private readonly ownedParent?: string,
+  ) {}
+
+  async *list(options?: { signal?: AbortSignal }): AsyncIterable<ObjectInfo> {
+    // Lazily opened directories: memory is bounded by the depth of the tree.
+    for await (const { rel, entry } of walk(this.dir, options?.signal)) {
+      if (isTempName(entry.name)) continue;
+      const key = rel ? `${rel}/${entry.name}` : entry.name;
+      const full = path.join(this.dir, rel, entry.name);
+      if (entry.isFile()) {
+        yield infoFrom(key, await fs.stat(full));
+      } else if (entry.isSymbolicLink()) {
+        const real = await realpathLenient(full);
+        if (!isInside(this.dir, real)) {
+          // Server paths stay out of the message: it can reach API callers.
+          throw new NotAllowedError(
+            `'${key}' in ${this.location.uri} is a symlink that leaves the dataset folder`,
+          );
+        }
+        const st = await fs.stat(full);
+        // Symlinked folders are skipped: they would list objects twice or loop.
+        if (st.isFile()) yield infoFrom(key, st);
+      }
+    }
+  }
+
+  async stat(key: string): Promise<ObjectInfo | undefined> {
+    const full = await resolveKey(this.dir, key);
+    try {
+      const st = await fs.stat(full);
+      return st.isFile() ? infoFrom(key, st) : undefined;
+    } catch (e: any) {
+      if (e?.code === 'ENOENT' || e?.code === 'ENOTDIR') return undefined;
+      throw e;
+    }
+  }
+
+  async read(key: string, range?: ByteRange): Promise<Readable> {
+    const full = await resolveKey(this.dir, key);
+    const handle = await fs.open(full, 'r').catch(e => {
+      if (e?.code === 'ENOENT' || e?.code === 'ENOTDIR') {
+        throw new NotFoundError(
+          `Object '${key}' does not exist in ${this.location.uri}`,
+        );
+      }
+      throw e;
+    });
+    // A 1 MiB read buffer per stream is right for big objects but dominated
+    // (in allocation and GC) the validation of many small ones.
+    const { size } = await handle.stat().catch(async e => {
+      await handle.close();
+      throw e;
+    });
+    return handle.createReadStream({
+      start: range?.start,
+      end: range?.end,
+      highWaterMark: Math.min(1024 * 1024, Math.max(64 * 1024, size)),
+    });
+  }
+
+  /**
+   * Writes go to a temp file beside the target and are renamed into place,
+   * so readers see the old or the new object, never a part. A crash can
+   * leave the temp file: {@link LocalObjectStore.removeTemporaryFiles}
+   * finds those by name, and listings never show them.
+   */
+  private async atomically(
+    key: string,
+    fill: (tempPath: string) => Promise<void>,
+  ): Promise<number> {
+    const full = await resolveKey(this.dir, key);
+    await fs.mkdir(path.dirname(full), { recursive: true });
+    // The folders just created could not be symlinks, but a racing process
+    // could have swapped one in; check again before writing through them.
+    await resolveKey(this.dir, key);
+    const temp = path.join(
+      path.dirname(full),
+      `.${path.basename(full).slice(0, 100)}${TEMP_MARKER}${randomBytes(
+        6,
+      ).toString('hex')}`,
+    );
+    try {
+      await fill(temp);
+      // No fsync: rename already guarantees readers and a crashed process see
+      // either the old or the new object; an fsync per object would cost
+      // seconds per thousand small files on a busy disk.
+      const { size } = await fs.stat(temp);
+      await fs.rename(temp, full);
+      return size;
+    } catch (e) {
+      await fs.rm(temp, { force: true });
+      throw e;
+    }
+  }
+
+  async write(
+    key: string,
+    body: Readable,
+    hints?: WriteHints,
+  ): Promise<WriteResult> {
+    const size = await this.atomically(key, temp =>
+      pipeline(body, createWriteStream(temp, { flags: 'wx' }), {
+        signal: hints?.signal,
+      }),
+    );
+    return { size, checksums: {} };
+  }
+
+  async delete(key: string): Promise<void> {
+    const full = await resolveKey(this.dir, key);
+    await fs.rm(full, { force: true });
+    // Folders created only for this object would otherwise survive a rollback.
+    let parent = path.dirname(full);
+    while (parent !== this.dir && isInside(this.dir, parent)) {
+      try {
+        await fs.rmdir(parent);
+      } catch {
+        break;
+      }
+      parent = path.dirname(parent);
+    }
+  }
+
+  async copyWithin(
+    source: ObjectStore,
+    sourceKey: string,
+    targetKey: string,
+  ): Promise<WriteResult | undefined> {
+    if (!(source instanceof LocalObjectStore)) return undefined;
+    const from = await resolveKey(source.dir, sourceKey);
+    const size = await this.atomically(targetKey, temp =>
+      fs.copyFile(
+        from,
+        temp,
+        fsConstants.COPYFILE_FICLONE | fsConstants.COPYFILE_EXCL,
+      ),
+    );
+    return { size, checksums: {} };
+  }
+
+  async probe(): Promise<void> {
+    if (!(await isDir(this.rootDir))) {
+      throw new NotFoundError(
+        `The local root of ${this.location.uri} does not exist on this server`,
+      );
+    }
+    await fs.access(this.rootDir, fsConstants.R_OK | fsConstants.W_OK);
+  }
+
+  /** The deepest folder on the way from the root to `dir` that exists now. */
+  async captureRootState(): Promise<string> {
+    let current = this.dir;
+    while (current !== this.rootDir && !(await isDir(current))) {
+      current = path.dirname(current);
+    }
+    return JSON.stringify({ existing: path.relative(this.rootDir, current) });
+  }
+
+  async removeEmptyRoot(state?: string): Promise<void> {
+    let stop: string;
+    if (state) {
+      const { existing } = JSON.parse(state) as { existing: string };
+      stop = path.resolve(this.rootDir, existing);
+    } else {
+      // A migration's own area: its folder, and the backend's area above it.
+      stop = path.dirname(this.ownedParent ?? this.dir);
+    }
+    let current = this.dir;
+    // Never above the recorded folder, never outside the root.
+    while (
+      current !== stop &&
+      isInside(stop, current) &&
+      isInside(this.rootDir, current) &&
+      current !== this.rootDir
+    ) {
+      try {
+        await fs.rmdir(current);
+      } catch (e: any) {
+        if (e?.code !== 'ENOENT') return;
+      }
+      current = path.dirname(current);
+    }
+  }
+
+  async removeTemporaryFiles(): Promise<number> {
+    let removed = 0;
+    for await (const { rel, entry } of walk(this.dir)) {
+      if (entry.isFile() && isTempName(entry.name)) {
+        await fs.rm(path.join(this.dir, rel, entry.name), { force: true });
+        removed += 1;
+      }
+    }
+    return removed;
+  }
+}
