@@ -82,6 +82,67 @@ export interface Config {
     largeObjectChunkMiB?: number;
 
     /**
+     * Backups: before a migration overwrites a target object, the engine
+     * keeps the original in a backup area so a rollback can restore it.
+     * The area is never inside a target: by default it is the reserved
+     * folder `.dataset-migration-backups/<migration id>/` at the top of the
+     * target's bucket (or local root), which no dataset may use; a target
+     * that is a whole bucket or root needs `locations`.
+     */
+    backups?: {
+      /**
+       * How long backups stay after a migration finished, so a manual
+       * rollback still works; then a scheduled task (one replica at a time)
+       * removes them, and a rollback of a migration that overwrote objects
+       * is refused with 409. A Backstage duration: `{ days: 7 }`, `P7D`, `7d`.
+       *
+       * @default { days: 7 }
+       */
+      retention?: { [unit: string]: number } | string;
+      /**
+       * How often the purge task runs.
+       *
+       * @default { hours: 1 }
+       */
+      purgeFrequency?: { [unit: string]: number } | string;
+      /**
+       * Per URI scheme (`file`, `s3`, `gs`), a location reserved for backups,
+       * e.g. `s3: s3://acme-migration-backups/prod` or `file: file://backups`
+       * (a local root of its own). A migration's backups go to
+       * `<location>/<migration id>/`. Targets overlapping it are refused.
+       */
+      locations?: { [scheme: string]: string };
+    };
+
+    /**
+     * Stall timeouts of every storage call the engine makes: a call that
+     * makes no progress for this long fails with a retryable error (visible
+     * as an `item-retry` event) instead of hanging the migration.
+     */
+    timeouts?: {
+      /**
+       * Seconds a read or write stream, or a listing page, may go without
+       * moving a byte; also how long a write may take to settle after its
+       * last byte was sent.
+       *
+       * @default 60
+       */
+      idleSeconds?: number;
+      /**
+       * Seconds a call without a byte stream (stat, delete, probe) may take.
+       *
+       * @default 60
+       */
+      operationSeconds?: number;
+      /**
+       * Seconds a server-side copy of one object may take.
+       *
+       * @default 900
+       */
+      serverSideCopySeconds?: number;
+    };
+
+    /**
      * Storage backends built into the plugin. Object stores (S3, GCS) are
      * configured by their own backend modules.
      */
