@@ -52,14 +52,6 @@ export async function readTree(dir: string): Promise<Record<string, string>> {
   return out;
 }
 
-export function withoutBackups(tree: Record<string, string>) {
-  return Object.fromEntries(
-    Object.entries(tree).filter(
-      ([file]) => !file.startsWith('.dataset-migration-backups/'),
-    ),
-  );
-}
-
 /** The `to` states of the state-changed events, with their actors. */
 export function transitions(events: MigrationEvent[]) {
   return events
