@@ -2,6 +2,23 @@
 // Runs s3rver in its own process: its ListObjectsV2 continuation tokens use
 // DES, which OpenSSL 3 only offers with --openssl-legacy-provider, a flag
 // that must be given when Node starts (the parent sets NODE_OPTIONS).
+// s3rver 3.7.1 decodes x-amz-copy-source with decodeURI, which leaves the
+// reserved characters percent-encoded (%23 #, %2B +, %3D =, %26 &, %3F ?…),
+// so a correctly encoded copy of `year=2026/…` answers NoSuchKey. Real S3
+// percent-decodes the whole header. Re-encode the header so decodeURI
+// yields what real S3 would, inside the controller (after the SigV4 check,
+// which signs the header as the client sent it). The client stays correct.
+const objectController = require('s3rver/lib/controllers/object');
+const putObjectCopy = objectController.putObjectCopy;
+objectController.putObjectCopy = function putObjectCopyLikeS3(ctx) {
+  const header = ctx.headers['x-amz-copy-source'];
+  if (typeof header === 'string') {
+    // A literal '?' in a key arrives as %3F; a raw one starts ?versionId=.
+    const [path] = header.split('?');
+    ctx.headers['x-amz-copy-source'] = encodeURI(decodeURIComponent(path));
+  }
+  return putObjectCopy.call(this, ctx);
+};
 const S3rver = require('s3rver');
 
 const [directory, bucketsJson] = process.argv.slice(2);
