@@ -8,3 +8,4 @@ export * from './storage';
 export * from './extensions';
 export * from './rateLimiter';
 export * from './checksums';
+export * from './storeTimeouts';
