@@ -3,7 +3,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import request from 'supertest';
 import { mockCredentials } from '@backstage/backend-test-utils';
-import { ConfigReader } from '@backstage/config';
+import { ConfigReader, type JsonObject } from '@backstage/config';
 import { GcsStorageBackend } from '@internal/backstage-plugin-dataset-migration-backend-module-gcs';
 import { GcsTestServer } from '@internal/backstage-plugin-dataset-migration-backend-module-gcs/testUtils';
 import { parseLocation } from '@internal/backstage-plugin-dataset-migration-common';
@@ -60,7 +60,7 @@ describe('a backend killed mid-copy resumes in a new process; the target ends ex
   let root: string;
   let s3: S3StorageBackend;
   let gcsClient: GcsStorageBackend;
-  let storage: Record<string, unknown>;
+  let storage: JsonObject;
   const children: ChildBackend[] = [];
 
   beforeAll(async () => {

@@ -27,7 +27,16 @@ describe('backup retention through the plugin', () => {
     'purges expired backups in a global scheduled task, then refuses rollback with 409, on %p',
     async databaseId => {
       const root = await makeTempRoot();
-      const scheduler = mockServices.scheduler();
+      // Backstage's test scheduler: runs a task when the test triggers it.
+      // Its class is not exported, hence the cast to what it provides.
+      const scheduler = mockServices.scheduler() as ReturnType<
+        typeof mockServices.scheduler
+      > & {
+        factory(options?: {
+          skipTaskRunOnStartup?: boolean;
+        }): ReturnType<typeof mockServices.scheduler.factory>;
+        triggerTask(id: string): Promise<void>;
+      };
       await writeFiles(path.join(root.dir, 'plays'), { 'a.csv': 'new' });
       await writeFiles(path.join(root.dir, 'out/plays'), { 'a.csv': 'old' });
       const backend = await startPluginBackend({
