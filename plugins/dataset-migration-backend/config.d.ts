@@ -140,6 +140,16 @@ export interface Config {
        * @default 900
        */
       serverSideCopySeconds?: number;
+      /**
+       * Seconds the reachability checks of source and target (bucket or
+       * root exists, credentials work; run in parallel) may take in all,
+       * when a migration is planned (`POST /migrations`) or approved. A store
+       * that does not answer in time makes the request fail with 503, and
+       * nothing is stored; storage SDK retries do not extend this bound.
+       *
+       * @default 15
+       */
+      preflightSeconds?: number;
     };
 
     /**

@@ -4,6 +4,7 @@ import type { MigrationRow } from '../database/MigrationStore';
 import type { Actor } from '../service/types';
 import type { EngineContext, StoreCache } from './context';
 import { snapshotSource } from './plan';
+import { probeStores } from './preflight';
 import { changeState, failMigration } from './transitions';
 
 async function load(ctx: EngineContext, id: string): Promise<MigrationRow> {
@@ -56,7 +57,9 @@ export async function approve(
 ) {
   const m = await load(ctx, id);
   if (!APPROVABLE.includes(m.state)) throw illegal(m, 'approve', APPROVABLE);
-  const { source } = await cache.get(m);
+  const { source, target } = await cache.get(m);
+  // Nothing is queued towards a store that cannot be reached (any more).
+  await probeStores([source, target], ctx.config.timeouts.preflightMs);
   const now = await snapshotSource(source);
   if (m.plan && now.hash !== m.plan.snapshotHash) {
     const why = `The source changed since the plan was made (plan: ${m.plan.source.objectCount} objects, ${m.plan.source.totalBytes} bytes; now: ${now.count} objects, ${now.bytes} bytes). Create a new migration to plan again.`;

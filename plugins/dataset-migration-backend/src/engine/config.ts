@@ -14,8 +14,17 @@ export interface EngineConfig {
     purgeFrequencyMs: number;
   };
   /** Stall timeouts for every store call (see guardObjectStore in -node). */
-  timeouts: { idleMs: number; operationMs: number; copyMs: number };
+  timeouts: {
+    idleMs: number;
+    operationMs: number;
+    copyMs: number;
+    /** Bound of the reachability probes of source and target (preflight). */
+    preflightMs: number;
+  };
 }
+
+/** Default of `datasetMigration.timeouts.preflightSeconds`. */
+export const DEFAULT_PREFLIGHT_SECONDS = 15;
 
 const UNIT_MS: Record<string, number> = {
   years: 365 * 86_400_000,
@@ -76,6 +85,11 @@ export function readEngineConfig(root: Config): EngineConfig {
       idleMs: seconds(c, 'timeouts.idleSeconds', 60),
       operationMs: seconds(c, 'timeouts.operationSeconds', 60),
       copyMs: seconds(c, 'timeouts.serverSideCopySeconds', 900),
+      preflightMs: seconds(
+        c,
+        'timeouts.preflightSeconds',
+        DEFAULT_PREFLIGHT_SECONDS,
+      ),
     },
   };
 }

@@ -5,6 +5,8 @@ import type {
 } from '@internal/backstage-plugin-dataset-migration-node';
 import { isInternalKey } from '../storage/backupArea';
 import { SetDigest } from './checksums';
+import { DEFAULT_PREFLIGHT_SECONDS } from './config';
+import { probeStores } from './preflight';
 
 /** What identifies an object's content version in the snapshot hash. */
 function snapshotLine(o: ObjectInfo): string {
@@ -43,15 +45,25 @@ const BYTES_PER_SECOND = 50 * 1024 * 1024;
 const SECONDS_PER_OBJECT = 0.02;
 const SAMPLE = 20;
 
-/** Dry run: lists and sizes the source, finds overwrites. Writes nothing. */
+/**
+ * Dry run: probes source and target (bucket or root exists, credentials
+ * work; in parallel, within `probeTimeoutMs`), then lists and sizes the
+ * source and finds overwrites. Writes nothing.
+ */
 export async function planMigration(options: {
   source: ObjectStore;
   target: ObjectStore;
   consumers: string[];
   targetFormat?: MigrationPlan['target']['format'];
   concurrency: number;
+  /** Bound of the probes (`datasetMigration.timeouts.preflightSeconds`). */
+  probeTimeoutMs?: number;
 }): Promise<MigrationPlan> {
   const { source, target } = options;
+  await probeStores(
+    [source, target],
+    options.probeTimeoutMs ?? DEFAULT_PREFLIGHT_SECONDS * 1000,
+  );
   const overwrites: string[] = [];
   let overwriteCount = 0;
   const snapshot = await snapshotSource(source, async page => {

@@ -9,6 +9,7 @@ import type { DatasetAuthorizer } from '../service/authorize';
 import type { DatasetResolver } from '../service/datasets';
 import type { LocationComparator } from '../service/locations';
 import type { MigrationService } from '../service/types';
+import { requireJsonBody } from './contentType';
 import { createDatasetsRouter } from './datasets';
 import { createFleetRouter } from './fleet';
 import { createHealthRouter } from './health';
@@ -41,7 +42,9 @@ export async function createRouter(
   options: RouterOptions,
 ): Promise<express.Router> {
   const router = Router();
-  // Request bodies are small JSON documents; mappings are capped by the schema.
+  // Request bodies are small JSON documents; mappings are capped by the
+  // schema. Any other content type is a 415, not a body of missing fields.
+  router.use(requireJsonBody());
   router.use(express.json({ limit: '1mb' }));
 
   router.use(createHealthRouter(options));
@@ -63,7 +66,14 @@ export async function createRouter(
         isError(error) &&
         (CLIENT_ERRORS.has(error.name) || isHttpError(error))
       ) {
-        next(error);
+        const clean = withoutCause(error);
+        if (clean !== error) {
+          options.logger.warn(
+            `${req.method} ${req.path} answered ${error.name}`,
+            error,
+          );
+        }
+        next(clean);
         return;
       }
       options.logger.error(
@@ -83,6 +93,39 @@ export async function createRouter(
 
 /** body-parser and friends set a 4xx `status` on malformed requests. */
 function isHttpError(error: Error): boolean {
-  const status = (error as { status?: unknown; statusCode?: unknown }).status;
+  const e = error as { status?: unknown; statusCode?: unknown };
+  const status = e.statusCode ?? e.status;
   return typeof status === 'number' && status >= 400 && status < 500;
+}
+
+/**
+ * The error as the caller may see it. A `cause` (an SDK or socket error)
+ * would be serialized into the body with every property it has (address,
+ * port, errno, request ids), and `@backstage/errors` appends its text to a
+ * 503's message: drop both, keeping the name (hence the status).
+ */
+function withoutCause(error: Error): Error {
+  if ((error as { cause?: unknown }).cause === undefined) {
+    return error;
+  }
+  let message = error.message;
+  if (error.name === 'ServiceUnavailableError') {
+    const at = message.indexOf('caused by ');
+    if (at === 0 || message.slice(at - 2, at) === '; ') {
+      message =
+        message.slice(0, Math.max(0, at - 2)) ||
+        'A storage service did not answer';
+    }
+  }
+  const clean = new Error(message);
+  clean.name = error.name;
+  const status = error as { statusCode?: unknown; status?: unknown };
+  Object.assign(clean, {
+    ...(typeof status.statusCode === 'number' && {
+      statusCode: status.statusCode,
+    }),
+    ...(typeof status.status === 'number' && { status: status.status }),
+  });
+  delete clean.stack;
+  return clean;
 }
