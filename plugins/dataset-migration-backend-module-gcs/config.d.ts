@@ -1,7 +1,15 @@
 export interface Config {
   datasetMigration?: {
     storage?: {
-      /** Google Cloud Storage for `gs://` dataset locations. */
+      /**
+       * Google Cloud Storage for `gs://` dataset locations. The module serves
+       * `gs://` only when this block is present (`gcs: {}` uses Application
+       * Default Credentials); without it, every `gs://` location is refused
+       * at once with a 400 saying to set it. When planning or approving a
+       * migration, the plugin probes each location with a one-object listing
+       * (storage.objects.list) within
+       * `datasetMigration.timeouts.preflightSeconds`.
+       */
       gcs?: {
         /** Defaults to the project of the credentials. */
         projectId?: string;

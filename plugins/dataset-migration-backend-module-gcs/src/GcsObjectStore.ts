@@ -25,7 +25,7 @@ import {
   WriteHints,
   WriteResult,
 } from '@internal/backstage-plugin-dataset-migration-node';
-import { isGcsNotFound, toGcsError } from './errors';
+import { isGcsNotFound, toGcsError, toGcsProbeError } from './errors';
 import type { GcsStorageBackend } from './GcsStorageBackend';
 
 /** md5/crc32c of an object's metadata, as lowercase hex. */
@@ -120,6 +120,43 @@ export class GcsObjectStore implements ObjectStore {
         }
       }
       query = next?.pageToken ? next : null;
+    }
+  }
+
+  /**
+   * Lists one object under the prefix: needs only storage.objects.list (what
+   * a listing needs anyway) and tells a missing bucket, denied access and a
+   * dead endpoint apart. The client takes no signal, so the call is raced
+   * against it: a retry or credential lookup may go on in the background,
+   * but the answer comes when the signal fires.
+   */
+  async probe(options?: { signal?: AbortSignal }): Promise<void> {
+    const { signal } = options ?? {};
+    const { uri, bucket } = this.location;
+    signal?.throwIfAborted();
+    // One retry at most (~1-2 s of backoff): a dead endpoint is reported as
+    // such rather than as a timeout, a single transient error is absorbed.
+    const listing = this.bucket.request({
+      uri: '/o',
+      qs: { maxResults: 1, ...(this.#prefix && { prefix: this.#prefix }) },
+      maxRetries: Math.min(1, this.backend.options.maxRetries),
+    });
+    listing.catch(() => undefined);
+    let onAbort = () => {};
+    const timedOut = new Promise<'timed out'>(resolve => {
+      onAbort = () => resolve('timed out');
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+    let outcome;
+    try {
+      outcome = await Promise.race([listing, timedOut]);
+    } catch (e) {
+      throw toGcsProbeError(e, uri, bucket);
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+    }
+    if (outcome === 'timed out') {
+      throw toGcsProbeError({ code: 'ETIMEDOUT' }, uri, bucket);
     }
   }
 

@@ -13,7 +13,12 @@ import {
   ScopedRateLimiters,
   StorageBackend,
 } from '@internal/backstage-plugin-dataset-migration-node';
-import { GcsBackendOptions, readGcsOptions } from './options';
+import {
+  GCS_CONFIG_KEY,
+  GcsBackendOptions,
+  isGcsConfigured,
+  readGcsOptions,
+} from './options';
 import { GcsObjectStore } from './GcsObjectStore';
 
 /**
@@ -38,6 +43,22 @@ export function fastCrc32cValidator() {
 }
 
 /**
+ * What the module registers when `datasetMigration.storage.gcs` is absent:
+ * gs:// stays a known scheme, but opening a location fails at once with a
+ * 400 saying what to configure, before any credential lookup or request.
+ */
+export class UnconfiguredGcsStorageBackend implements StorageBackend {
+  readonly id = 'gcs';
+  readonly schemes = ['gs'] as const;
+
+  async open(_location: DatasetLocation): Promise<ObjectStore> {
+    throw new InputError(
+      `gs:// locations are not configured on this Backstage backend: set ${GCS_CONFIG_KEY} (see the module README)`,
+    );
+  }
+}
+
+/**
  * Opens `gs://bucket/prefix` locations with one shared client and rate
  * limiters per bucket (GCS's write guidance is per bucket).
  *
@@ -52,6 +73,15 @@ export class GcsStorageBackend implements StorageBackend {
 
   static fromConfig(config: Config): GcsStorageBackend {
     return new GcsStorageBackend(readGcsOptions(config));
+  }
+
+  /** The backend for app-config: unconfigured when the gcs block is absent. */
+  static forAppConfig(
+    config: Config,
+  ): GcsStorageBackend | UnconfiguredGcsStorageBackend {
+    return isGcsConfigured(config)
+      ? GcsStorageBackend.fromConfig(config)
+      : new UnconfiguredGcsStorageBackend();
   }
 
   constructor(options: GcsBackendOptions) {

@@ -1,5 +1,6 @@
 import {
   ForwardedError,
+  InputError,
   NotAllowedError,
   NotFoundError,
   ServiceUnavailableError,
@@ -56,6 +57,95 @@ export function isConnectionError(error: unknown): boolean {
   return false;
 }
 
+const CONNECTION_REASONS: Record<string, string> = {
+  ECONNREFUSED: 'connection refused',
+  ECONNRESET: 'connection reset',
+  EPIPE: 'connection reset',
+  ECONNABORTED: 'connection reset',
+  UND_ERR_SOCKET: 'connection reset',
+  UND_ERR_CLOSED: 'connection reset',
+  ETIMEDOUT: 'timed out',
+  ESOCKETTIMEDOUT: 'timed out',
+  UND_ERR_CONNECT_TIMEOUT: 'timed out',
+  ENOTFOUND: 'host name not found',
+  EAI_AGAIN: 'host name not found',
+  EHOSTUNREACH: 'host unreachable',
+  EHOSTDOWN: 'host unreachable',
+  ENETUNREACH: 'network unreachable',
+};
+
+/**
+ * Why a request got no answer, in words naming no host, address, port or
+ * URL (`connection refused`, `timed out`…); undefined when the error is not
+ * a transport failure. Fetch errors carry the request URL in their message,
+ * so that text is never used.
+ */
+export function connectionFailure(error: unknown): string | undefined {
+  let e = error as { code?: unknown; name?: unknown; cause?: unknown };
+  for (let depth = 0; e && typeof e === 'object' && depth < 6; depth++) {
+    const code = typeof e.code === 'string' ? e.code : '';
+    if (CONNECTION_REASONS[code]) {
+      return CONNECTION_REASONS[code];
+    }
+    if (/CERT|^ERR_TLS|^ERR_SSL/.test(code)) {
+      return 'TLS certificate not accepted';
+    }
+    if (e.name === 'TimeoutError') {
+      return 'timed out';
+    }
+    e = e.cause as typeof e;
+  }
+  return isConnectionError(error) ? 'connection reset' : undefined;
+}
+
+/**
+ * A retryable 503 whose message is all a caller sees: the client error is
+ * kept as a non-enumerable `original`, never as `cause` (which
+ * `@backstage/errors` appends to the message and serializes into responses).
+ */
+export function unavailable(message: string, original: unknown): Error {
+  const error = Object.assign(new ServiceUnavailableError(message), {
+    retryable: true,
+  });
+  Object.defineProperty(error, 'original', { value: original });
+  return error;
+}
+
+/**
+ * Maps what a probe (a one-object listing) of `uri` met to the error the API
+ * returns as is: no such bucket → 400, denied → 403, no answer or no
+ * credentials → 503. Messages name the location, never the endpoint.
+ */
+export function toGcsProbeError(
+  error: unknown,
+  uri: string,
+  bucket: string,
+): Error {
+  const status = gcsStatus(error);
+  const message = String((error as GcsErrorLike)?.message ?? '');
+  if (status === 404) {
+    return new InputError(`${uri}: bucket '${bucket}' does not exist`);
+  }
+  if (status === 401 || status === 403) {
+    return new NotAllowedError(
+      `${uri}: permission denied listing bucket '${bucket}'; check datasetMigration.storage.gcs credentials and the bucket's IAM (storage.objects.list)`,
+    );
+  }
+  if (
+    /default credentials|Could not (load|refresh)|invalid_grant/i.test(message)
+  ) {
+    return unavailable(
+      `${uri} cannot be reached: the GCS credentials do not work (datasetMigration.storage.gcs credentials, keyFilename or Application Default Credentials)`,
+      error,
+    );
+  }
+  const reason = connectionFailure(error);
+  if (reason) {
+    return unavailable(`${uri} is unreachable (${reason})`, error);
+  }
+  return toGcsError(error, `Checking ${uri}`);
+}
+
 /**
  * Turns a client error into a `@backstage/errors` class naming the object.
  * The client already retried transient failures; what reaches here is marked
@@ -83,14 +173,17 @@ export function toGcsError(error: unknown, what: string): Error {
     /ECONNRESET|socket hang up|ETIMEDOUT|EPIPE|premature close|other side closed/i.test(
       e.message ?? '',
     );
-  if (retryable) {
-    return Object.assign(
-      new ServiceUnavailableError(
-        `${what} failed: ${e.message ?? String(error)}`,
-        error,
-      ),
-      { retryable: true },
+  // Fetch errors name the request URL (endpoint, bucket, query) and the
+  // socket address: say only what happened.
+  const reason = status === undefined ? connectionFailure(error) : undefined;
+  if (reason) {
+    return unavailable(
+      `${what} failed: the GCS endpoint is unreachable (${reason})`,
+      error,
     );
+  }
+  if (retryable) {
+    return unavailable(`${what} failed: ${e.message ?? String(error)}`, error);
   }
   return new ForwardedError(what, error);
 }

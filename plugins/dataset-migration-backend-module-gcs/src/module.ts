@@ -4,6 +4,7 @@ import {
 } from '@backstage/backend-plugin-api';
 import { datasetMigrationStorageExtensionPoint } from '@internal/backstage-plugin-dataset-migration-node';
 import { GcsStorageBackend } from './GcsStorageBackend';
+import { GCS_CONFIG_KEY } from './options';
 
 /**
  * Adds the `gs://` storage backend to the dataset-migration plugin.
@@ -21,7 +22,14 @@ export const datasetMigrationModuleGcs = createBackendModule({
         storage: datasetMigrationStorageExtensionPoint,
       },
       async init({ config, logger, storage }) {
-        const backend = GcsStorageBackend.fromConfig(config);
+        const backend = GcsStorageBackend.forAppConfig(config);
+        if (!(backend instanceof GcsStorageBackend)) {
+          logger.info(
+            `GCS storage backend not configured: gs:// locations are refused until ${GCS_CONFIG_KEY} is set`,
+          );
+          storage.addStorageBackend(backend);
+          return;
+        }
         const { apiEndpoint, projectId, keyFilename, credentials } =
           backend.options;
         let auth = 'Application Default Credentials';

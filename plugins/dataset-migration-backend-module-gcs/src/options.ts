@@ -29,6 +29,20 @@ function positive(config: Config | undefined, key: string, fallback: number) {
   return value;
 }
 
+/** Where the GCS settings live; the backend serves gs:// only when present. */
+export const GCS_CONFIG_KEY = 'datasetMigration.storage.gcs';
+
+/**
+ * Whether this Backstage backend is meant to reach GCS: the
+ * `datasetMigration.storage.gcs` block is present (`gcs: {}` is enough to
+ * use Application Default Credentials). Without it, gs:// locations are
+ * refused at once instead of looking for credentials and trying Google's
+ * public endpoint.
+ */
+export function isGcsConfigured(rootConfig: Config): boolean {
+  return rootConfig.has(GCS_CONFIG_KEY);
+}
+
 /** Reads `datasetMigration.storage.gcs`; every key is optional. */
 export function readGcsOptions(rootConfig: Config): GcsBackendOptions {
   const config = rootConfig.getOptionalConfig('datasetMigration.storage.gcs');
