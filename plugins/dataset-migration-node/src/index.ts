@@ -9,3 +9,4 @@ export * from './extensions';
 export * from './rateLimiter';
 export * from './checksums';
 export * from './storeTimeouts';
+export * from './stallGuard';
