@@ -3,7 +3,12 @@ export interface Config {
     storage?: {
       /**
        * Amazon S3 and S3-compatible stores (MinIO, Ceph, R2…) for `s3://`
-       * dataset locations.
+       * dataset locations. The module serves `s3://` only when this block is
+       * present (`s3: {}` uses the AWS default credential chain); without it,
+       * every `s3://` location is refused at once with a 400 saying to set
+       * it. When planning or approving a migration, the plugin probes each
+       * location with a one-key ListObjectsV2 (s3:ListBucket) within
+       * `datasetMigration.timeouts.preflightSeconds`.
        */
       s3?: {
         /** Custom endpoint URL for S3-compatible stores. */

@@ -81,7 +81,12 @@ const CONNECTION_REASONS: Record<string, string> = {
  * so that text is never used.
  */
 export function connectionFailure(error: unknown): string | undefined {
-  let e = error as { code?: unknown; name?: unknown; cause?: unknown };
+  let e = error as {
+    code?: unknown;
+    name?: unknown;
+    message?: unknown;
+    cause?: unknown;
+  };
   for (let depth = 0; e && typeof e === 'object' && depth < 6; depth++) {
     const code = typeof e.code === 'string' ? e.code : '';
     if (CONNECTION_REASONS[code]) {
@@ -92,6 +97,14 @@ export function connectionFailure(error: unknown): string | undefined {
     }
     if (e.name === 'TimeoutError') {
       return 'timed out';
+    }
+    // Wrappers (the SDK's for errors from another realm, fetch's) keep the
+    // code only in their text: read it from there, never repeat the text.
+    const named = /\b(E[A-Z_]{4,}|UND_ERR_[A-Z_]+)\b/.exec(
+      typeof e.message === 'string' ? e.message : '',
+    );
+    if (named && CONNECTION_REASONS[named[1]]) {
+      return CONNECTION_REASONS[named[1]];
     }
     e = e.cause as typeof e;
   }

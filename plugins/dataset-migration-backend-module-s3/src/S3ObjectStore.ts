@@ -25,7 +25,7 @@ import {
   WriteHints,
   WriteResult,
 } from '@internal/backstage-plugin-dataset-migration-node';
-import { isNotFound, toS3Error } from './errors';
+import { isNotFound, toS3Error, toS3ProbeError } from './errors';
 import type { S3StorageBackend } from './S3StorageBackend';
 import { copyWithinS3 } from './copy';
 
@@ -146,6 +146,26 @@ export class S3ObjectStore implements ObjectStore {
       }
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
+  }
+
+  /**
+   * Lists one key under the prefix: needs only s3:ListBucket (what a listing
+   * needs anyway) and tells a missing bucket, denied access and a dead
+   * endpoint apart. The signal bounds the SDK's retries too.
+   */
+  async probe(options?: { signal?: AbortSignal }): Promise<void> {
+    try {
+      await this.backend.client.send(
+        new ListObjectsV2Command({
+          Bucket: this.bucket,
+          Prefix: this.#prefix || undefined,
+          MaxKeys: 1,
+        }),
+        { abortSignal: options?.signal },
+      );
+    } catch (e) {
+      throw toS3ProbeError(e, this.location.uri, this.bucket);
+    }
   }
 
   #toInfo(object: _Object, etagIsMd5: boolean): ObjectInfo | undefined {

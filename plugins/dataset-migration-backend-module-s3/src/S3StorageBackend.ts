@@ -7,8 +7,29 @@ import {
   ScopedRateLimiters,
   StorageBackend,
 } from '@internal/backstage-plugin-dataset-migration-node';
-import { readS3Options, S3BackendOptions } from './options';
+import {
+  isS3Configured,
+  readS3Options,
+  S3_CONFIG_KEY,
+  S3BackendOptions,
+} from './options';
 import { S3ObjectStore } from './S3ObjectStore';
+
+/**
+ * What the module registers when `datasetMigration.storage.s3` is absent:
+ * s3:// stays a known scheme, but opening a location fails at once with a
+ * 400 saying what to configure, before any network access.
+ */
+export class UnconfiguredS3StorageBackend implements StorageBackend {
+  readonly id = 's3';
+  readonly schemes = ['s3'] as const;
+
+  async open(_location: DatasetLocation): Promise<ObjectStore> {
+    throw new InputError(
+      `s3:// locations are not configured on this Backstage backend: set ${S3_CONFIG_KEY} (see the module README)`,
+    );
+  }
+}
 
 /**
  * Opens `s3://bucket/prefix` locations with one shared client and one set of
@@ -26,6 +47,15 @@ export class S3StorageBackend implements StorageBackend {
 
   static fromConfig(config: Config): S3StorageBackend {
     return new S3StorageBackend(readS3Options(config));
+  }
+
+  /** The backend for app-config: unconfigured when the s3 block is absent. */
+  static forAppConfig(
+    config: Config,
+  ): S3StorageBackend | UnconfiguredS3StorageBackend {
+    return isS3Configured(config)
+      ? S3StorageBackend.fromConfig(config)
+      : new UnconfiguredS3StorageBackend();
   }
 
   constructor(options: S3BackendOptions) {

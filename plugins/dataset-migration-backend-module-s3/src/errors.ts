@@ -1,5 +1,6 @@
 import {
   ForwardedError,
+  InputError,
   NotAllowedError,
   NotFoundError,
   ServiceUnavailableError,
@@ -25,6 +26,70 @@ interface SdkErrorLike {
   message?: string;
   $metadata?: { httpStatusCode?: number };
   $retryable?: unknown;
+}
+
+const CONNECTION_REASONS: Record<string, string> = {
+  ECONNREFUSED: 'connection refused',
+  ECONNRESET: 'connection reset',
+  EPIPE: 'connection reset',
+  ECONNABORTED: 'connection reset',
+  ETIMEDOUT: 'timed out',
+  ESOCKETTIMEDOUT: 'timed out',
+  ENOTFOUND: 'host name not found',
+  EAI_AGAIN: 'host name not found',
+  EHOSTUNREACH: 'host unreachable',
+  EHOSTDOWN: 'host unreachable',
+  ENETUNREACH: 'network unreachable',
+};
+
+/**
+ * Why a request got no answer, in words naming no host, address, port or
+ * errno (`connection refused`, `timed out`…); undefined when the error is
+ * not a transport failure. Looks through `cause` chains.
+ */
+export function connectionFailure(error: unknown): string | undefined {
+  let e = error as {
+    code?: unknown;
+    name?: unknown;
+    message?: unknown;
+    cause?: unknown;
+  };
+  for (let depth = 0; e && typeof e === 'object' && depth < 6; depth++) {
+    const code = typeof e.code === 'string' ? e.code : '';
+    if (CONNECTION_REASONS[code]) {
+      return CONNECTION_REASONS[code];
+    }
+    if (/CERT|^ERR_TLS|^ERR_SSL/.test(code)) {
+      return 'TLS certificate not accepted';
+    }
+    if (e.name === 'TimeoutError') {
+      return 'timed out';
+    }
+    // Wrappers (the SDK's for errors from another realm, fetch's) keep the
+    // code only in their text: read it from there, never repeat the text.
+    const named = /\b(E[A-Z_]{4,}|UND_ERR_[A-Z_]+)\b/.exec(
+      typeof e.message === 'string' ? e.message : '',
+    );
+    if (named && CONNECTION_REASONS[named[1]]) {
+      return CONNECTION_REASONS[named[1]];
+    }
+    e = e.cause as typeof e;
+  }
+  return undefined;
+}
+
+/**
+ * A retryable 503 whose message is all a caller sees: the SDK error is kept
+ * as a non-enumerable `original` for debugging, never as `cause` (which
+ * `@backstage/errors` appends to the message and serializes into responses,
+ * with the endpoint's address, port and errno).
+ */
+export function unavailable(message: string, original: unknown): Error {
+  const error = Object.assign(new ServiceUnavailableError(message), {
+    retryable: true,
+  });
+  Object.defineProperty(error, 'original', { value: original });
+  return error;
 }
 
 export function isNotFound(error: unknown): boolean {
@@ -69,10 +134,64 @@ export function toS3Error(error: unknown, what: string): Error {
     THROTTLING.has(name) ||
     isRetryableError(error) ||
     (typeof status === 'number' && (status >= 500 || status === 429));
-  const message = `${what} failed: ${name}${e.message ? `: ${e.message}` : ''}`;
+  const reason = connectionFailure(error);
+  if (reason || transport) {
+    // $metadata: the SDK's own request failed, not e.g. the source stream.
+    const detail =
+      e.$metadata !== undefined
+        ? `the S3 endpoint is unreachable (${reason ?? 'no answer'})`
+        : reason;
+    return unavailable(`${what} failed: ${detail}`, error);
+  }
   if (retryable) {
-    const wrapped = new ServiceUnavailableError(message, error);
-    return Object.assign(wrapped, { retryable: true });
+    // An S3 error response (5xx, throttling): its code and text name no host.
+    return unavailable(
+      `${what} failed: ${name}${e.message ? `: ${e.message}` : ''}`,
+      error,
+    );
   }
   return new ForwardedError(what, error);
+}
+
+/**
+ * Maps what a probe (a one-key listing) of `uri` met to the error the API
+ * returns as is: no such bucket → 400, access denied → 403, no answer or no
+ * credentials → 503. Messages name the location, never the endpoint.
+ */
+export function toS3ProbeError(
+  error: unknown,
+  uri: string,
+  bucket: string,
+): Error {
+  const e = (error ?? {}) as SdkErrorLike;
+  const status = e.$metadata?.httpStatusCode;
+  if (e.name === 'NoSuchBucket' || (status === 404 && !e.name)) {
+    return new InputError(`${uri}: bucket '${bucket}' does not exist`);
+  }
+  if (status === 301 || e.name === 'PermanentRedirect') {
+    return new InputError(
+      `${uri}: bucket '${bucket}' is in another region than datasetMigration.storage.s3.region`,
+    );
+  }
+  if (status === 401 || status === 403 || e.name === 'AccessDenied') {
+    return new NotAllowedError(
+      `${uri}: access denied listing bucket '${bucket}'; check the credentials in datasetMigration.storage.s3 and the bucket policy (s3:ListBucket)`,
+    );
+  }
+  if (e.name === 'CredentialsProviderError') {
+    return unavailable(
+      `${uri} cannot be reached: no AWS credentials were found (datasetMigration.storage.s3.credentials or the default provider chain)`,
+      error,
+    );
+  }
+  if (e.name === 'AbortError') {
+    return unavailable(`${uri} is unreachable (no answer in time)`, error);
+  }
+  const reason =
+    connectionFailure(error) ??
+    (status === undefined && e.$metadata !== undefined ? 'no answer' : '');
+  if (reason) {
+    return unavailable(`${uri} is unreachable (${reason})`, error);
+  }
+  return toS3Error(error, `Checking ${uri}`);
 }

@@ -4,6 +4,7 @@ import {
   datasetMigrationStorageExtensionPoint,
   StorageBackend,
 } from '@internal/backstage-plugin-dataset-migration-node';
+import { parseLocation } from '@internal/backstage-plugin-dataset-migration-common';
 import { datasetMigrationModuleS3 } from './module';
 import { S3StorageBackend } from './S3StorageBackend';
 
@@ -59,14 +60,40 @@ describe('datasetMigrationModuleS3', () => {
     await backend.stop();
   });
 
-  it('works without any config (default credential chain)', async () => {
+  it('uses the default credential chain for an empty s3 block', async () => {
+    const backends: StorageBackend[] = [];
+    const backend = await startTestBackend({
+      features: [
+        recordingPlugin(backends),
+        datasetMigrationModuleS3,
+        mockServices.rootConfig.factory({
+          data: { datasetMigration: { storage: { s3: {} } } },
+        }),
+      ],
+    });
+    expect(backends[0]).toBeInstanceOf(S3StorageBackend);
+    expect(
+      (backends[0] as S3StorageBackend).options.credentials,
+    ).toBeUndefined();
+    await backend.stop();
+  });
+
+  it('without an s3 block, knows s3:// but refuses it at once', async () => {
     const backends: StorageBackend[] = [];
     const backend = await startTestBackend({
       features: [recordingPlugin(backends), datasetMigrationModuleS3],
     });
-    expect(
-      (backends[0] as S3StorageBackend).options.credentials,
-    ).toBeUndefined();
+    expect(backends.map(b => [b.id, b.schemes])).toEqual([['s3', ['s3']]]);
+    expect(backends[0]).not.toBeInstanceOf(S3StorageBackend);
+    const started = Date.now();
+    await expect(
+      backends[0].open(parseLocation('s3://warehouse/plays')),
+    ).rejects.toMatchObject({
+      name: 'InputError',
+      message:
+        's3:// locations are not configured on this Backstage backend: set datasetMigration.storage.s3 (see the module README)',
+    });
+    expect(Date.now() - started).toBeLessThan(100);
     await backend.stop();
   });
 

@@ -35,6 +35,19 @@ function positive(config: Config | undefined, key: string, fallback: number) {
   return value;
 }
 
+/** Where the S3 settings live; the backend serves s3:// only when present. */
+export const S3_CONFIG_KEY = 'datasetMigration.storage.s3';
+
+/**
+ * Whether this Backstage backend is meant to reach S3: the
+ * `datasetMigration.storage.s3` block is present (`s3: {}` is enough to use
+ * the AWS default credential chain). Without it, s3:// locations are
+ * refused at once instead of trying the default chain and public endpoint.
+ */
+export function isS3Configured(rootConfig: Config): boolean {
+  return rootConfig.has(S3_CONFIG_KEY);
+}
+
 /** Reads `datasetMigration.storage.s3`; every key is optional. */
 export function readS3Options(rootConfig: Config): S3BackendOptions {
   const config = rootConfig.getOptionalConfig('datasetMigration.storage.s3');
