@@ -41,6 +41,18 @@ export function checksumsOf(metadata: FileMetadata): Checksums {
   return result;
 }
 
+/** GCS stored a different size than was sent: retryable (write again). */
+function sizeMismatch(uri: string, stored: number, sent: HashingStream) {
+  return Object.assign(
+    new ServiceUnavailableError(
+      `Writing ${uri}: GCS reported the object finished at ${stored} bytes, but ${
+        sent.byteCount
+      } bytes were sent${sent.readableEnded ? '' : ' and more were to come'}`,
+    ),
+    { retryable: true },
+  );
+}
+
 /** One `gs://bucket/prefix` location. */
 export class GcsObjectStore implements ObjectStore {
   readonly backendId = 'gcs';
@@ -219,21 +231,31 @@ export class GcsObjectStore implements ObjectStore {
     const resumable =
       hints?.size === undefined ||
       hints.size >= options.resumableThresholdBytes;
+    let finishedEarly: Error | undefined;
     try {
       if (resumable) {
         // Chunked sessions keep one chunk in memory so a failed request is
         // re-sent from the last byte GCS confirmed, not from the start.
-        await pipeline(
-          body,
-          hashing,
-          file.createWriteStream({
-            resumable: true,
-            chunkSize: options.resumableChunkBytes,
-            contentType: hints?.contentType,
-            validation: 'crc32c',
-          }),
-          { signal: hints?.signal },
+        const upload = file.createWriteStream({
+          resumable: true,
+          chunkSize: options.resumableChunkBytes,
+          contentType: hints?.contentType,
+          validation: 'crc32c',
+        });
+        // A server that reports the object finished before it has every byte
+        // leaves the client waiting forever for the rest of the session (it
+        // neither errors nor reads on): fail at once, retryably.
+        upload.on(
+          'response',
+          (resp: { status?: number; data?: { size?: unknown } }) => {
+            if (resp.status !== 200 && resp.status !== 201) return;
+            const size = Number(resp.data?.size);
+            if (hashing.readableEnded && size === hashing.byteCount) return;
+            finishedEarly = sizeMismatch(this.describe(key), size, hashing);
+            upload.destroy(finishedEarly);
+          },
         );
+        await pipeline(body, hashing, upload, { signal: hints?.signal });
       } else {
         // Small objects: buffered (below the threshold) so the client can
         // retry the whole single-request upload.
@@ -255,7 +277,11 @@ export class GcsObjectStore implements ObjectStore {
         });
       }
     } catch (e) {
-      throw toGcsError(e, `Writing ${this.describe(key)}`);
+      throw finishedEarly ?? toGcsError(e, `Writing ${this.describe(key)}`);
+    }
+    const storedSize = Number(file.metadata.size);
+    if (Number.isFinite(storedSize) && storedSize !== hashing.byteCount) {
+      throw sizeMismatch(this.describe(key), storedSize, hashing);
     }
     if (hints?.size !== undefined && hashing.byteCount !== hints.size) {
       throw new InputError(

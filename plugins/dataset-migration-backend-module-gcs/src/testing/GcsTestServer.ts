@@ -40,6 +40,11 @@ export class GcsTestServer {
     rewriteCalls: 0,
     listCalls: 0,
   };
+  /**
+   * Misbehaviour seen in the field, switched on by tests: finalise a
+   * resumable upload on its first chunk (the object holds only that chunk).
+   */
+  readonly faults = { finalizeResumableOnFirstChunk: false };
   readonly #sessions = new Map<string, ResumableSession>();
   readonly #rewrites = new Map<string, number>();
   readonly #server: http.Server;
@@ -124,13 +129,18 @@ export class GcsTestServer {
           throw new GcsHttpError(404, 'No such upload session', 'notFound');
         }
         this.stats.resumableChunks++;
-        const resource = await handleResumablePut(req, res, session, () =>
-          this.store.commit(
-            session.bucket,
-            session.name,
-            session.file,
-            session.contentType,
-          ),
+        const resource = await handleResumablePut(
+          req,
+          res,
+          session,
+          () =>
+            this.store.commit(
+              session.bucket,
+              session.name,
+              session.file,
+              session.contentType,
+            ),
+          { finalizeEarly: this.faults.finalizeResumableOnFirstChunk },
         );
         if (resource) {
           this.#sessions.delete(session.id);
