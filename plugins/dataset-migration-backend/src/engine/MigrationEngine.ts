@@ -12,6 +12,10 @@ import {
 } from '../database/MigrationStore';
 import { ReportStore } from '../database/ReportStore';
 import { WorkItemStore } from '../database/WorkItemStore';
+import {
+  type ObjectStore,
+  guardObjectStore,
+} from '@internal/backstage-plugin-dataset-migration-node';
 import { StorageRegistry } from '../storage/StorageRegistry';
 import { readBackupLocations } from '../storage/backupArea';
 import { purgeExpiredBackups } from './retention';
@@ -66,7 +70,14 @@ export async function createMigrationEngine(
       }
     },
   };
-  const cache = new StoreCache(registry);
+  // No store call may hang: a stall becomes a retryable error and an event.
+  const guard = (store: ObjectStore) =>
+    guardObjectStore(store, {
+      idleTimeoutMs: config.timeouts.idleMs,
+      operationTimeoutMs: config.timeouts.operationMs,
+      copyTimeoutMs: config.timeouts.copyMs,
+    });
+  const cache = new StoreCache(registry, guard);
   let pool: WorkerPool | undefined;
 
   async function view(row: MigrationRow): Promise<Migration> {
@@ -88,8 +99,8 @@ export async function createMigrationEngine(
         );
       }
       const targetUri = request.target.location;
-      const source = await registry.open(dataset.location);
-      const target = await registry.open(targetUri);
+      const source = guard(await registry.open(dataset.location));
+      const target = guard(await registry.open(targetUri));
       if (
         source.location.scheme === target.location.scheme &&
         source.location.bucket === target.location.bucket &&
@@ -109,6 +120,7 @@ export async function createMigrationEngine(
         consumers: dataset.consumers,
         targetFormat: request.target.format ?? dataset.format,
         concurrency: config.concurrency,
+        probeTimeoutMs: config.timeouts.preflightMs,
       });
       const now = Date.now();
       const row: MigrationRow = {
