@@ -36,10 +36,14 @@ export async function copyItem(ctx: ItemContext): Promise<void> {
   const body = await source.read(item.key);
   const hashing = new HashingStream(['sha256', 'md5']);
   body.on('error', e => hashing.destroy(e));
-  const result = await target.write(item.key, body.pipe(hashing), {
-    size: item.size,
-    signal,
-  });
+  const result = await target
+    .write(item.key, body.pipe(hashing), { size: item.size, signal })
+    .catch(e => {
+      // A failed write must not leave the source's stream (a file handle,
+      // a socket) open.
+      body.destroy();
+      throw e;
+    });
   const digests = hashing.digests();
   checkSize(item.key, item.size, hashing.byteCount);
   if (result.checksums.sha256 && result.checksums.sha256 !== digests.sha256) {
