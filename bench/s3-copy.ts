@@ -13,7 +13,7 @@ import { ConfigReader } from '@backstage/config';
 import { parseLocation } from '@internal/backstage-plugin-dataset-migration-common';
 import { S3StorageBackend } from '../plugins/dataset-migration-backend-module-s3/src/S3StorageBackend';
 import { startS3rver } from '../plugins/dataset-migration-backend-module-s3/src/__testUtils__/s3rver';
-import { generatedStream } from '../plugins/dataset-migration-backend-module-gcs/src/testing/data';
+import { generatedStream } from '../plugins/dataset-migration-node/src/testUtils/data';
 
 const MiB = 1024 * 1024;
 const args = process.argv.slice(2);

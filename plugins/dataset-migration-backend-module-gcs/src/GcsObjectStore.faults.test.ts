@@ -5,7 +5,10 @@ import { isRetryableError } from '@internal/backstage-plugin-dataset-migration-n
 import { GcsStorageBackend } from './GcsStorageBackend';
 import { GcsTestServer } from './testing/GcsTestServer';
 import { FaultProxy, startFaultProxy } from './testing/faultProxy';
-import { generatedStream, hashStream } from './testing/data';
+import {
+  generatedStream,
+  hashStream,
+} from '@internal/backstage-plugin-dataset-migration-node/testUtils';
 
 const MiB = 1024 * 1024;
 

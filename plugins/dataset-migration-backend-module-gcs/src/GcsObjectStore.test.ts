@@ -3,7 +3,7 @@ import { ConfigReader } from '@backstage/config';
 import { parseLocation } from '@internal/backstage-plugin-dataset-migration-common';
 import { fastCrc32cValidator, GcsStorageBackend } from './GcsStorageBackend';
 import { GcsTestServer } from './testing/GcsTestServer';
-import { describeObjectStoreConformance } from './testing/conformance';
+import { describeObjectStoreConformance } from '@internal/backstage-plugin-dataset-migration-node/testUtils';
 
 describe('GcsObjectStore', () => {
   let server: GcsTestServer;
@@ -34,6 +34,7 @@ describe('GcsObjectStore', () => {
   describeObjectStoreConformance('gcs', () => ({
     open: prefix => backend.open(parseLocation(`gs://conformance/${prefix}`)),
     listPageSize: 7,
+    partSizeBytes: 8 * 1024 * 1024,
     partRequests: () => server.stats.resumableChunks,
   }));
 
@@ -43,6 +44,12 @@ describe('GcsObjectStore', () => {
     await store.write('small', Readable.from(['hello']), { size: 5 });
     expect(server.stats.uploads.multipart).toBe(uploads.multipart + 1);
     expect(server.stats.uploads.resumable).toBe(uploads.resumable);
+    // Bodies of unknown length that turn out small (or empty) too.
+    await store.write('unsized', Readable.from(['hel', 'lo']));
+    await store.write('unsized-empty', Readable.from([]));
+    expect(server.stats.uploads.multipart).toBe(uploads.multipart + 3);
+    expect(server.stats.uploads.resumable).toBe(uploads.resumable);
+    expect(await store.stat('unsized')).toMatchObject({ size: 5 });
     const body = Buffer.alloc(200 * 1024, 7);
     await store.write('medium', Readable.from([body]), { size: body.length });
     const rewrites = server.stats.rewriteCalls;

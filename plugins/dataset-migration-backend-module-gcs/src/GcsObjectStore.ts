@@ -27,6 +27,7 @@ import {
 } from '@internal/backstage-plugin-dataset-migration-node';
 import { isGcsNotFound, toGcsError, toGcsProbeError } from './errors';
 import type { GcsStorageBackend } from './GcsStorageBackend';
+import { measureSmallBody } from './measureBody';
 
 /** md5/crc32c of an object's metadata, as lowercase hex. */
 export function checksumsOf(metadata: FileMetadata): Checksums {
@@ -217,14 +218,28 @@ export class GcsObjectStore implements ObjectStore {
 
   async write(
     key: string,
-    body: Readable,
-    hints?: WriteHints,
+    input: Readable,
+    inputHints?: WriteHints,
   ): Promise<WriteResult> {
+    let body = input;
+    let hints = inputHints;
     const file = this.file(key);
     const { options } = this.backend;
     await this.backend
       .limiter(this.location.bucket, 'write')
       .acquire(hints?.signal);
+    if (hints?.size === undefined) {
+      // Unknown length: a body that ends below the threshold goes in one
+      // request like a sized one. (For an empty body the client's chunked
+      // session would send the invalid `Content-Range: bytes 0--1/0`.)
+      const measured = await measureSmallBody(
+        body,
+        options.resumableThresholdBytes,
+        hints?.signal,
+      );
+      body = measured.body;
+      hints = { ...hints, size: measured.size };
+    }
     // The client hashes the upload (crc32c) and compares it with what GCS
     // stored; hashing again here would only cost CPU. This just counts bytes.
     const hashing = new HashingStream([]);

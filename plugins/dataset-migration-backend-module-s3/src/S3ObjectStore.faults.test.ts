@@ -2,9 +2,11 @@ import { Readable } from 'node:stream';
 import { parseLocation } from '@internal/backstage-plugin-dataset-migration-common';
 import { isRetryableError } from '@internal/backstage-plugin-dataset-migration-node';
 import {
-  FaultProxy,
   generatedStream,
   hashStream,
+} from '@internal/backstage-plugin-dataset-migration-node/testUtils';
+import {
+  FaultProxy,
   startFaultProxy,
 } from '@internal/backstage-plugin-dataset-migration-backend-module-gcs/testUtils';
 import { S3StorageBackend } from './S3StorageBackend';

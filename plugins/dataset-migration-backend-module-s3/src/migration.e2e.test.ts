@@ -15,9 +15,9 @@ import datasetMigrationModuleGcs from '@internal/backstage-plugin-dataset-migrat
 import {
   FaultProxy,
   GcsTestServer,
-  hashStream,
   startFaultProxy,
 } from '@internal/backstage-plugin-dataset-migration-backend-module-gcs/testUtils';
+import { hashStream } from '@internal/backstage-plugin-dataset-migration-node/testUtils';
 import { GcsStorageBackend } from '@internal/backstage-plugin-dataset-migration-backend-module-gcs';
 import { parseLocation } from '@internal/backstage-plugin-dataset-migration-common';
 import { ConfigReader } from '@backstage/config';

@@ -11,7 +11,7 @@ import type {
   ValidationReport,
 } from '@internal/backstage-plugin-dataset-migration-common';
 import type { ObjectStore } from '@internal/backstage-plugin-dataset-migration-node';
-import { generatedStream } from '@internal/backstage-plugin-dataset-migration-backend-module-gcs/testUtils';
+import { generatedStream } from '@internal/backstage-plugin-dataset-migration-node/testUtils';
 
 export const API = '/api/dataset-migration';
 const owner = mockCredentials.user.header();

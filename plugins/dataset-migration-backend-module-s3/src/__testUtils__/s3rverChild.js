@@ -19,6 +19,8 @@ objectController.putObjectCopy = function putObjectCopyLikeS3(ctx) {
   }
   return putObjectCopy.call(this, ctx);
 };
+// More places where s3rver 3.7.1 differs from S3: see s3rverLikeS3.js.
+require('./s3rverLikeS3');
 const S3rver = require('s3rver');
 
 const [directory, bucketsJson] = process.argv.slice(2);

@@ -8,7 +8,11 @@ import {
 
 export function isInside(parent: string, child: string): boolean {
   const rel = path.relative(parent, child);
-  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
+  // `..hidden` or `a..b` are names inside `parent`; only a `..` segment leaves.
+  return (
+    rel === '' ||
+    (rel !== '..' && !rel.startsWith(`..${path.sep}`) && !path.isAbsolute(rel))
+  );
 }
 
 /** Realpath of `p`, or of its deepest existing ancestor joined with the rest. */

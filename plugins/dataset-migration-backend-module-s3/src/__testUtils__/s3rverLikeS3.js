@@ -1,0 +1,113 @@
+/* eslint-disable */
+// Patches s3rver 3.7.1 (loaded into its child process by s3rverChild.js) so
+// it answers like S3 where our tests depend on it. Each patch sits behind
+// s3rver's routing and SigV4 check, so requests are verified as sent.
+const fsp = require('fs/promises');
+const nodePath = require('path');
+const objectController = require('s3rver/lib/controllers/object');
+const S3Error = require('s3rver/lib/models/error');
+const S3Object = require('s3rver/lib/models/object');
+const FilesystemStore = require('s3rver/lib/stores/filesystem');
+const router = require('s3rver/lib/routes');
+const { walk } = require('s3rver/lib/utils');
+
+// s3rver 3.7.1 has no AbortMultipartUpload (DELETE ?uploadId answers
+// MethodNotAllowed) and takes parts for uploads that do not exist: an
+// aborted upload would stay behind, or come back with a late part. Do what
+// S3 does: DELETE ?uploadId removes the upload (204, or 404 NoSuchUpload),
+// and a part for an unknown upload answers NoSuchUpload. Wrapped inside the
+// route handlers, after the signature check.
+const uploadDir = (ctx, id) =>
+  nodePath.join(
+    ctx.store.getResourcePath(ctx.params.bucket, undefined, 'uploads'),
+    nodePath.basename(String(id)),
+  );
+async function expectUpload(ctx) {
+  try {
+    await fsp.access(nodePath.join(uploadDir(ctx, ctx.query.uploadId), 'key'));
+  } catch {
+    throw new S3Error('NoSuchUpload', 'The specified upload does not exist.', {
+      UploadId: ctx.query.uploadId,
+    });
+  }
+}
+const deleteLayer = router.stack.find(
+  layer =>
+    layer.path === '/:bucket/:key+' &&
+    layer.methods.length === 1 &&
+    layer.methods[0] === 'DELETE',
+);
+const deleteHandler = deleteLayer.stack[deleteLayer.stack.length - 1];
+deleteLayer.stack[deleteLayer.stack.length - 1] = async function deleteLikeS3(
+  ctx,
+  next,
+) {
+  if (ctx.params.queryMethod !== 'uploadId') {
+    return deleteHandler.call(this, ctx, next);
+  }
+  await expectUpload(ctx);
+  await fsp.rm(uploadDir(ctx, ctx.query.uploadId), {
+    recursive: true,
+    force: true,
+  });
+  ctx.status = 204;
+  return undefined;
+};
+const uploadPart = objectController.uploadPart;
+objectController.uploadPart = async function uploadPartLikeS3(ctx) {
+  await expectUpload(ctx);
+  return uploadPart.call(this, ctx);
+};
+
+// Paged flat listings: s3rver walks its directory in on-disk name order
+// (`a#b._S3rver_object` < `a._S3rver_object`, folder `a/` before both) and
+// drops every key at or below the page's start-after key, so the next page
+// loses keys (`a`, `a#b`, `a.b` after a page ending at `a/b`). S3 lists in
+// UTF-8 byte order. Delimiter listings keep s3rver's own code (see
+// ENVIRONMENT.md: list flat).
+const OBJECT_SUFFIX = '._S3rver_object';
+const byUtf8 = (a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b));
+const listObjects = FilesystemStore.prototype.listObjects;
+FilesystemStore.prototype.listObjects = async function listObjectsLikeS3(
+  bucket,
+  options,
+) {
+  if (options.delimiter) {
+    return listObjects.call(this, bucket, options);
+  }
+  const { startAfter = '', prefix = '', maxKeys = Infinity } = options;
+  const bucketPath = this.getBucketPath(bucket);
+  const prefixPath = nodePath.posix.join(bucketPath, prefix);
+  const keys = [];
+  const folders = walk(
+    bucketPath,
+    dir => `${dir}/`.startsWith(prefixPath) || prefixPath.startsWith(`${dir}/`),
+  );
+  for (const file of folders) {
+    if (!file.endsWith(OBJECT_SUFFIX)) continue;
+    const key = FilesystemStore.decodeKeyPath(
+      file.slice(bucketPath.length + 1, -OBJECT_SUFFIX.length),
+    );
+    if (key.startsWith(prefix) && byUtf8(key, startAfter) > 0) {
+      keys.push(key);
+    }
+  }
+  keys.sort(byUtf8);
+  const page = keys.slice(0, maxKeys);
+  const metadata = await Promise.all(
+    page.map(key =>
+      this.getMetadata(bucket, key).catch(err =>
+        err.code === 'ENOENT' ? undefined : Promise.reject(err),
+      ),
+    ),
+  );
+  return {
+    objects: page
+      .map(
+        (key, i) => metadata[i] && new S3Object(bucket, key, null, metadata[i]),
+      )
+      .filter(Boolean),
+    commonPrefixes: [],
+    isTruncated: keys.length > page.length,
+  };
+};
