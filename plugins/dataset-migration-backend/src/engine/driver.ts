@@ -4,6 +4,7 @@ import { snapshotSource } from './plan';
 import { buildReport } from './validate';
 import { clearBackups } from './rollback';
 import { cutover } from './cutover';
+import { probeStores } from './preflight';
 import { EngineContext, StoreCache } from './context';
 import { changeState, enterStep, failMigration } from './transitions';
 
@@ -65,8 +66,10 @@ async function driveRunning(
   let phase = m.phase ?? 'preflight';
 
   if (phase === 'preflight') {
-    // Opening the stores checks roots and the backup area up front.
-    const { target } = await cache.get(m);
+    // Opening the stores checks roots and the backup area up front; the
+    // probes that buckets exist and credentials work, in a bounded time.
+    const { source, target } = await cache.get(m);
+    await probeStores([source, target], ctx.config.timeouts.preflightMs);
     if (target.captureRootState && m.targetRootState === undefined) {
       // Before the first write, so a rollback can restore the folders.
       await stores.migrations.setTargetRootState(

@@ -62,6 +62,18 @@ async function* walk(
   }
 }
 
+/** The longest prefix of `name` within `maxBytes` UTF-8 bytes (NAME_MAX counts bytes). */
+function utf8Prefix(name: string, maxBytes: number) {
+  let bytes = 0;
+  let end = 0;
+  for (const char of name) {
+    bytes += Buffer.byteLength(char);
+    if (bytes > maxBytes) break;
+    end += char.length;
+  }
+  return name.slice(0, end);
+}
+
 /** Whether a folder exists (a missing or non-folder path is not one). */
 async function isDir(p: string) {
   try {
@@ -164,7 +176,7 @@ export class LocalObjectStore implements ObjectStore {
     await resolveKey(this.dir, key);
     const temp = path.join(
       path.dirname(full),
-      `.${path.basename(full).slice(0, 100)}${TEMP_MARKER}${randomBytes(
+      `.${utf8Prefix(path.basename(full), 100)}${TEMP_MARKER}${randomBytes(
         6,
       ).toString('hex')}`,
     );
@@ -217,6 +229,12 @@ export class LocalObjectStore implements ObjectStore {
   ): Promise<WriteResult | undefined> {
     if (!(source instanceof LocalObjectStore)) return undefined;
     const from = await resolveKey(source.dir, sourceKey);
+    if (!(await source.stat(sourceKey))) {
+      // Before any folder of the target is made for it.
+      throw new NotFoundError(
+        `Object '${sourceKey}' does not exist in ${source.location.uri}`,
+      );
+    }
     const size = await this.atomically(targetKey, temp =>
       fs.copyFile(
         from,

@@ -40,30 +40,12 @@ describe('LocalStorageBackend', () => {
     await fs.rm(root, { recursive: true, force: true });
   });
 
-  describeObjectStoreConformance(
-    'local',
-    () => ({
-      open: prefix => backend.open(parseLocation(`file://${root}/${prefix}`)),
-      // Listing has no pages; the suite still lists more than this many.
-      listPageSize: 7,
-      // Local writes never split; reads stream in chunks of at least 64 KiB.
-      partSizeBytes: 64 * 1024,
-      storedNames: prefix => filesUnder(path.join(root, ...prefix.split('/'))),
-    }),
-    {
-      skip: {
-        // TODO(lead): LocalObjectStore.copyWithin lets fs.copyFile's ENOENT
-        // escape as a plain Error (and has already made the target's
-        // folders): stat the source first and throw NotFoundError.
-        'copy-missing-source':
-          'copyWithin of a missing source rejects with ENOENT, not NotFoundError (LocalObjectStore)',
-        // TODO(lead): LocalObjectStore.atomically names its temp file
-        // `.${basename.slice(0, 100)}.dm-tmp-<12 hex>`: 100 UTF-16 units of
-        // CJK are up to 300 bytes, so a legal 255-byte name gets a temp name
-        // over NAME_MAX (ENAMETOOLONG). Cut the basename by UTF-8 bytes.
-        'longest-multibyte-key':
-          'temp file name exceeds 255 bytes for long multi-byte names (LocalObjectStore)',
-      },
-    },
-  );
+  describeObjectStoreConformance('local', () => ({
+    open: prefix => backend.open(parseLocation(`file://${root}/${prefix}`)),
+    // Listing has no pages; the suite still lists more than this many.
+    listPageSize: 7,
+    // Local writes never split; reads stream in chunks of at least 64 KiB.
+    partSizeBytes: 64 * 1024,
+    storedNames: prefix => filesUnder(path.join(root, ...prefix.split('/'))),
+  }));
 });
