@@ -10,3 +10,4 @@ export * from './rateLimiter';
 export * from './checksums';
 export * from './storeTimeouts';
 export * from './stallGuard';
+export * from './connectionFailure';
