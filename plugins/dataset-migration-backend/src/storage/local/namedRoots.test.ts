@@ -56,6 +56,29 @@ describe('named local roots', () => {
     expect(error.message).not.toContain(dir);
   });
 
+  it('names keys and roots, never server paths, for a symlink inside a source', async () => {
+    await writeFile(join(dir, 'outside', 'secret.txt'), 'secret');
+    await symlink(
+      join(dir, 'outside', 'secret.txt'),
+      join(dir, 'examples', 'plays', 'x'),
+    );
+    const store = await backend().open(parseLocation('file://examples/plays'));
+    const listing = async () => {
+      for await (const _ of store.list()) {
+        // drain
+      }
+    };
+    const listed = await listing().catch(e => e);
+    const read = await store.read('x').catch(e => e);
+    for (const error of [listed, read]) {
+      expect(error.name).toBe('NotAllowedError');
+      expect(error.message).toMatch(/'x'/);
+      expect(error.message).not.toContain(dir);
+      expect(error.message).not.toContain('secret.txt');
+    }
+    expect(listed.message).toContain('file://examples/plays');
+  });
+
   it('rejects malformed root entries', () => {
     expect(() =>
       readLocalRoots(
