@@ -8,6 +8,5 @@ export * from './storage';
 export * from './extensions';
 export * from './rateLimiter';
 export * from './checksums';
-export * from './storeTimeouts';
 export * from './stallGuard';
 export * from './connectionFailure';

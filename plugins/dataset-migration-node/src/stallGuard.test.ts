@@ -1,11 +1,11 @@
 import { Readable } from 'node:stream';
 import type { ObjectStore } from './storage';
 import { isRetryableError } from './storage';
-import { StoreStallError } from './storeTimeouts';
 import {
   DEFAULT_STALL_GUARD_OPTIONS,
   guardObjectStore,
   StoreSizeMismatchError,
+  StoreStallError,
   unwrapGuardedStore,
 } from './stallGuard';
 

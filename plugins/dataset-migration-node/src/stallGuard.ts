@@ -7,7 +7,7 @@ import {
   guardWrite,
 } from './stallGuardStreams';
 
-export { StoreSizeMismatchError } from './stallGuardStreams';
+export { StoreSizeMismatchError, StoreStallError } from './stallGuardStreams';
 
 /**
  * Bounds of {@link guardObjectStore}. Every field is optional; the defaults

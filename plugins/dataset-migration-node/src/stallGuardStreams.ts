@@ -1,8 +1,19 @@
 import { Readable, Transform, pipeline } from 'node:stream';
 import type { ObjectStore, WriteHints, WriteResult } from './storage';
-import { StoreStallError } from './storeTimeouts';
 
 // The stream halves of guardObjectStore (stallGuard.ts).
+
+/**
+ * A store call that made no progress for too long. Retryable: the engine
+ * retries the item (an `item-retry` event) and fails it after its attempts.
+ * Raised by {@link guardObjectStore}.
+ *
+ * @public
+ */
+export class StoreStallError extends Error {
+  name = 'StoreStallError';
+  readonly retryable = true;
+}
 
 /**
  * A write that settled, but stored a different number of bytes than went
