@@ -1,4 +1,5 @@
 import { type Config, readDurationFromConfig } from '@backstage/config';
+import { durationToMilliseconds } from '@backstage/types';
 
 export interface EngineConfig {
   autoApprove: boolean;
@@ -26,25 +27,10 @@ export interface EngineConfig {
 /** Default of `datasetMigration.timeouts.preflightSeconds`. */
 export const DEFAULT_PREFLIGHT_SECONDS = 15;
 
-const UNIT_MS: Record<string, number> = {
-  years: 365 * 86_400_000,
-  months: 30 * 86_400_000,
-  weeks: 7 * 86_400_000,
-  days: 86_400_000,
-  hours: 3_600_000,
-  minutes: 60_000,
-  seconds: 1000,
-  milliseconds: 1,
-};
-
 /** A Backstage duration (`{ days: 7 }`, `'P7D'`, `'7d'`) in milliseconds. */
 function durationMs(c: Config | undefined, key: string, fallback: number) {
   if (!c?.has(key)) return fallback;
-  const duration = readDurationFromConfig(c, { key }) as Record<string, number>;
-  return Object.entries(duration).reduce(
-    (sum, [unit, n]) => sum + (UNIT_MS[unit] ?? 0) * n,
-    0,
-  );
+  return durationToMilliseconds(readDurationFromConfig(c, { key }));
 }
 
 function seconds(c: Config | undefined, key: string, fallback: number) {
