@@ -9,6 +9,7 @@ import { GcsTestServer } from '@internal/backstage-plugin-dataset-migration-back
 import { parseLocation } from '@internal/backstage-plugin-dataset-migration-common';
 import { S3StorageBackend } from './S3StorageBackend';
 import { S3rverProcess, startS3rver } from './__testUtils__/s3rver';
+import { s3rverStorage } from './__testUtils__/helpers';
 import { ChildBackend, startChildBackend } from './__testUtils__/childBackend';
 import {
   API,
@@ -70,12 +71,7 @@ describe('a backend killed mid-copy resumes in a new process; the target ends ex
       fs.realpath(await fs.mkdtemp(path.join(os.tmpdir(), 'dm-crash-'))),
     ]);
     storage = {
-      s3: {
-        endpoint: s3rver.endpoint,
-        region: 'us-east-1',
-        forcePathStyle: true,
-        credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
-      },
+      s3: s3rverStorage(s3rver.endpoint),
       gcs: { apiEndpoint: gcs.endpoint, projectId: 'e2e' },
       local: { roots: [{ name: 'lake', path: root }] },
     };

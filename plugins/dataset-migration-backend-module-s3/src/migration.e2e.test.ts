@@ -24,6 +24,7 @@ import { ConfigReader } from '@backstage/config';
 import { datasetMigrationModuleS3 } from './module';
 import { S3StorageBackend } from './S3StorageBackend';
 import { S3rverProcess, startS3rver } from './__testUtils__/s3rver';
+import { s3rverStorage } from './__testUtils__/helpers';
 import {
   dataset,
   fingerprintDir,
@@ -70,13 +71,7 @@ describe('migrations between S3, GCS and local files through the plugin', () => 
     ]);
     gcsProxy = await startFaultProxy(gcs.endpoint);
     const storage = {
-      s3: {
-        endpoint: s3rver.endpoint,
-        region: 'us-east-1',
-        forcePathStyle: true,
-        credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
-        partSizeMiB: 8,
-      },
+      s3: s3rverStorage(s3rver.endpoint, { partSizeMiB: 8 }),
       gcs: {
         apiEndpoint: gcsProxy.endpoint,
         projectId: 'e2e',

@@ -25,6 +25,7 @@ import type { ObjectStore } from '@internal/backstage-plugin-dataset-migration-n
 import { datasetMigrationModuleS3 } from './module';
 import { S3StorageBackend } from './S3StorageBackend';
 import { S3rverProcess, startS3rver } from './__testUtils__/s3rver';
+import { s3rverStorage } from './__testUtils__/helpers';
 import { API, dataset, fingerprintStore, migrate } from './__testUtils__/e2e';
 
 jest.setTimeout(300_000);
@@ -104,12 +105,7 @@ describe('the target holds exactly the dataset, on every backend', () => {
       fs.realpath(await fs.mkdtemp(path.join(os.tmpdir(), 'dm-hygiene-'))),
     ]);
     const storage = {
-      s3: {
-        endpoint: s3rver.endpoint,
-        region: 'us-east-1',
-        forcePathStyle: true,
-        credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
-      },
+      s3: s3rverStorage(s3rver.endpoint),
       gcs: { apiEndpoint: gcs.endpoint, projectId: 'e2e' },
       local: { roots: [{ name: 'lake', path: root }] },
     };

@@ -1,20 +1,21 @@
 import { ConfigReader } from '@backstage/config';
 import type { S3StorageBackend } from '../S3StorageBackend';
 
+/** `datasetMigration.storage.s3` for a local s3rver. */
+export function s3rverStorage(endpoint: string, extra: object = {}) {
+  return {
+    endpoint,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+    ...extra,
+  };
+}
+
 /** Config for an S3 backend pointing at a local s3rver. */
 export function s3Config(endpoint: string, extra: object = {}) {
   return new ConfigReader({
-    datasetMigration: {
-      storage: {
-        s3: {
-          endpoint,
-          region: 'us-east-1',
-          forcePathStyle: true,
-          credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
-          ...extra,
-        },
-      },
-    },
+    datasetMigration: { storage: { s3: s3rverStorage(endpoint, extra) } },
   });
 }
 
