@@ -20,6 +20,15 @@ export const ANNOTATION_DATASET_FORMAT = 'dataset-migration.io/format';
  */
 export const ANNOTATION_DATASET_SCHEMA = 'dataset-migration.io/schema';
 
+/**
+ * Optional annotation with the dataset's `schema-transform` mapping, as YAML
+ * or JSON text. Keep the mapping in a file next to the entity and let the
+ * catalog inline it: `dataset-migration.io/mapping: { $text: ./mapping.yaml }`.
+ *
+ * @public
+ */
+export const ANNOTATION_DATASET_MAPPING = 'dataset-migration.io/mapping';
+
 /** @public */
 export const DATASET_FORMATS = ['csv', 'ndjson', 'parquet', 'binary'] as const;
 

@@ -6,6 +6,7 @@
  */
 export * from './annotations';
 export * from './location';
+export * from './mapping';
 export * from './permissions';
 export * from './schemas';
 export * from './types';

@@ -1,7 +1,7 @@
 import type { Entity, KindValidator } from '@backstage/catalog-model';
 import { z } from 'zod';
 import { DATASET_FORMATS } from './annotations';
-import { mappingSchema } from './schemas';
+import { mappingSchema } from './mapping';
 import { MIGRATION_STRATEGIES } from './types';
 
 /** @public */

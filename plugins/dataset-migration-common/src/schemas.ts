@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { DATASET_FORMATS } from './annotations';
 import { InvalidLocationError, parseLocation } from './location';
+import { mappingSchema } from './mapping';
 import { MIGRATION_STATES, MIGRATION_STRATEGIES } from './types';
 
 const locationSchema = z.string().superRefine((value, ctx) => {
@@ -24,35 +25,6 @@ const entityRefSchema = z
   );
 
 /**
- * Field mapping for the `schema-transform` strategy.
- *
- * @public
- */
-export const mappingSchema = z
-  .object({
-    fields: z
-      .array(
-        z
-          .object({
-            from: z.string().min(1).max(256).optional(),
-            to: z.string().min(1).max(256),
-            cast: z
-              .enum(['string', 'integer', 'number', 'boolean', 'timestamp'])
-              .optional(),
-            default: z.union([z.string(), z.number(), z.boolean()]).optional(),
-          })
-          .strict(),
-      )
-      .max(1000),
-    drop: z.array(z.string().min(1).max(256)).max(1000).optional(),
-    filter: z.string().max(1000).optional(),
-  })
-  .strict();
-
-/** @public */
-export type Mapping = z.infer<typeof mappingSchema>;
-
-/**
  * Body of `POST /migrations`.
  *
  * @public
@@ -67,6 +39,10 @@ export const createMigrationRequestSchema = z
       })
       .strict(),
     strategy: z.enum(MIGRATION_STRATEGIES).default('bulk-copy'),
+    /**
+     * Mapping of a `schema-transform`; without it, the one the dataset entity
+     * carries in its `dataset-migration.io/mapping` annotation is used.
+     */
     mapping: mappingSchema.optional(),
     options: z
       .object({
@@ -78,16 +54,7 @@ export const createMigrationRequestSchema = z
       .strict()
       .optional(),
   })
-  .strict()
-  .superRefine((value, ctx) => {
-    if (value.strategy === 'schema-transform' && !value.mapping) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['mapping'],
-        message: "strategy 'schema-transform' needs a mapping",
-      });
-    }
-  });
+  .strict();
 
 /** @public */
 export type CreateMigrationRequest = z.input<

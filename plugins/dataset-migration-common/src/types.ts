@@ -1,3 +1,4 @@
+import type { Mapping, TabularFormat } from './mapping';
 import type { DatasetFormat } from './annotations';
 
 /**
@@ -66,6 +67,47 @@ export interface MigrationPlan {
   estimatedSeconds: number;
   warnings: string[];
   createdAt: string;
+  /** What a `schema-transform` will do, fixed when the plan is made. */
+  transform?: PlannedTransform;
+}
+
+/** One column of a tabular schema. @public */
+export interface SchemaColumn {
+  name: string;
+  /** DuckDB type name, e.g. `VARCHAR`, `BIGINT`, `DECIMAL(12,2)`. */
+  type: string;
+}
+
+/** How one source column becomes a target column. @public */
+export interface ColumnChange {
+  source?: SchemaColumn;
+  target?: SchemaColumn;
+  change: 'keep' | 'rename' | 'cast' | 'rename+cast' | 'drop' | 'add';
+  /** Value used for nulls (and for a column the source lacks). */
+  default?: string | number | boolean;
+}
+
+/**
+ * The transform a plan fixed: the exact mapping that will run (and its hash),
+ * the source schema it was checked against and the target schema it yields.
+ *
+ * @public
+ */
+export interface PlannedTransform {
+  mapping: Mapping;
+  /** `sha256:` of the canonical JSON of `mapping`. */
+  mappingHash: string;
+  /** Where the mapping came from: the request or the dataset entity. */
+  mappingSource: 'request' | 'entity';
+  sourceFormat: TabularFormat;
+  targetFormat: TabularFormat;
+  /** Where the source schema was read, e.g. `object orders/2026.csv` or `entity annotation`. */
+  schemaFrom: string;
+  sourceSchema: SchemaColumn[];
+  targetSchema: SchemaColumn[];
+  columns: ColumnChange[];
+  /** Source objects in `sourceFormat` (transformed) and others (copied as they are). */
+  objects: { transformed: number; copied: number };
 }
 
 /** Item counters of a migration. @public */
@@ -126,6 +168,50 @@ export interface ValidationReport {
   /** How each object was compared, e.g. `{ sha256: 120, 'reread-sha256': 3 }`. */
   methods: Record<string, number>;
   failures: Array<{ key: string; problem: string }>;
+  /** Present for a `schema-transform`: the record-level layers. */
+  transform?: TransformValidation;
+}
+
+/**
+ * The record-level layers of a transform's validation: row counts, sampled
+ * records and the target schema, each with what was compared and how.
+ *
+ * @public
+ */
+export interface TransformValidation {
+  mappingHash: string;
+  rows: {
+    /** Rows read from the source objects. */
+    source: number;
+    /** Rows the mapping's filter left out. */
+    filtered: number;
+    /** Rows with a value that could not be cast (skipped or quarantined). */
+    bad: number;
+    quarantined: number;
+    /** source − filtered − bad: what the target must hold. */
+    expected: number;
+    /** Rows counted in the target objects when re-read. */
+    target: number;
+    matches: boolean;
+  };
+  sample: {
+    /** Records per object the mapping asked for. */
+    perObject: number;
+    compared: number;
+    mismatched: number;
+    matches: boolean;
+  };
+  schema: {
+    expected: SchemaColumn[];
+    matches: boolean;
+    mismatchedObjects: number;
+  };
+  /** Sentences saying what was compared and how. */
+  methods: string[];
+  /** Objects copied as they are (not in the source format). */
+  copiedObjects: number;
+  /** Where quarantined rows were written (outside the target). */
+  quarantine?: string;
 }
 
 /** State of the worker fleet. @public */
