@@ -145,19 +145,20 @@ export const mappingSchema = z
           .strict(),
       )
       .max(1000)
-      .default([]),
+      .optional(),
     drop: z.array(columnName).max(1000).optional(),
     filter: z.array(filterConditionSchema).max(100).optional(),
     /** Source columns that identify a row; used to sample records. */
     keys: z.array(columnName).min(1).max(16).optional(),
-    badRows: z.enum(BAD_ROW_POLICIES).default('fail'),
-    /** Records per object compared field by field by the validation. */
-    sampleSize: z.number().int().min(0).max(1000).default(20),
+    /** Defaults to `fail`. */
+    badRows: z.enum(BAD_ROW_POLICIES).optional(),
+    /** Records per object compared field by field by the validation (default 20). */
+    sampleSize: z.number().int().min(0).max(1000).optional(),
   })
   .strict()
   .superRefine((m, ctx) => {
     const seen = new Set<string>();
-    m.fields.forEach((f, i) => {
+    (m.fields ?? []).forEach((f, i) => {
       if (seen.has(f.to)) {
         ctx.addIssue({
           code: 'custom',
@@ -176,8 +177,5 @@ export const mappingSchema = z
     });
   });
 
-/** A mapping as written (defaults not applied). @public */
-export type MappingInput = z.input<typeof mappingSchema>;
-
-/** A mapping with its defaults applied. @public */
+/** @public */
 export type Mapping = z.output<typeof mappingSchema>;

@@ -30,12 +30,12 @@ describe('createMigrationRequestSchema', () => {
     expect(JSON.stringify(result.error?.issues)).toContain("'..'");
   });
 
-  it('accepts schema-transform without a mapping (the entity may carry one)', () => {
+  it('requires a mapping for schema-transform', () => {
     const result = createMigrationRequestSchema.safeParse({
       ...valid,
       strategy: 'schema-transform',
     });
-    expect(result.success).toBe(true);
+    expect(result.error?.issues[0].path).toEqual(['mapping']);
   });
 
   it.each([0, -1, 1e9, 1.5])('rejects concurrency %p', concurrency => {

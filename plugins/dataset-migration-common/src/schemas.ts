@@ -39,10 +39,7 @@ export const createMigrationRequestSchema = z
       })
       .strict(),
     strategy: z.enum(MIGRATION_STRATEGIES).default('bulk-copy'),
-    /**
-     * Mapping of a `schema-transform`; without it, the one the dataset entity
-     * carries in its `dataset-migration.io/mapping` annotation is used.
-     */
+    /** Mapping of a `schema-transform` (required for that strategy). */
     mapping: mappingSchema.optional(),
     options: z
       .object({
@@ -54,7 +51,17 @@ export const createMigrationRequestSchema = z
       .strict()
       .optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((value, ctx) => {
+    // The engine does not read the mapping from the dataset entity yet.
+    if (value.strategy === 'schema-transform' && !value.mapping) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['mapping'],
+        message: "strategy 'schema-transform' needs a mapping",
+      });
+    }
+  });
 
 /** @public */
 export type CreateMigrationRequest = z.input<
