@@ -2,6 +2,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { DuckDBInstance } from '@duckdb/node-api';
+import type {
+  Mapping,
+  TabularFormat,
+} from '@internal/backstage-plugin-dataset-migration-common';
 import {
   BadRowsError,
   SchemaDriftError,
@@ -58,16 +62,22 @@ describe('transformFile (DuckDB)', () => {
     return result.getRowObjectsJson();
   }
 
-  it('CSV → Parquet keeps int64 beyond 2^53, decimals, instants in UTC, null vs empty, newlines', async () => {
-    const conn = await connect(db);
-    const result = await transformFile(conn, {
-      key: 'in.csv',
-      input: path.join(dir, 'in.csv'),
-      sourceFormat: 'csv',
-      output: path.join(dir, 'out.parquet'),
-      targetFormat: 'parquet',
-      mapping,
+  /** Transforms `dir/<input>` into `dir/<output>`, formats from the extensions. */
+  async function transformIn(input: string, output: string, m: Mapping) {
+    const format = (f: string) => path.extname(f).slice(1) as TabularFormat;
+    return transformFile(await connect(db), {
+      key: input,
+      input: path.join(dir, input),
+      sourceFormat: format(input),
+      output: path.join(dir, output),
+      targetFormat: format(output),
+      mapping: m,
     });
+  }
+
+  it('CSV → Parquet keeps int64 beyond 2^53, decimals, instants in UTC, null vs empty, newlines', async () => {
+    const result = await transformIn('in.csv', 'out.parquet', mapping);
+    const conn = await connect(db);
     expect(result).toMatchObject({
       sourceRows: 4,
       filtered: 1,
@@ -294,17 +304,9 @@ describe('transformFile (DuckDB)', () => {
       path.join(dir, 'evil.csv'),
       'a"b,c\n1,"x\'); DROP TABLE t; --"\n',
     );
-    const conn = await connect(db);
-    const result = await transformFile(conn, {
-      key: 'evil.csv',
-      input: path.join(dir, 'evil.csv'),
-      sourceFormat: 'csv',
-      output: path.join(dir, 'evil.ndjson'),
-      targetFormat: 'ndjson',
-      mapping: {
-        fields: [{ from: 'a"b', to: "it's", cast: 'integer' }],
-        filter: [{ column: 'c', op: 'eq', value: "x'); DROP TABLE t; --" }],
-      },
+    const result = await transformIn('evil.csv', 'evil.ndjson', {
+      fields: [{ from: 'a"b', to: "it's", cast: 'integer' }],
+      filter: [{ column: 'c', op: 'eq', value: "x'); DROP TABLE t; --" }],
     });
     expect(result.written).toBe(1);
     expect(
