@@ -62,7 +62,7 @@ const columnName = z
   .min(1)
   .max(256)
   .refine(
-    s => !/[\u0000-\u001f]/.test(s),
+    s => ![...s].some(ch => ch.charCodeAt(0) < 0x20),
     'must not contain control characters',
   );
 
