@@ -82,6 +82,35 @@ export interface Config {
     largeObjectChunkMiB?: number;
 
     /**
+     * The embedded DuckDB that runs `schema-transform` migrations (one per
+     * replica, shared by its workers). Objects are streamed to local spill
+     * files for it and removed after each object.
+     */
+    transform?: {
+      /**
+       * DuckDB threads.
+       *
+       * @default 2
+       */
+      threads?: number;
+      /**
+       * DuckDB's memory limit (e.g. `512MB`, `2GiB`); beyond it, DuckDB
+       * spills to `spillDirectory`.
+       *
+       * @default 512MB
+       */
+      memoryLimit?: string;
+      /**
+       * Folder for spill files (the source object, the transformed output and
+       * DuckDB's own temp files). Needs room for about twice the largest
+       * object per concurrent work item.
+       *
+       * @default the system temp folder
+       */
+      spillDirectory?: string;
+    };
+
+    /**
      * Backups: before a migration overwrites a target object, the engine
      * keeps the original in a backup area so a rollback can restore it.
      * The area is never inside a target: by default it is the reserved

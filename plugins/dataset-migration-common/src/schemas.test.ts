@@ -30,10 +30,17 @@ describe('createMigrationRequestSchema', () => {
     expect(JSON.stringify(result.error?.issues)).toContain("'..'");
   });
 
-  it('requires a mapping for schema-transform', () => {
+  it('leaves a schema-transform without a mapping to the dataset annotation, but checks a given one', () => {
+    expect(
+      createMigrationRequestSchema.safeParse({
+        ...valid,
+        strategy: 'schema-transform',
+      }).success,
+    ).toBe(true);
     const result = createMigrationRequestSchema.safeParse({
       ...valid,
       strategy: 'schema-transform',
+      mapping: { renames: {} },
     });
     expect(result.error?.issues[0].path).toEqual(['mapping']);
   });

@@ -39,7 +39,10 @@ export const createMigrationRequestSchema = z
       })
       .strict(),
     strategy: z.enum(MIGRATION_STRATEGIES).default('bulk-copy'),
-    /** Mapping of a `schema-transform` (required for that strategy). */
+    /**
+     * Mapping of a `schema-transform`; without one, the dataset entity's
+     * `dataset-migration.io/mapping` annotation applies.
+     */
     mapping: mappingSchema.optional(),
     options: z
       .object({
@@ -51,17 +54,7 @@ export const createMigrationRequestSchema = z
       .strict()
       .optional(),
   })
-  .strict()
-  .superRefine((value, ctx) => {
-    // The engine does not read the mapping from the dataset entity yet.
-    if (value.strategy === 'schema-transform' && !value.mapping) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['mapping'],
-        message: "strategy 'schema-transform' needs a mapping",
-      });
-    }
-  });
+  .strict();
 
 /** @public */
 export type CreateMigrationRequest = z.input<

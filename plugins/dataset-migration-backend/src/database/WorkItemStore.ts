@@ -3,9 +3,20 @@ import type { MigrationProgress } from '@internal/backstage-plugin-dataset-migra
 import type { ObjectInfo } from '@internal/backstage-plugin-dataset-migration-node';
 import { isPostgres, num } from './migrations';
 import { claimItems } from './claims';
-import { fromRow, ItemStage, ItemState, WorkItem } from './workItemRows';
+import {
+  fromRow,
+  ItemStage,
+  ItemState,
+  ItemTransformStats,
+  WorkItem,
+} from './workItemRows';
 
-export type { ItemStage, ItemState, WorkItem } from './workItemRows';
+export type {
+  ItemStage,
+  ItemState,
+  ItemTransformStats,
+  WorkItem,
+} from './workItemRows';
 
 export class WorkItemStore {
   constructor(private readonly knex: Knex) {}
@@ -76,6 +87,7 @@ export class WorkItemStore {
       lastError?: string | null;
       attempts?: number;
       notBefore?: number | null;
+      transformStats?: ItemTransformStats | null;
     },
   ): Promise<boolean> {
     const row: Record<string, unknown> = {};
@@ -102,6 +114,11 @@ export class WorkItemStore {
     if (patch.lastError !== undefined) row.last_error = patch.lastError;
     if (patch.attempts !== undefined) row.attempts = patch.attempts;
     if (patch.notBefore !== undefined) row.not_before = patch.notBefore;
+    if (patch.transformStats !== undefined) {
+      row.transform_stats = patch.transformStats
+        ? JSON.stringify(patch.transformStats)
+        : null;
+    }
     const updated = await this.knex('dm_work_items')
       .where({
         id: item.id,

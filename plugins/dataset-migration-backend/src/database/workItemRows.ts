@@ -1,3 +1,4 @@
+import type { TransformSample } from '../transform/verify';
 import { num, optBool, optNum } from './migrations';
 
 export type ItemStage = 'copy' | 'validate' | 'rollback';
@@ -20,6 +21,29 @@ export interface WorkItem {
   targetSize?: number;
   problem?: string;
   lastError?: string;
+  /** Set by the copy stage of a transformed object. */
+  transformStats?: ItemTransformStats;
+}
+
+/** What a transformed object's copy and validation found (stored as JSON). */
+export interface ItemTransformStats {
+  sourceRows: number;
+  filtered: number;
+  bad: number;
+  quarantined: number;
+  written: number;
+  /** First bad rows, by 1-based row number in the source object. */
+  badRows: Array<{ row: number; values: Record<string, unknown> }>;
+  /** The file the transform wrote, as written to the target. */
+  output: { key: string; sha256: string; size: number };
+  sample: TransformSample;
+  /** Filled by the validate stage. */
+  check?: {
+    rows: number;
+    unreadable: number;
+    schemaProblem?: string;
+    sample: { compared: number; mismatched: number; firstMismatch?: string };
+  };
 }
 
 export function fromRow(row: any): WorkItem {
@@ -40,5 +64,8 @@ export function fromRow(row: any): WorkItem {
     targetSize: optNum(row.target_size),
     problem: row.problem ?? undefined,
     lastError: row.last_error ?? undefined,
+    transformStats: row.transform_stats
+      ? JSON.parse(row.transform_stats)
+      : undefined,
   };
 }

@@ -27,6 +27,9 @@ import { planMigration } from './plan';
 import { changeState } from './transitions';
 import type { MigrationEngine, MigrationEngineOptions } from './types';
 import { WorkerPool } from './workers';
+import { resolveTransformRequest } from './transformRequest';
+import { DataKeyCounter, planTransform } from '../transform/planTransform';
+import { TransformRuntime } from '../transform/TransformRuntime';
 
 function overlaps(a: string, b: string) {
   const norm = (s: string) => `${s.replace(/\/+$/, '')}/`;
@@ -60,6 +63,7 @@ export async function createMigrationEngine(
     config,
     logger: options.logger,
     hooks: options.hooks ?? {},
+    transforms: new TransformRuntime(config.transform),
     workerId:
       options.workerId ??
       `${os.hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`,
@@ -78,6 +82,7 @@ export async function createMigrationEngine(
       copyTimeoutMs: config.timeouts.copyMs,
     });
   const cache = new StoreCache(registry, guard);
+  const transforms = ctx.transforms;
   let pool: WorkerPool | undefined;
 
   async function view(row: MigrationRow): Promise<Migration> {
@@ -93,11 +98,10 @@ export async function createMigrationEngine(
 
   const service: MigrationService = {
     async create(request, dataset, actor) {
-      if (request.strategy === 'schema-transform') {
-        throw new InputError(
-          "Strategy 'schema-transform' is not available yet; use 'bulk-copy'",
-        );
-      }
+      const transform =
+        request.strategy === 'schema-transform'
+          ? resolveTransformRequest(request, dataset)
+          : undefined;
       const targetUri = request.target.location;
       const source = guard(await registry.open(dataset.location));
       const target = guard(await registry.open(targetUri));
@@ -114,14 +118,36 @@ export async function createMigrationEngine(
       // Refuses, before anything is planned, a target whose backup area
       // would overlap it (a whole bucket or root without a separate area).
       await registry.openBackupArea(target.location.uri, id);
+      const targetFormat =
+        transform?.targetFormat ?? request.target.format ?? dataset.format;
+      const dataKeys = transform && new DataKeyCounter(transform.sourceFormat);
       const plan = await planMigration({
         source,
         target,
         consumers: dataset.consumers,
-        targetFormat: request.target.format ?? dataset.format,
+        targetFormat,
         concurrency: config.concurrency,
         probeTimeoutMs: config.timeouts.preflightMs,
+        targetKeyOf: transform?.targetKey,
+        onObject: dataKeys && (o => dataKeys.add(o.key)),
       });
+      if (transform && dataKeys) {
+        plan.transform = await planTransform({
+          db: await transforms.instance(),
+          source,
+          objects: dataKeys,
+          sourceFormat: transform.sourceFormat,
+          mapping: transform.mapping,
+          mappingSource: transform.mappingSource,
+          spillDirectory: transforms.spillBase,
+        });
+        const { copied } = plan.transform.objects;
+        if (copied > 0) {
+          plan.warnings.push(
+            `${copied} object(s) are not ${transform.sourceFormat} and will be copied as they are.`,
+          );
+        }
+      }
       const now = Date.now();
       const row: MigrationRow = {
         id,
@@ -129,7 +155,7 @@ export async function createMigrationEngine(
         sourceLocation: source.location.uri,
         sourceFormat: dataset.format,
         targetLocation: target.location.uri,
-        targetFormat: request.target.format ?? dataset.format,
+        targetFormat,
         strategy: request.strategy,
         options: { concurrency: request.options?.concurrency },
         state: 'planned',
@@ -218,7 +244,7 @@ export async function createMigrationEngine(
     backupPurgeFrequencyMs: config.backups.purgeFrequencyMs,
     async start() {
       if (!config.workersEnabled || abort.signal.aborted) return;
-      pool ??= new WorkerPool(ctx);
+      pool ??= new WorkerPool(ctx, cache);
       pool.start();
     },
     async stop(opts) {
@@ -229,6 +255,7 @@ export async function createMigrationEngine(
       }
       await pool?.stop(false);
       pool = undefined;
+      await transforms.close();
     },
   };
 }

@@ -22,6 +22,13 @@ export interface EngineConfig {
     /** Bound of the reachability probes of source and target (preflight). */
     preflightMs: number;
   };
+  /** The embedded DuckDB of schema-transform migrations. */
+  transform: {
+    threads: number;
+    memoryLimit: string;
+    /** Where objects are spilled for DuckDB (and where it spills itself). */
+    spillDirectory?: string;
+  };
 }
 
 /** Default of `datasetMigration.timeouts.preflightSeconds`. */
@@ -77,5 +84,26 @@ export function readEngineConfig(root: Config): EngineConfig {
         DEFAULT_PREFLIGHT_SECONDS,
       ),
     },
+    transform: readTransformConfig(c),
+  };
+}
+
+function readTransformConfig(c: Config | undefined): EngineConfig['transform'] {
+  const threads = c?.getOptionalNumber('transform.threads') ?? 2;
+  if (!Number.isInteger(threads) || threads < 1) {
+    throw new Error(
+      'datasetMigration.transform.threads must be an integer ≥ 1',
+    );
+  }
+  const memoryLimit = c?.getOptionalString('transform.memoryLimit') ?? '512MB';
+  if (!/^\d+(\.\d+)?\s*(KB|MB|GB|KiB|MiB|GiB)$/i.test(memoryLimit)) {
+    throw new Error(
+      `datasetMigration.transform.memoryLimit must be a size such as '512MB' or '2GiB', not '${memoryLimit}'`,
+    );
+  }
+  return {
+    threads,
+    memoryLimit,
+    spillDirectory: c?.getOptionalString('transform.spillDirectory'),
   };
 }

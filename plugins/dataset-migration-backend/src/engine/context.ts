@@ -1,4 +1,5 @@
 import type { LoggerService } from '@backstage/backend-plugin-api';
+import type { MigrationPlan } from '@internal/backstage-plugin-dataset-migration-common';
 import type { ObjectStore } from '@internal/backstage-plugin-dataset-migration-node';
 import { EventStore } from '../database/EventStore';
 import { FleetStore } from '../database/FleetStore';
@@ -6,6 +7,7 @@ import { MigrationRow, MigrationStore } from '../database/MigrationStore';
 import { ReportStore } from '../database/ReportStore';
 import { WorkItemStore } from '../database/WorkItemStore';
 import { StorageRegistry } from '../storage/StorageRegistry';
+import type { TransformRuntime } from '../transform/TransformRuntime';
 import type { EngineConfig } from './config';
 import type { MigrationEngineHooks } from './types';
 
@@ -24,6 +26,8 @@ export interface EngineContext {
   config: EngineConfig;
   logger: LoggerService;
   hooks: MigrationEngineHooks;
+  /** The embedded DuckDB of schema-transform migrations (opened lazily). */
+  transforms: TransformRuntime;
   workerId: string;
   /** Throws once the engine was abandoned, so no more DB writes happen. */
   assertAlive(): void;
@@ -34,6 +38,8 @@ export interface MigrationStores {
   source: ObjectStore;
   target: ObjectStore;
   backups: ObjectStore;
+  /** The migration's plan (its transform decides how items are copied). */
+  plan?: MigrationPlan;
 }
 
 /** Opens (and caches) the stores of a migration. */
@@ -55,6 +61,7 @@ export class StoreCache {
         backups: this.wrap(
           await this.registry.openBackupArea(m.targetLocation, m.id),
         ),
+        plan: m.plan,
       }))();
       entry.catch(() => this.cache.delete(m.id));
       this.cache.set(m.id, entry);

@@ -1,6 +1,6 @@
-import { ConflictError } from '@backstage/errors';
 import { HashingStream } from '@internal/backstage-plugin-dataset-migration-node';
-import { ItemContext, transfer } from './itemContext';
+import { backUpOriginal, checkSize, ItemContext } from './itemContext';
+import { transformItem } from './transformItem';
 
 /**
  * Copies one source object to the target. Before the first write to a key
@@ -9,14 +9,12 @@ import { ItemContext, transfer } from './itemContext';
  * Re-running the item after a crash rewrites the same bytes.
  */
 export async function copyItem(ctx: ItemContext): Promise<void> {
-  const { item, source, target, backups, signal } = ctx;
-  if (item.hadOriginal === null) {
-    const existing = await target.stat(item.key);
-    if (existing) {
-      await transfer(target, item.key, backups, item.key, signal);
-    }
-    await ctx.save({ hadOriginal: Boolean(existing) });
+  if (ctx.transform) {
+    await transformItem(ctx);
+    return;
   }
+  const { item, source, target, signal } = ctx;
+  await backUpOriginal(ctx);
 
   if (target.copyWithin) {
     const result = await target.copyWithin(source, item.key, item.key);
@@ -61,12 +59,4 @@ export async function copyItem(ctx: ItemContext): Promise<void> {
     sourceMd5: digests.md5,
     lastError: null,
   });
-}
-
-function checkSize(key: string, expected: number, actual: number) {
-  if (expected !== actual) {
-    throw new ConflictError(
-      `Source object '${key}' changed during the migration: the snapshot had ${expected} bytes, the copy read ${actual}`,
-    );
-  }
 }

@@ -4,6 +4,8 @@ import { snapshotSource } from './plan';
 import { buildReport } from './validate';
 import { clearBackups } from './rollback';
 import { cutover } from './cutover';
+import { QUARANTINE_FOLDER } from './transformItem';
+import { describeTransformLayers } from './transformReport';
 import { probeStores } from './preflight';
 import { EngineContext, StoreCache } from './context';
 import { changeState, enterStep, failMigration } from './transitions';
@@ -150,20 +152,37 @@ async function driveRunning(
         `${counts.failed} object(s) could not be validated; first: '${first?.key}': ${first?.lastError}`,
       );
     }
-    const report = await buildReport(m.id, stores.items);
+    const planned = m.plan?.transform;
+    const report = await buildReport(
+      m.id,
+      stores.items,
+      planned && {
+        plan: planned,
+        quarantine:
+          planned.mapping.badRows === 'quarantine'
+            ? `${
+                (
+                  await cache.get(m)
+                ).backups.location.uri
+              }/${QUARANTINE_FOLDER}`
+            : undefined,
+      },
+    );
     ctx.assertAlive();
     await stores.reports.put(report);
     await stores.events.append({
       migrationId: m.id,
       type: 'validation-report',
       level: report.passed ? 'info' : 'error',
-      message: report.passed
-        ? `Validation passed: ${report.objects.checked} objects, manifest matches`
-        : `Validation failed: ${report.objects.mismatched} mismatched, ${
-            report.objects.missing
-          } missing, manifest ${
-            report.manifest.matches ? 'matches' : 'differs'
-          }`,
+      message: `${
+        report.passed
+          ? `Validation passed: ${report.objects.checked} objects, manifest matches`
+          : `Validation failed: ${report.objects.mismatched} mismatched, ${
+              report.objects.missing
+            } missing, manifest ${
+              report.manifest.matches ? 'matches' : 'differs'
+            }`
+      }${report.transform ? `; ${describeTransformLayers(report)}` : ''}`,
       details: {
         objects: report.objects,
         manifestMatches: report.manifest.matches,

@@ -1,11 +1,22 @@
+import { ConflictError } from '@backstage/errors';
+import type { PlannedTransform } from '@internal/backstage-plugin-dataset-migration-common';
 import type { ObjectStore } from '@internal/backstage-plugin-dataset-migration-node';
 import type { WorkItem, WorkItemStore } from '../database/WorkItemStore';
+import type { TransformRuntime } from '../transform/TransformRuntime';
 
 export type ItemPatch = Parameters<WorkItemStore['update']>[2];
 
 /** What a stage needs to process one leased work item. */
 export interface ItemContext {
   item: WorkItem;
+  /**
+   * Where the item lands in the target: its source key, or for an object a
+   * transform rewrites, that key with the target format's extension.
+   */
+  targetKey: string;
+  /** Set when the item is a data object a schema-transform rewrites. */
+  transform?: PlannedTransform;
+  transforms: TransformRuntime;
   source: ObjectStore;
   target: ObjectStore;
   /** Where originals of overwritten target objects are kept. */
@@ -36,4 +47,26 @@ export async function transfer(
   const info = await from.stat(fromKey);
   await to.write(toKey, body, { size: info?.size, signal });
   return 'stream';
+}
+
+/**
+ * Before the first write to a target key that already exists, its original
+ * goes to the backup area and the DB records `had_original`.
+ */
+export async function backUpOriginal(ctx: ItemContext): Promise<void> {
+  const { item, target, backups, targetKey, signal } = ctx;
+  if (item.hadOriginal !== null) return;
+  const existing = await target.stat(targetKey);
+  if (existing) {
+    await transfer(target, targetKey, backups, targetKey, signal);
+  }
+  await ctx.save({ hadOriginal: Boolean(existing) });
+}
+
+export function checkSize(key: string, expected: number, actual: number) {
+  if (expected !== actual) {
+    throw new ConflictError(
+      `Source object '${key}' changed during the migration: the snapshot had ${expected} bytes, the copy read ${actual}`,
+    );
+  }
 }

@@ -58,6 +58,10 @@ export async function planMigration(options: {
   concurrency: number;
   /** Bound of the probes (`datasetMigration.timeouts.preflightSeconds`). */
   probeTimeoutMs?: number;
+  /** Where a source key lands in the target (a transform renames data objects). */
+  targetKeyOf?: (key: string) => string;
+  /** Sees every listed source object (e.g. to count a transform's data objects). */
+  onObject?: (object: ObjectInfo) => void;
 }): Promise<MigrationPlan> {
   const { source, target } = options;
   await probeStores(
@@ -66,11 +70,13 @@ export async function planMigration(options: {
   );
   const overwrites: string[] = [];
   let overwriteCount = 0;
+  const targetKey = options.targetKeyOf ?? ((key: string) => key);
   const snapshot = await snapshotSource(source, async page => {
+    page.forEach(o => options.onObject?.(o));
     // stat per key instead of listing the whole target into memory.
     for (let i = 0; i < page.length; i += 16) {
       const found = await Promise.all(
-        page.slice(i, i + 16).map(o => target.stat(o.key)),
+        page.slice(i, i + 16).map(o => target.stat(targetKey(o.key))),
       );
       for (const f of found) {
         if (!f) continue;

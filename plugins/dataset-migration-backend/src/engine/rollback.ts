@@ -7,14 +7,14 @@ import { ItemContext, transfer } from './itemContext';
  * so a missing backup means an earlier attempt already restored it.
  */
 export async function rollbackItem(ctx: ItemContext): Promise<void> {
-  const { item, target, backups, signal } = ctx;
+  const { item, target, backups, targetKey, signal } = ctx;
   if (item.hadOriginal) {
-    if (await backups.stat(item.key)) {
-      await transfer(backups, item.key, target, item.key, signal);
-      await backups.delete(item.key);
+    if (await backups.stat(targetKey)) {
+      await transfer(backups, targetKey, target, targetKey, signal);
+      await backups.delete(targetKey);
     }
   } else {
-    await target.delete(item.key);
+    await target.delete(targetKey);
   }
   await ctx.save({ state: 'done', lastError: null });
 }

@@ -1,15 +1,24 @@
 import { NotFoundError } from '@backstage/errors';
-import type { ValidationReport } from '@internal/backstage-plugin-dataset-migration-common';
+import type {
+  PlannedTransform,
+  ValidationReport,
+} from '@internal/backstage-plugin-dataset-migration-common';
 import type { WorkItemStore } from '../database/WorkItemStore';
 import { createHash } from 'node:crypto';
 import { sha256Of } from './checksums';
 import { ItemContext } from './itemContext';
+import { validateTransformedItem } from './transformItem';
+import { TransformTally } from './transformReport';
 
 /**
  * Re-reads one target object and compares its sha256 with the source's, as
  * hashed during the copy (or re-read now when a server-side copy gave none).
  */
 export async function validateItem(ctx: ItemContext): Promise<void> {
+  if (ctx.transform) {
+    await validateTransformedItem(ctx);
+    return;
+  }
   const { item, source, target, signal } = ctx;
   let sourceSha256 = item.sourceSha256;
   if (!sourceSha256) {
@@ -67,7 +76,9 @@ class ManifestDigest {
 export async function buildReport(
   migrationId: string,
   items: WorkItemStore,
+  transform?: { plan: PlannedTransform; quarantine?: string },
 ): Promise<ValidationReport> {
+  const tally = transform ? new TransformTally() : undefined;
   const source = new ManifestDigest();
   const target = new ManifestDigest();
   const report: ValidationReport = {
@@ -85,12 +96,20 @@ export async function buildReport(
   };
   for await (const item of items.iterateByKey(migrationId)) {
     report.objects.checked += 1;
-    const method =
-      item.copyMethod === 'server-side' ? 'reread-sha256' : 'sha256';
+    tally?.add(item);
+    const output = item.transformStats?.output;
+    let method = item.copyMethod === 'server-side' ? 'reread-sha256' : 'sha256';
+    if (output) method = 'transform';
     report.methods[method] = (report.methods[method] ?? 0) + 1;
-    source.add(`${item.key}\u0000${item.sourceSha256 ?? ''}`, item.size);
+    // A transformed object is expected to hold exactly what the transform
+    // wrote: the manifest's source side lists that output.
+    const key = output?.key ?? item.key;
+    source.add(
+      `${key}\u0000${output?.sha256 ?? item.sourceSha256 ?? ''}`,
+      output?.size ?? item.size,
+    );
     if (item.targetSha256 !== undefined && item.targetSize !== undefined) {
-      target.add(`${item.key}\u0000${item.targetSha256}`, item.targetSize);
+      target.add(`${key}\u0000${item.targetSha256}`, item.targetSize);
     }
     if (item.problem) {
       if (item.targetSha256 === undefined) report.objects.missing += 1;
@@ -106,8 +125,15 @@ export async function buildReport(
   report.manifest.target = t;
   report.manifest.matches =
     s.count === t.count && s.bytes === t.bytes && s.hash === t.hash;
+  if (tally && transform) {
+    report.transform = tally.result(transform.plan, transform.quarantine);
+  }
   report.passed =
     report.manifest.matches &&
+    (!report.transform ||
+      (report.transform.rows.matches &&
+        report.transform.sample.matches &&
+        report.transform.schema.matches)) &&
     report.objects.mismatched === 0 &&
     report.objects.missing === 0;
   return report;

@@ -7,6 +7,7 @@ import { DRIVEN_STATES, driveMigration } from './driver';
 import { ItemContext, LeaseLostError } from './itemContext';
 import { rollbackItem } from './rollback';
 import { validateItem } from './validate';
+import { isDataKey, targetKeyOf } from '../transform/planTransform';
 
 const STAGES = {
   copy: copyItem,
@@ -38,8 +39,12 @@ export class WorkerPool {
   private readonly drivers = new Map<string, Promise<void>>();
   private readonly cache: StoreCache;
 
-  constructor(private readonly ctx: EngineContext) {
-    this.cache = new StoreCache(ctx.registry);
+  constructor(
+    private readonly ctx: EngineContext,
+    /** The engine's cache, whose stores carry the stall timeouts. */
+    cache?: StoreCache,
+  ) {
+    this.cache = cache ?? new StoreCache(ctx.registry);
   }
 
   start() {
@@ -161,9 +166,19 @@ export class WorkerPool {
         stores.migrations.get(item.migrationId),
       );
       if (!opened) return;
+      const transform = opened.plan?.transform;
+      const rewrites =
+        transform && isDataKey(item.key, transform.sourceFormat)
+          ? transform
+          : undefined;
       const itemCtx: ItemContext = {
         item,
         ...opened,
+        targetKey: rewrites
+          ? targetKeyOf(item.key, rewrites.sourceFormat, rewrites.targetFormat)
+          : item.key,
+        transform: rewrites,
+        transforms: this.ctx.transforms,
         signal: this.ctx.signal,
         save: async patch => {
           this.ctx.assertAlive();

@@ -90,6 +90,7 @@ export function createMigrationsRouter(options: {
         location: dataset.location,
         format: dataset.format,
         consumers: dataset.consumers,
+        mappingText: dataset.mappingText,
       },
       actorOf(credentials),
     );

@@ -147,7 +147,30 @@ describe('POST /migrations refuses bad input', () => {
       'schema-transform without a mapping',
       { ...valid, strategy: 'schema-transform' },
       400,
-      /mapping: strategy 'schema-transform' needs a mapping/,
+      /needs a mapping: give one in the request, or in the 'dataset-migration\.io\/mapping' annotation of resource:default\/plays/,
+    ],
+    [
+      'schema-transform with a mapping that does not fit the data',
+      {
+        ...valid,
+        strategy: 'schema-transform',
+        mapping: {
+          fields: [{ from: 'amount', to: 'amt', cast: 'decimal(12,2)' }],
+          keys: ['id'],
+        },
+      },
+      400,
+      /mapping does not fit the source schema \(read from 'date=2026-11-01\/part-0\.csv'\): fields: column 'amount' is not in the source \(columns: 'user', 'track'\).*; keys: column 'id' is not in the source/,
+    ],
+    [
+      'schema-transform with an invalid mapping',
+      {
+        ...valid,
+        strategy: 'schema-transform',
+        mapping: { fields: [{ from: 'user', to: 'user_id', cast: 'money' }] },
+      },
+      400,
+      /mapping\.fields\.0\.cast: /,
     ],
     [
       'a negative concurrency',

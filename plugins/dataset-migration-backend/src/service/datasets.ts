@@ -10,6 +10,7 @@ import type { CatalogService } from '@backstage/plugin-catalog-node';
 import {
   ANNOTATION_DATASET_FORMAT,
   ANNOTATION_DATASET_LOCATION,
+  ANNOTATION_DATASET_MAPPING,
   DATASET_FORMATS,
   type DatasetFormat,
   InvalidLocationError,
@@ -70,6 +71,7 @@ export class DatasetResolver {
       annotationLocation,
       format: readFormatAnnotation(entity, ref),
       consumers,
+      mappingText: entity.metadata.annotations?.[ANNOTATION_DATASET_MAPPING],
       owner: typeof owner === 'string' ? owner : undefined,
     };
   }

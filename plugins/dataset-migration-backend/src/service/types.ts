@@ -20,6 +20,11 @@ export interface DatasetInfo {
   format?: DatasetFormat;
   /** Entity refs of the dataset's consumers (entities that depend on it). */
   consumers: string[];
+  /**
+   * The `dataset-migration.io/mapping` annotation: a schema-transform
+   * mapping as YAML or JSON text (usually `$text: ./mapping.yaml`).
+   */
+  mappingText?: string;
 }
 
 /** Who asked, for the audit log. */

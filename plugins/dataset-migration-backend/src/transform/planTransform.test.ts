@@ -7,6 +7,7 @@ import { parseLocation } from '@internal/backstage-plugin-dataset-migration-comm
 import type { DuckDBInstance } from '@duckdb/node-api';
 import { createLocalStorageBackend } from '../storage/local/LocalStorageBackend';
 import {
+  DataKeyCounter,
   isDataKey,
   mappingHash,
   planTransform,
@@ -40,6 +41,12 @@ describe('planTransform', () => {
       }),
     ).open(parseLocation(`file://${base}/orders`));
 
+  const count = (format: 'csv' | 'parquet', keys: string[]) => {
+    const counter = new DataKeyCounter(format);
+    keys.forEach(k => counter.add(k));
+    return counter;
+  };
+
   it('reads the source schema from the first data object and shows both schemas', async () => {
     const mapping = {
       format: 'parquet' as const,
@@ -52,7 +59,7 @@ describe('planTransform', () => {
     const plan = await planTransform({
       db,
       source: await source(),
-      keys: ['2026/01.csv', '_SUCCESS'],
+      objects: count('csv', ['_SUCCESS', '2026/01.csv']),
       sourceFormat: 'csv',
       mapping,
       mappingSource: 'request',
@@ -90,7 +97,7 @@ describe('planTransform', () => {
     const attempt = planTransform({
       db,
       source: await source(),
-      keys: ['2026/01.csv'],
+      objects: count('csv', ['2026/01.csv']),
       sourceFormat: 'csv',
       mapping: {
         fields: [{ from: 'amount_eur', to: 'amount' }],
@@ -109,7 +116,7 @@ describe('planTransform', () => {
       planTransform({
         db,
         source: await source(),
-        keys: ['_SUCCESS'],
+        objects: count('parquet', ['_SUCCESS']),
         sourceFormat: 'parquet',
         mapping: {},
         mappingSource: 'request',

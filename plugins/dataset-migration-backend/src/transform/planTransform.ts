@@ -35,6 +35,27 @@ export function targetKeyOf(
   return `${base}${EXTENSIONS[target][0]}`;
 }
 
+/** Data objects of a listing: how many, and the first by key. */
+export interface DataKeyCount {
+  first?: string;
+  data: number;
+  total: number;
+}
+
+/** Counts data keys as a listing streams by, keeping only the smallest key. */
+export class DataKeyCounter implements DataKeyCount {
+  first?: string;
+  data = 0;
+  total = 0;
+  constructor(private readonly format: TabularFormat) {}
+  add(key: string) {
+    this.total += 1;
+    if (!isDataKey(key, this.format)) return;
+    this.data += 1;
+    if (this.first === undefined || key < this.first) this.first = key;
+  }
+}
+
 /** `sha256:` of the mapping's canonical JSON (keys sorted). */
 export function mappingHash(mapping: Mapping): string {
   const canonical = (v: unknown): unknown => {
@@ -63,7 +84,8 @@ export function mappingHash(mapping: Mapping): string {
 export async function planTransform(options: {
   db: DuckDBInstance;
   source: ObjectStore;
-  keys: string[];
+  /** What the plan's listing found (see {@link DataKeyCounter}). */
+  objects: DataKeyCount;
   sourceFormat: TabularFormat;
   mapping: Mapping;
   mappingSource: PlannedTransform['mappingSource'];
@@ -71,8 +93,8 @@ export async function planTransform(options: {
 }): Promise<PlannedTransform> {
   const { sourceFormat, mapping } = options;
   const targetFormat = mapping.format ?? sourceFormat;
-  const data = options.keys.filter(k => isDataKey(k, sourceFormat)).sort();
-  if (data.length === 0) {
+  const { first, data, total } = options.objects;
+  if (data === 0 || first === undefined) {
     throw new InputError(
       `The source has no ${sourceFormat} objects (by extension: ${EXTENSIONS[
         sourceFormat
@@ -82,16 +104,16 @@ export async function planTransform(options: {
   const spill = await createSpillArea(options.spillDirectory);
   try {
     const file = spill.file(`schema${EXTENSIONS[sourceFormat][0]}`);
-    await spillObject(options.source, data[0], file);
+    await spillObject(options.source, first, file);
     const conn = await connect(options.db);
     const sourceSchema = await readSchema(conn, file, sourceFormat);
     const sql = buildTransformSql(mapping, sourceSchema);
     const problems = [...sql.problems, ...impossibleCasts(sql)];
     if (problems.length > 0) {
       throw new InputError(
-        `The mapping does not fit the source schema (read from '${
-          data[0]
-        }'): ${problems.join('; ')}`,
+        `The mapping does not fit the source schema (read from '${first}'): ${problems.join(
+          '; ',
+        )}`,
       );
     }
     return {
@@ -100,13 +122,13 @@ export async function planTransform(options: {
       mappingSource: options.mappingSource,
       sourceFormat,
       targetFormat,
-      schemaFrom: `object ${data[0]}`,
+      schemaFrom: `object ${first}`,
       sourceSchema,
       targetSchema: sql.targetSchema,
       columns: sql.columns,
       objects: {
-        transformed: data.length,
-        copied: options.keys.length - data.length,
+        transformed: data,
+        copied: total - data,
       },
     };
   } finally {

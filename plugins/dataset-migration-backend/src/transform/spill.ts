@@ -3,7 +3,10 @@ import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import type { ObjectStore } from '@internal/backstage-plugin-dataset-migration-node';
+import {
+  HashingStream,
+  type ObjectStore,
+} from '@internal/backstage-plugin-dataset-migration-node';
 
 /**
  * A private temp folder for one transform: DuckDB reads and writes local
@@ -24,14 +27,23 @@ export async function createSpillArea(base = os.tmpdir()): Promise<{
   };
 }
 
-/** Streams one object of a store into a local file; returns its size. */
+/**
+ * Streams one object of a store into a local file, hashing it on the way;
+ * returns its size and sha256.
+ */
 export async function spillObject(
   store: ObjectStore,
   key: string,
   file: string,
   signal?: AbortSignal,
-): Promise<number> {
+): Promise<{ size: number; sha256: string; md5: string }> {
   const body = await store.read(key);
-  await pipeline(body, fs.createWriteStream(file), { signal });
-  return (await fsp.stat(file)).size;
+  const hashing = new HashingStream(['sha256', 'md5']);
+  await pipeline(body, hashing, fs.createWriteStream(file), { signal });
+  const digests = hashing.digests();
+  return {
+    size: hashing.byteCount,
+    sha256: digests.sha256!,
+    md5: digests.md5!,
+  };
 }

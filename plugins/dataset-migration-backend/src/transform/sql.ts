@@ -96,6 +96,11 @@ export interface TransformSql {
   keep: string;
   columns: ColumnChange[];
   targetSchema: SchemaColumn[];
+  /**
+   * Target columns that identify a row for sampling: the mapping's `keys`
+   * (source names) as the target names them, or every target column.
+   */
+  keyColumns: string[];
   /** Plan errors: missing columns, unknown references. Empty when usable. */
   problems: string[];
 }
@@ -214,10 +219,19 @@ export function buildTransformSql(
     }
     keep.push(`COALESCE(${condition(c, m.expr, m.type)}, FALSE)`);
   }
+  const keyColumns: string[] = [];
   for (const k of mapping.keys ?? []) {
-    if (!names.has(k))
+    if (!names.has(k)) {
       problems.push(
         `keys: column '${k}' is not in the source (columns: ${list})`,
+      );
+      continue;
+    }
+    const kept = columns.find(c => c.source?.name === k && c.target);
+    if (kept) keyColumns.push(kept.target!.name);
+    else
+      problems.push(
+        `keys: column '${k}' is dropped; key columns must reach the target`,
       );
   }
   if (select.length === 0)
@@ -229,6 +243,10 @@ export function buildTransformSql(
     keep: keep.length ? keep.join(' AND ') : 'TRUE',
     columns,
     targetSchema,
+    keyColumns:
+      keyColumns.length > 0 || (mapping.keys?.length ?? 0) > 0
+        ? keyColumns
+        : targetSchema.map(c => c.name),
     problems,
   };
 }

@@ -15,6 +15,7 @@ import {
   jsonColumns,
   readerSql,
 } from './sql';
+import { sampleRecords, type TransformSample } from './verify';
 
 /** Bounds of the embedded DuckDB: memory beyond the limit spills to disk. */
 export interface DuckDbOptions {
@@ -61,13 +62,27 @@ export async function openSource(
   conn: DuckDBConnection,
   file: string,
   format: TabularFormat,
+  /**
+   * NDJSON: the schema the plan read. DuckDB infers JSON types per file (a
+   * column that is all null in one object), so every object is read with
+   * the plan's types; only the column names must agree.
+   */
+  planned?: SchemaColumn[],
 ): Promise<{ from: string; schema: SchemaColumn[] }> {
   const detected = await describeSql(conn, readerSql(file, format));
   if (format !== 'ndjson') {
     return { from: readerSql(file, format), schema: detected };
   }
   const schema = jsonColumns(detected);
+  if (planned && sameNames(schema, planned)) {
+    return { from: readerSql(file, format, planned), schema: planned };
+  }
   return { from: readerSql(file, format, schema), schema };
+}
+
+function sameNames(a: SchemaColumn[], b: SchemaColumn[]) {
+  const names = new Set(a.map(c => c.name));
+  return a.length === b.length && b.every(c => names.has(c.name));
 }
 
 /** Columns and DuckDB types of a local file, as the transform reads it. */
@@ -93,6 +108,8 @@ export interface TransformFileResult {
   /** First bad rows (at most 5), for the report. */
   badRows: BadRow[];
   quarantined: number;
+  /** Mapped records chosen by key hash, for the validation to compare. */
+  sample: TransformSample;
 }
 
 /** A source changed its schema after the plan. Not retryable. */
@@ -113,6 +130,8 @@ export interface TransformFileOptions {
   quarantineFile?: string;
   /** Names the object in errors. */
   key: string;
+  /** Records kept for the sampled-record check (default 0). */
+  sampleSize?: number;
 }
 
 function sameSchema(a: SchemaColumn[], b: SchemaColumn[]) {
@@ -136,6 +155,7 @@ export async function transformFile(
     conn,
     options.input,
     options.sourceFormat,
+    options.expectedSchema,
   );
   if (options.expectedSchema && !sameSchema(schema, options.expectedSchema)) {
     throw new SchemaDriftError(
@@ -198,7 +218,18 @@ export async function transformFile(
     )} ${copyOptions(options.targetFormat)}`,
   );
   const written = Number(copied.getRows()[0]?.[0] ?? 0);
+  const sample: TransformSample = {
+    keyColumns: sql.keyColumns,
+    records: await sampleRecords(
+      conn,
+      inner,
+      sql.targetSchema,
+      sql.keyColumns,
+      options.sampleSize ?? 0,
+    ),
+  };
   return {
+    sample,
     sourceRows: total,
     filtered,
     bad,

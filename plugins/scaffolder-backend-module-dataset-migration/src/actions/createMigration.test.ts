@@ -228,11 +228,6 @@ describe('dataset-migration:create', () => {
       { strategy: 'schema-transform', mapping: { renames: {} } },
       /mapping: /,
     ],
-    [
-      'schema-transform without a mapping',
-      { strategy: 'schema-transform' },
-      /mapping: strategy 'schema-transform' needs a mapping/,
-    ],
   ])('rejects %s before calling the API', async (_, override, message) => {
     const { ctx } = createContext({ ...validInput, ...override } as Input);
     const run = createAction().handler(ctx);

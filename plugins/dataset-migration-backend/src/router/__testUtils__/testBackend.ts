@@ -110,8 +110,10 @@ export function datasetEntity(options: {
   owner?: string;
   kind?: string;
   consumers?: string[];
+  /** More annotations, e.g. a mapping. */
+  annotations?: Record<string, string>;
 }): Entity {
-  const annotations: Record<string, string> = {};
+  const annotations: Record<string, string> = { ...options.annotations };
   if (options.location) {
     annotations['dataset-migration.io/location'] = options.location;
   }

@@ -1,0 +1,188 @@
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import { ConflictError, NotFoundError } from '@backstage/errors';
+import type {
+  PlannedTransform,
+  TabularFormat,
+} from '@internal/backstage-plugin-dataset-migration-common';
+import { HashingStream } from '@internal/backstage-plugin-dataset-migration-node';
+import type { ItemTransformStats } from '../database/WorkItemStore';
+import { spillObject } from '../transform/spill';
+import { transformFile } from '../transform/transformFile';
+import { checkTarget } from '../transform/verify';
+import { backUpOriginal, checkSize, ItemContext } from './itemContext';
+
+/** Sampled records per object when the mapping does not say. */
+export const DEFAULT_SAMPLE_SIZE = 20;
+
+/**
+ * Folder of the backup area where bad rows of a `quarantine` policy go:
+ * outside the target, kept (and purged) with the migration's backups.
+ */
+export const QUARANTINE_FOLDER = '.quarantine';
+
+export function quarantineKey(key: string): string {
+  return `${QUARANTINE_FOLDER}/${key}.ndjson`;
+}
+
+const EXT: Record<TabularFormat, string> = {
+  csv: '.csv',
+  ndjson: '.ndjson',
+  parquet: '.parquet',
+};
+
+function formats(t: PlannedTransform) {
+  return { sourceFormat: t.sourceFormat, targetFormat: t.targetFormat };
+}
+
+/**
+ * The copy stage of a data object in a schema-transform: the source object
+ * is streamed (and hashed) to a spill file, transformed by DuckDB into a
+ * second spill file, and that output streamed (and hashed) to the target
+ * key. Row counts, bad rows, the output's sha256 and the sampled records
+ * are kept on the item for the validation. Re-running after a crash
+ * rewrites the same output.
+ */
+export async function transformItem(ctx: ItemContext): Promise<void> {
+  const { item, source, target, backups, targetKey, signal } = ctx;
+  const transform = ctx.transform!;
+  const { mapping } = transform;
+  const { sourceFormat, targetFormat } = formats(transform);
+  await backUpOriginal(ctx);
+
+  const result = await ctx.transforms.withSpill(async (conn, spill) => {
+    const input = spill.file(`source${EXT[sourceFormat]}`);
+    const read = await spillObject(source, item.key, input, signal);
+    checkSize(item.key, item.size, read.size);
+    if (item.sourceSha256 && item.sourceSha256 !== read.sha256) {
+      throw new ConflictError(
+        `Source object '${item.key}' changed during the migration: the snapshot had sha256 ${item.sourceSha256}, the transform read ${read.sha256}`,
+      );
+    }
+    const output = spill.file(`output${EXT[targetFormat]}`);
+    const quarantineFile =
+      mapping.badRows === 'quarantine'
+        ? spill.file('quarantine.ndjson')
+        : undefined;
+    const rows = await transformFile(conn, {
+      input,
+      sourceFormat,
+      output,
+      targetFormat,
+      mapping,
+      expectedSchema: transform.sourceSchema,
+      quarantineFile,
+      key: item.key,
+      sampleSize: mapping.sampleSize ?? DEFAULT_SAMPLE_SIZE,
+    });
+    if (quarantineFile && rows.quarantined > 0) {
+      const { size } = await fsp.stat(quarantineFile);
+      await backups.write(
+        quarantineKey(item.key),
+        fs.createReadStream(quarantineFile),
+        { size, signal },
+      );
+    }
+    const { size } = await fsp.stat(output);
+    const hashing = new HashingStream(['sha256']);
+    const body = fs.createReadStream(output);
+    body.on('error', e => hashing.destroy(e));
+    const written = await target
+      .write(targetKey, body.pipe(hashing), { size, signal })
+      .catch(e => {
+        body.destroy();
+        throw e;
+      });
+    const sha256 = hashing.digests().sha256!;
+    if (written.checksums.sha256 && written.checksums.sha256 !== sha256) {
+      throw Object.assign(
+        new Error(
+          `Target reported sha256 ${written.checksums.sha256} for '${targetKey}', expected ${sha256}`,
+        ),
+        { retryable: true },
+      );
+    }
+    const stats: ItemTransformStats = {
+      sourceRows: rows.sourceRows,
+      filtered: rows.filtered,
+      bad: rows.bad,
+      quarantined: rows.quarantined,
+      written: rows.written,
+      badRows: rows.badRows,
+      output: { key: targetKey, sha256, size },
+      sample: rows.sample,
+    };
+    return { read, stats };
+  });
+
+  await ctx.save({
+    state: 'done',
+    copyMethod: 'transform',
+    sourceSha256: result.read.sha256,
+    sourceMd5: result.read.md5,
+    transformStats: result.stats,
+    lastError: null,
+  });
+}
+
+/**
+ * The validate stage of a transformed object, in layers: the target object
+ * is re-read and its sha256 compared with what the transform wrote; then
+ * DuckDB reads it back with the mapping's target schema: the schema, the
+ * row count (source − filtered − bad) and the sampled records, field by
+ * field. The first failed layer is the item's problem.
+ */
+export async function validateTransformedItem(ctx: ItemContext): Promise<void> {
+  const { item, target, targetKey, signal } = ctx;
+  const transform = ctx.transform!;
+  const stats = item.transformStats;
+  if (!stats) {
+    throw new Error(
+      `'${item.key}' has no transform results; it was not transformed`,
+    );
+  }
+  const found = await ctx.transforms.withSpill(async (conn, spill) => {
+    const file = spill.file(`target${EXT[transform.targetFormat]}`);
+    let read: { sha256: string; size: number };
+    try {
+      read = await spillObject(target, targetKey, file, signal);
+    } catch (e) {
+      if (e instanceof NotFoundError) return undefined;
+      throw e;
+    }
+    if (read.size !== stats.output.size || read.sha256 !== stats.output.sha256)
+      return { read };
+    const check = await checkTarget(conn, {
+      file,
+      format: transform.targetFormat,
+      schema: transform.targetSchema,
+      sample: stats.sample,
+    });
+    return { read, check };
+  });
+
+  const expectedRows = stats.sourceRows - stats.filtered - stats.bad;
+  let problem: string | null = null;
+  if (!found) {
+    problem = 'missing in target';
+  } else if (found.read.size !== stats.output.size) {
+    problem = `size ${found.read.size} differs from the transform's output size ${stats.output.size}`;
+  } else if (found.read.sha256 !== stats.output.sha256) {
+    problem = `sha256 ${found.read.sha256} differs from the transform's output sha256 ${stats.output.sha256}`;
+  } else if (found.check?.schemaProblem) {
+    problem = found.check.schemaProblem;
+  } else if (found.check && found.check.rows !== expectedRows) {
+    problem = `target has ${found.check.rows} rows; expected ${expectedRows} (${stats.sourceRows} read − ${stats.filtered} filtered − ${stats.bad} bad)`;
+  } else if (found.check && found.check.unreadable > 0) {
+    problem = `${found.check.unreadable} row(s) of the target hold values its schema cannot read`;
+  } else if (found.check && found.check.sample.mismatched > 0) {
+    problem = `${found.check.sample.mismatched} of ${found.check.sample.compared} sampled records differ; first: ${found.check.sample.firstMismatch}`;
+  }
+  await ctx.save({
+    state: 'done',
+    targetSha256: found?.read.sha256 ?? null,
+    targetSize: found?.read.size ?? null,
+    transformStats: { ...stats, check: found?.check },
+    problem,
+  });
+}

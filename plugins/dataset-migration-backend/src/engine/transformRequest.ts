@@ -1,0 +1,110 @@
+import { InputError } from '@backstage/errors';
+import {
+  ANNOTATION_DATASET_MAPPING,
+  type CreateMigrationRequest,
+  type Mapping,
+  mappingSchema,
+  type PlannedTransform,
+  TABULAR_FORMATS,
+  type TabularFormat,
+} from '@internal/backstage-plugin-dataset-migration-common';
+import { parse as parseYaml } from 'yaml';
+import type { DatasetInfo } from '../service/types';
+import { isDataKey, targetKeyOf } from '../transform/planTransform';
+
+/** What a schema-transform request resolves to before it is planned. */
+export interface TransformRequest {
+  mapping: Mapping;
+  mappingSource: PlannedTransform['mappingSource'];
+  sourceFormat: TabularFormat;
+  targetFormat: TabularFormat;
+  /** Where a source key lands in the target. */
+  targetKey(key: string): string;
+}
+
+function isTabular(format: string | undefined): format is TabularFormat {
+  return (TABULAR_FORMATS as readonly string[]).includes(format ?? '');
+}
+
+/** The dataset's mapping annotation (YAML or JSON text), checked. */
+export function parseMappingAnnotation(
+  text: string,
+  datasetRef: string,
+): Mapping {
+  const where = `The '${ANNOTATION_DATASET_MAPPING}' annotation of ${datasetRef}`;
+  let value: unknown;
+  try {
+    value = parseYaml(text);
+  } catch (e) {
+    throw new InputError(
+      `${where} is not YAML or JSON: ${(e as Error).message}`,
+    );
+  }
+  const parsed = mappingSchema.safeParse(value);
+  if (!parsed.success) {
+    throw new InputError(
+      `${where} is not a valid mapping: ${parsed.error.issues
+        .map(i => `${i.path.join('.') || '(root)'}: ${i.message}`)
+        .join('; ')}`,
+    );
+  }
+  return parsed.data;
+}
+
+/**
+ * Which mapping a schema-transform runs (the request's, else the dataset
+ * entity's annotation) and between which formats. Every refusal is a 400
+ * that says what to change.
+ */
+export function resolveTransformRequest(
+  request: Pick<CreateMigrationRequest, 'mapping' | 'target'>,
+  dataset: DatasetInfo,
+): TransformRequest {
+  const sourceFormat = dataset.format;
+  if (!isTabular(sourceFormat)) {
+    throw new InputError(
+      `Strategy 'schema-transform' needs a tabular dataset (${TABULAR_FORMATS.join(
+        ', ',
+      )}); ${dataset.ref} is ${
+        sourceFormat
+          ? `'${sourceFormat}'`
+          : "of unknown format (set the 'dataset-migration.io/format' annotation)"
+      }`,
+    );
+  }
+  let mapping = request.mapping as Mapping | undefined;
+  let mappingSource: TransformRequest['mappingSource'] = 'request';
+  if (!mapping && dataset.mappingText !== undefined) {
+    mapping = parseMappingAnnotation(dataset.mappingText, dataset.ref);
+    mappingSource = 'entity';
+  }
+  if (!mapping) {
+    throw new InputError(
+      `Strategy 'schema-transform' needs a mapping: give one in the request, or in the '${ANNOTATION_DATASET_MAPPING}' annotation of ${dataset.ref}`,
+    );
+  }
+  const requested = request.target?.format;
+  if (requested !== undefined && !isTabular(requested)) {
+    throw new InputError(
+      `A schema-transform writes ${TABULAR_FORMATS.join(
+        ', ',
+      )}; target format '${requested}' is not one of them`,
+    );
+  }
+  if (mapping.format && requested && mapping.format !== requested) {
+    throw new InputError(
+      `The target format '${requested}' contradicts the mapping's format '${mapping.format}'; give one of them`,
+    );
+  }
+  const targetFormat = mapping.format ?? requested ?? sourceFormat;
+  return {
+    mapping: { ...mapping, format: targetFormat },
+    mappingSource,
+    sourceFormat,
+    targetFormat,
+    targetKey: key =>
+      isDataKey(key, sourceFormat)
+        ? targetKeyOf(key, sourceFormat, targetFormat)
+        : key,
+  };
+}
