@@ -1,0 +1,189 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { TestDatabases } from '@backstage/backend-test-utils';
+import type { Mapping } from '@internal/backstage-plugin-dataset-migration-common';
+import type { MigrationEngine } from './types';
+import {
+  WrappingBackend,
+  actor,
+  allEvents,
+  createTestEngine,
+  hashTree,
+  stateChanges,
+  tempRoot,
+  waitForState,
+  writeFile,
+} from './__testUtils__/harness';
+
+jest.setTimeout(120_000);
+
+const mapping: Mapping = {
+  format: 'parquet',
+  fields: [
+    { from: 'id', to: 'order_id', cast: 'bigint' },
+    { to: 'amount', cast: 'decimal(12,2)' },
+  ],
+  keys: ['id'],
+};
+
+describe('schema-transform in the engine', () => {
+  const databases = TestDatabases.create({ ids: ['POSTGRES_16', 'SQLITE_3'] });
+  let root: string;
+  let engines: MigrationEngine[] = [];
+
+  beforeEach(async () => {
+    root = await tempRoot();
+  });
+
+  afterEach(async () => {
+    await Promise.all(engines.map(e => e.stop()));
+    engines = [];
+    await fs.rm(root, { recursive: true, force: true });
+  });
+
+  async function setup(
+    databaseId: Parameters<typeof databases.init>[0],
+    options: Omit<
+      Parameters<typeof createTestEngine>[0],
+      'knex' | 'roots'
+    > = {},
+  ) {
+    const knex = await databases.init(databaseId);
+    const engine = await createTestEngine({
+      knex,
+      roots: [root],
+      ...options,
+      config: {
+        autoApprove: true,
+        workers: { concurrency: 1, leaseSeconds: 2, pollIntervalMs: 20 },
+        transform: { spillDirectory: path.join(root, 'spill') },
+        ...options.config,
+      },
+    });
+    engines.push(engine);
+    return engine;
+  }
+
+  const orders = (location: string) => ({
+    ref: 'resource:default/orders',
+    location,
+    format: 'csv' as const,
+    consumers: [],
+  });
+
+  async function run(engine: MigrationEngine, src: string, dst: string) {
+    const created = await engine.create(
+      {
+        dataset: 'resource:default/orders',
+        target: { location: `file://${dst}` },
+        strategy: 'schema-transform',
+        mapping,
+      },
+      orders(`file://${src}`),
+      actor,
+    );
+    await engine.start();
+    return waitForState(engine, created.id, ['succeeded', 'rolled-back']);
+  }
+
+  describe.each(databases.eachSupportedId())('%p', databaseId => {
+    it('rolls back automatically when a transformed target object is tampered with before validation', async () => {
+      const src = path.join(root, 'src');
+      const dst = path.join(root, 'dst');
+      await writeFile(src, 'a.csv', 'id,amount\n1,2.50\n2,3\n');
+      await writeFile(src, 'b.csv', 'id,amount\n3,4\n');
+      await writeFile(dst, 'keep.txt', 'unrelated target content');
+      const before = await hashTree(dst);
+      const engine = await setup(databaseId, {
+        hooks: {
+          async beforeValidate() {
+            // Same rows, one value changed: a valid file of the right schema.
+            await fs.copyFile(
+              path.join(dst, 'b.parquet'),
+              path.join(dst, 'a.parquet'),
+            );
+          },
+        },
+      });
+      const end = await run(engine, src, dst);
+      expect(end.state).toBe('rolled-back');
+      expect(end.reason).toMatch(
+        /^Validation failed: 1 object\(s\) differ .*first: 'a\.csv': (size|sha256) \S+ differs from the transform's output (size|sha256)/,
+      );
+      expect(await hashTree(dst)).toEqual(before);
+      const report = await engine.getReport(end.id);
+      expect(report).toMatchObject({
+        passed: false,
+        objects: { checked: 2, mismatched: 1 },
+        transform: {
+          rows: { source: 3, expected: 3, target: 1, matches: false },
+          sample: { compared: 3, mismatched: 2, matches: false },
+        },
+      });
+      const changes = stateChanges(await allEvents(engine, end.id));
+      expect(changes.slice(-3)).toEqual([
+        'failed',
+        'rolling-back',
+        'rolled-back',
+      ]);
+      // Spill files never outlive their object.
+      expect(await fs.readdir(path.join(root, 'spill'))).toEqual([]);
+    });
+
+    it('stops with a drift error before cutover when a source object changes mid-run', async () => {
+      const src = path.join(root, 'src');
+      const dst = path.join(root, 'dst');
+      await writeFile(src, 'a.csv', 'id,amount\n1,2.50\n');
+      await writeFile(src, 'b.csv', 'id,amount\n3,4\n');
+      let changed = false;
+      const engine = await setup(databaseId, {
+        wrap: local =>
+          new WrappingBackend(local, {
+            async onWrite(key) {
+              if (key !== 'a.parquet' || changed) return;
+              changed = true;
+              // Same size, another column name: the schema drifted.
+              await writeFile(src, 'b.csv', 'id,amounT\n3,4\n');
+            },
+          }),
+      });
+      const end = await run(engine, src, dst);
+      expect(changed).toBe(true);
+      expect(end.state).toBe('rolled-back');
+      expect(end.reason).toMatch(
+        /could not be copied; first: 'b\.csv': Source object 'b\.csv' (changed during the migration|no longer has the schema the plan was made with)/,
+      );
+      expect(await fs.readdir(dst).catch(() => [])).toEqual([]);
+    });
+
+    it('transforms an NDJSON dataset whose objects infer different JSON types', async () => {
+      const src = path.join(root, 'src');
+      const dst = path.join(root, 'dst');
+      // In b, `amount` is null everywhere: DuckDB alone would infer another
+      // type; the engine reads every object with the plan's schema.
+      await writeFile(src, 'a.ndjson', '{"id": "1", "amount": "2.5"}\n');
+      await writeFile(src, 'b.ndjson', '{"id": "2", "amount": null}\n');
+      const engine = await setup(databaseId);
+      const created = await engine.create(
+        {
+          dataset: 'resource:default/orders',
+          target: { location: `file://${dst}` },
+          strategy: 'schema-transform',
+          mapping: { ...mapping, format: 'csv' },
+        },
+        { ...orders(`file://${src}`), format: 'ndjson' },
+        actor,
+      );
+      await engine.start();
+      const end = await waitForState(engine, created.id, [
+        'succeeded',
+        'rolled-back',
+      ]);
+      expect(end.reason).toBeUndefined();
+      expect(end.state).toBe('succeeded');
+      expect(await fs.readFile(path.join(dst, 'b.csv'), 'utf8')).toBe(
+        'order_id,amount\n2,\n',
+      );
+    });
+  });
+});
