@@ -111,6 +111,76 @@ describe('planTransform', () => {
     );
   });
 
+  it('reads only the head of a large CSV or NDJSON object, and cut after a complete record', async () => {
+    const store = await source();
+    const reads: Array<unknown> = [];
+    const counting = {
+      location: store.location,
+      backendId: store.backendId,
+      capabilities: store.capabilities,
+      list: store.list.bind(store),
+      write: store.write.bind(store),
+      delete: store.delete.bind(store),
+      stat: store.stat.bind(store),
+      read: (key: string, range?: unknown) => {
+        reads.push(range ?? 'whole');
+        return store.read(key, range as any);
+      },
+    };
+    const body = Array.from({ length: 2000 }, (_, i) => `${i},x${i}\n`).join(
+      '',
+    );
+    await fs.writeFile(path.join(base, 'orders/big.csv'), `id,name\n${body}`);
+    const plan = await planTransform({
+      db,
+      source: counting,
+      objects: count('csv', ['big.csv']),
+      sourceFormat: 'csv',
+      mapping: { fields: [{ from: 'id', to: 'id', cast: 'bigint' }] },
+      mappingSource: 'request',
+      headBytes: 1024,
+    });
+    expect(plan.sourceSchema.map(c => c.name)).toEqual(['id', 'name']);
+    expect(reads).toEqual([{ start: 0, end: 1023 }]);
+
+    // The head ends inside a quoted field that spans lines: it is cut
+    // before that record, not inside it.
+    reads.length = 0;
+    await fs.writeFile(
+      path.join(base, 'orders/quoted.csv'),
+      `id,note\n0,"a ""quoted"" word"\n1,"${'line\n'.repeat(400)}"\n`,
+    );
+    const quoted = await planTransform({
+      db,
+      source: counting,
+      objects: count('csv', ['quoted.csv']),
+      sourceFormat: 'csv',
+      mapping: {},
+      mappingSource: 'request',
+      headBytes: 1024,
+    });
+    expect(quoted.sourceSchema.map(c => c.name)).toEqual(['id', 'note']);
+    expect(reads).toEqual([{ start: 0, end: 1023 }]);
+
+    // No record ends within the head: the whole object is read.
+    reads.length = 0;
+    await fs.writeFile(
+      path.join(base, 'orders/one-record.csv'),
+      `"id","${'n'.repeat(2000)}"\n1,2\n`,
+    );
+    const wide = await planTransform({
+      db,
+      source: counting,
+      objects: count('csv', ['one-record.csv']),
+      sourceFormat: 'csv',
+      mapping: {},
+      mappingSource: 'request',
+      headBytes: 1024,
+    });
+    expect(wide.sourceSchema).toHaveLength(2);
+    expect(reads).toEqual([{ start: 0, end: 1023 }, 'whole']);
+  });
+
   it('refuses a source with no object of its format', async () => {
     await expect(
       planTransform({

@@ -3,12 +3,13 @@ import { InputError } from '@backstage/errors';
 import type {
   Mapping,
   PlannedTransform,
+  SchemaColumn,
   TabularFormat,
 } from '@internal/backstage-plugin-dataset-migration-common';
 import type { ObjectStore } from '@internal/backstage-plugin-dataset-migration-node';
-import type { DuckDBInstance } from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { buildTransformSql, impossibleCasts } from './sql';
-import { createSpillArea, spillObject } from './spill';
+import { createSpillArea, spillHead, spillObject } from './spill';
 import { connect, readSchema } from './transformFile';
 
 const EXTENSIONS: Record<TabularFormat, string[]> = {
@@ -90,6 +91,8 @@ export async function planTransform(options: {
   mapping: Mapping;
   mappingSource: PlannedTransform['mappingSource'];
   spillDirectory?: string;
+  /** Bytes of a CSV / NDJSON object read for its schema (tests). */
+  headBytes?: number;
 }): Promise<PlannedTransform> {
   const { sourceFormat, mapping } = options;
   const targetFormat = mapping.format ?? sourceFormat;
@@ -102,11 +105,14 @@ export async function planTransform(options: {
     );
   }
   const spill = await createSpillArea(options.spillDirectory);
+  const conn = await connect(options.db);
   try {
     const file = spill.file(`schema${EXTENSIONS[sourceFormat][0]}`);
-    await spillObject(options.source, first, file);
-    const conn = await connect(options.db);
-    const sourceSchema = await readSchema(conn, file, sourceFormat);
+    const sourceSchema = await sampleSchema(conn, options.source, first, {
+      file,
+      format: sourceFormat,
+      headBytes: options.headBytes ?? SCHEMA_HEAD_BYTES,
+    });
     const sql = buildTransformSql(mapping, sourceSchema);
     const problems = [...sql.problems, ...impossibleCasts(sql)];
     if (problems.length > 0) {
@@ -132,6 +138,39 @@ export async function planTransform(options: {
       },
     };
   } finally {
+    conn.closeSync();
     await spill.dispose();
+  }
+}
+
+/** How much of a CSV or NDJSON object the plan reads for its schema. */
+export const SCHEMA_HEAD_BYTES = 4 * 1024 * 1024;
+
+/**
+ * The schema of one source object. CSV and NDJSON are sampled from their
+ * first records (a range read, cut after the last complete record; a head
+ * DuckDB still cannot read falls back to the whole object). Parquet keeps its schema in
+ * the footer, so the object is read whole.
+ */
+async function sampleSchema(
+  conn: DuckDBConnection,
+  store: ObjectStore,
+  key: string,
+  options: { file: string; format: TabularFormat; headBytes: number },
+): Promise<SchemaColumn[]> {
+  const { file, format } = options;
+  if (format === 'parquet') {
+    await spillObject(store, key, file);
+    return readSchema(conn, file, format);
+  }
+  const { partial } = await spillHead(store, key, file, options.headBytes, {
+    quoted: format === 'csv',
+  });
+  try {
+    return await readSchema(conn, file, format);
+  } catch (e) {
+    if (!partial) throw e;
+    await spillObject(store, key, file);
+    return readSchema(conn, file, format);
   }
 }

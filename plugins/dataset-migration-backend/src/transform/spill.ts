@@ -47,3 +47,54 @@ export async function spillObject(
     md5: digests.md5!,
   };
 }
+
+/**
+ * Where a head of `maxBytes` should be cut: after the last newline that
+ * ends a record. With `quoted` (CSV), a newline inside a double-quoted
+ * field does not end one (an escaped `""` keeps the quote count even).
+ * -1 when no record ends in the head.
+ */
+export function lastRecordEnd(head: Buffer, quoted: boolean): number {
+  if (!quoted) return head.lastIndexOf(0x0a);
+  let inside = false;
+  let end = -1;
+  for (let i = 0; i < head.length; i++) {
+    const byte = head[i];
+    if (byte === 0x22) inside = !inside;
+    else if (byte === 0x0a && !inside) end = i;
+  }
+  return end;
+}
+
+/**
+ * Streams at most the first `maxBytes` of an object into a local file, cut
+ * after its last complete record: enough for a CSV header and an NDJSON
+ * sample without reading a large object whole. Returns whether the file
+ * holds only a head of the object; when no record ends within the head,
+ * the whole object is spilled. Holds at most `maxBytes` in memory.
+ */
+export async function spillHead(
+  store: ObjectStore,
+  key: string,
+  file: string,
+  maxBytes: number,
+  options: { quoted: boolean; signal?: AbortSignal },
+): Promise<{ partial: boolean }> {
+  const { signal } = options;
+  const info = await store.stat(key);
+  if (!info || info.size <= maxBytes) {
+    await spillObject(store, key, file, signal);
+    return { partial: false };
+  }
+  const body = await store.read(key, { start: 0, end: maxBytes - 1 });
+  const chunks: Buffer[] = [];
+  for await (const chunk of body) chunks.push(chunk as Buffer);
+  const head = Buffer.concat(chunks);
+  const end = lastRecordEnd(head, options.quoted);
+  if (end < 0) {
+    await spillObject(store, key, file, signal);
+    return { partial: false };
+  }
+  await fsp.writeFile(file, head.subarray(0, end + 1));
+  return { partial: true };
+}
