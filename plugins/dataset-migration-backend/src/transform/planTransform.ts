@@ -36,6 +36,9 @@ export function targetKeyOf(
   return `${base}${EXTENSIONS[target][0]}`;
 }
 
+/** How much of a CSV or NDJSON object the plan reads for its schema. */
+export const SCHEMA_HEAD_BYTES = 4 * 1024 * 1024;
+
 /** Data objects of a listing: how many, and the first by key. */
 export interface DataKeyCount {
   first?: string;
@@ -142,9 +145,6 @@ export async function planTransform(options: {
     await spill.dispose();
   }
 }
-
-/** How much of a CSV or NDJSON object the plan reads for its schema. */
-export const SCHEMA_HEAD_BYTES = 4 * 1024 * 1024;
 
 /**
  * The schema of one source object. CSV and NDJSON are sampled from their
