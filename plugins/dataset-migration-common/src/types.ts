@@ -212,6 +212,11 @@ export interface TransformValidation {
   copiedObjects: number;
   /** Where quarantined rows were written (outside the target). */
   quarantine?: string;
+  /**
+   * Objects with bad rows (skipped or quarantined), with the 1-based row
+   * numbers of their first bad rows (header excluded); at most 100 objects.
+   */
+  badRows?: Array<{ key: string; count: number; rows: number[] }>;
 }
 
 /** State of the worker fleet. @public */

@@ -14,6 +14,7 @@ import {
   waitForState,
   writeFile,
 } from './__testUtils__/harness';
+import { connect, openDuckDb } from '../transform/transformFile';
 
 jest.setTimeout(120_000);
 
@@ -154,6 +155,75 @@ describe('schema-transform in the engine', () => {
         /could not be copied; first: 'b\.csv': Source object 'b\.csv' (changed during the migration|no longer has the schema the plan was made with)/,
       );
       expect(await fs.readdir(dst).catch(() => [])).toEqual([]);
+    });
+
+    it('Parquet → NDJSON: 64-bit ids, decimals, UTC instants, nulls and newlines survive', async () => {
+      const src = path.join(root, 'src');
+      const dst = path.join(root, 'dst');
+      await fs.mkdir(src, { recursive: true });
+      const db = await openDuckDb({ threads: 1, memoryLimit: '128MB' });
+      const conn = await connect(db);
+      await conn.run(
+        `COPY (SELECT * FROM (VALUES
+           (9007199254740993::BIGINT, 12.30::DECIMAL(12,2), TIMESTAMPTZ '2026-01-02 03:04:05.123456+02', 'a\nb'),
+           (2::BIGINT, NULL::DECIMAL(12,2), NULL::TIMESTAMPTZ, '')
+         ) t(id, amount, created, note)) TO '${path.join(
+           src,
+           'part-0.parquet',
+         )}' (FORMAT parquet)`,
+      );
+      conn.closeSync();
+      db.closeSync();
+      const engine = await setup(databaseId);
+      const created = await engine.create(
+        {
+          dataset: 'resource:default/orders',
+          target: { location: `file://${dst}` },
+          strategy: 'schema-transform',
+          mapping: {
+            format: 'ndjson',
+            fields: [{ from: 'id', to: 'order_id' }],
+            keys: ['id'],
+          },
+        },
+        { ...orders(`file://${src}`), format: 'parquet' },
+        actor,
+      );
+      expect(created.plan!.transform!.sourceSchema).toEqual([
+        { name: 'id', type: 'BIGINT' },
+        { name: 'amount', type: 'DECIMAL(12,2)' },
+        { name: 'created', type: 'TIMESTAMP WITH TIME ZONE' },
+        { name: 'note', type: 'VARCHAR' },
+      ]);
+      await engine.start();
+      const end = await waitForState(engine, created.id, [
+        'succeeded',
+        'rolled-back',
+      ]);
+      expect(end.reason).toBeUndefined();
+      const lines = (await fs.readFile(path.join(dst, 'part-0.ndjson'), 'utf8'))
+        .trim()
+        .split('\n')
+        .map(line =>
+          JSON.parse(line, (key, value, context?: { source?: string }) =>
+            key === 'order_id' ? context?.source : value,
+          ),
+        );
+      expect(lines).toEqual([
+        {
+          order_id: '9007199254740993',
+          amount: 12.3,
+          created: '2026-01-02T01:04:05.123456Z',
+          note: 'a\nb',
+        },
+        { order_id: '2', amount: null, created: null, note: '' },
+      ]);
+      const report = await engine.getReport(created.id);
+      expect(report?.transform).toMatchObject({
+        rows: { expected: 2, target: 2, matches: true },
+        sample: { compared: 2, matches: true },
+        schema: { matches: true },
+      });
     });
 
     it('transforms an NDJSON dataset whose objects infer different JSON types', async () => {

@@ -6,6 +6,8 @@ import type {
 import type { WorkItem } from '../database/WorkItemStore';
 import { DEFAULT_SAMPLE_SIZE } from './transformItem';
 
+const MAX_BAD_ROW_OBJECTS = 100;
+
 /** Adds up the per-object transform results into the report's layers. */
 export class TransformTally {
   private readonly rows = {
@@ -20,12 +22,20 @@ export class TransformTally {
   private schemaMismatched = 0;
   private rowsMismatched = 0;
   private copied = 0;
+  private readonly badRows: NonNullable<TransformValidation['badRows']> = [];
 
   add(item: WorkItem) {
     const stats = item.transformStats;
     if (!stats) {
       this.copied += 1;
       return;
+    }
+    if (stats.bad > 0 && this.badRows.length < MAX_BAD_ROW_OBJECTS) {
+      this.badRows.push({
+        key: item.key,
+        count: stats.bad,
+        rows: stats.badRows.map(r => r.row),
+      });
     }
     const expected = stats.sourceRows - stats.filtered - stats.bad;
     this.rows.source += stats.sourceRows;
@@ -89,6 +99,7 @@ export class TransformTally {
           : []),
       ],
       copiedObjects: this.copied,
+      badRows: this.badRows,
       ...(quarantine && { quarantine }),
     };
   }
@@ -104,5 +115,12 @@ export function describeTransformLayers(report: ValidationReport): string {
     t.sample.compared
   } sampled records ${ok(t.sample.matches)}${
     t.sample.mismatched ? ` (${t.sample.mismatched} differ)` : ''
-  }; schema ${ok(t.schema.matches)}`;
+  }; schema ${ok(t.schema.matches)}${
+    t.badRows?.length
+      ? `; bad rows in ${t.badRows
+          .slice(0, 3)
+          .map(b => `'${b.key}' (rows ${b.rows.join(', ')})`)
+          .join(', ')}${t.badRows.length > 3 ? ', …' : ''}`
+      : ''
+  }`;
 }

@@ -291,6 +291,7 @@ describe('schema-transform migrations through the REST API', () => {
           sample: { perObject: 20, compared: 5, mismatched: 0, matches: true },
           schema: { matches: true, mismatchedObjects: 0 },
           copiedObjects: 1,
+          badRows: [],
         },
       });
       expect(validated.transform!.methods.join('\n')).toMatch(
@@ -332,6 +333,7 @@ describe('schema-transform migrations through the REST API', () => {
       const validated = await report(planned.id);
       expect(validated.transform).toMatchObject({
         rows: { source: 3, bad: 1, quarantined: 1, expected: 2, target: 2 },
+        badRows: [{ key: 'day=1.ndjson', count: 1, rows: [2] }],
         sample: { compared: 2, matches: true },
         quarantine: expect.stringMatching(
           new RegExp(`/${planned.id}/\\.quarantine$`),
