@@ -82,6 +82,18 @@ export interface Config {
     largeObjectChunkMiB?: number;
 
     /**
+     * Notifications (through Backstage's notifications backend): the
+     * dataset's owners when a migration awaits approval, succeeds, fails or
+     * is rolled back; the owners of its consumers at cutover and rollback.
+     */
+    notifications?: {
+      /**
+       * @default true
+       */
+      enabled?: boolean;
+    };
+
+    /**
      * The embedded DuckDB that runs `schema-transform` migrations (one per
      * replica, shared by its workers). Objects are streamed to local spill
      * files for it and removed after each object.

@@ -3,6 +3,7 @@ import {
   createBackendPlugin,
 } from '@backstage/backend-plugin-api';
 import { catalogServiceRef } from '@backstage/plugin-catalog-node';
+import { notificationService } from '@backstage/plugin-notifications-node';
 import { datasetMigrationPermissions } from '@internal/backstage-plugin-dataset-migration-common';
 import {
   datasetMigrationStorageExtensionPoint,
@@ -13,6 +14,7 @@ import { createRouter } from './router';
 import { createDatasetAuthorizer } from './service/authorize';
 import { DatasetResolver } from './service/datasets';
 import { LocationComparator } from './service/locations';
+import { createMigrationNotifier } from './service/notifications';
 
 /**
  * The dataset-migration backend plugin: REST API, migration engine and the
@@ -43,6 +45,7 @@ export const datasetMigrationPlugin = createBackendPlugin({
         permissions: coreServices.permissions,
         permissionsRegistry: coreServices.permissionsRegistry,
         catalog: catalogServiceRef,
+        notifications: notificationService,
       },
       async init({
         config,
@@ -55,15 +58,30 @@ export const datasetMigrationPlugin = createBackendPlugin({
         permissions,
         permissionsRegistry,
         catalog,
+        notifications,
       }) {
         permissionsRegistry.addPermissions(datasetMigrationPermissions);
 
+        // Owners hear of approvals due, successes, failures and rollbacks;
+        // consumers' owners of cutovers and rollbacks.
+        let notifier: ReturnType<typeof createMigrationNotifier> | undefined;
         const engine = await createMigrationEngine({
           database,
           logger,
           config,
           backends: [createLocalStorageBackend(config), ...moduleBackends],
+          onEvent: async event => notifier?.onEvent(event),
         });
+        if (
+          config.getOptionalBoolean('datasetMigration.notifications.enabled') ??
+          true
+        ) {
+          notifier = createMigrationNotifier({
+            notifications,
+            migrations: engine,
+            logger,
+          });
+        }
         lifecycle.addStartupHook(() => engine.start());
         lifecycle.addShutdownHook(() => engine.stop());
         // Backups outlive a success by the retention time, so a manual

@@ -16,7 +16,11 @@ export interface NewEvent {
 
 /** Append-only audit log; ids are monotonic so readers can poll `after`. */
 export class EventStore {
-  constructor(private readonly knex: Knex) {}
+  constructor(
+    private readonly knex: Knex,
+    /** Sees each appended event (never awaited, never fails an append). */
+    private readonly onAppend?: (event: NewEvent) => Promise<void>,
+  ) {}
 
   async append(event: NewEvent, trx?: Knex.Transaction): Promise<void> {
     await (trx ?? this.knex)('dm_events').insert({
@@ -28,6 +32,12 @@ export class EventStore {
       created_at: Date.now(),
       details: event.details ? JSON.stringify(event.details) : null,
     });
+    if (this.onAppend) {
+      const notify = () => this.onAppend!(event).catch(() => {});
+      // An event appended in a transaction counts once it is committed.
+      if (trx) trx.executionPromise.then(notify, () => {});
+      else notify();
+    }
   }
 
   async list(

@@ -48,7 +48,7 @@ export async function createMigrationEngine(
   const stores: Stores = {
     migrations: new MigrationStore(knex),
     items: new WorkItemStore(knex),
-    events: new EventStore(knex),
+    events: new EventStore(knex, options.onEvent),
     reports: new ReportStore(knex),
     fleet: new FleetStore(knex),
   };

@@ -4,6 +4,7 @@ import type {
 } from '@backstage/backend-plugin-api';
 import type { Config } from '@backstage/config';
 import type { StorageBackend } from '@internal/backstage-plugin-dataset-migration-node';
+import type { NewEvent } from '../database/EventStore';
 import type { MigrationService } from '../service/types';
 
 /**
@@ -49,4 +50,9 @@ export interface MigrationEngineOptions {
   /** Defaults to hostname+pid+random. */
   workerId?: string;
   hooks?: MigrationEngineHooks;
+  /**
+   * Sees every audit-log event this replica appends (state changes, steps),
+   * e.g. to send notifications. Called without waiting; errors are ignored.
+   */
+  onEvent?: (event: NewEvent) => Promise<void>;
 }
