@@ -84,6 +84,8 @@ export const listMigrationsQuerySchema = z
   .object({
     dataset: entityRefSchema.optional(),
     state: z.enum(MIGRATION_STATES).optional(),
+    /** Owner of the dataset (a group or user ref; kind defaults to group). */
+    owner: z.string().min(1).max(300).optional(),
     limit: z.coerce.number().int().min(1).max(500).default(50),
     offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
   })

@@ -110,13 +110,23 @@ export interface PlannedTransform {
   objects: { transformed: number; copied: number };
 }
 
-/** Item counters of a migration. @public */
-export interface MigrationProgress {
+/** Item counters of one step. @public */
+export interface StepProgress {
   totalItems: number;
   doneItems: number;
   failedItems: number;
   totalBytes: number;
   doneBytes: number;
+}
+
+/**
+ * Item counters of a migration: the top-level numbers are those of the
+ * items' current stage; `steps` has each step that has begun.
+ *
+ * @public
+ */
+export interface MigrationProgress extends StepProgress {
+  steps?: Partial<Record<'copy' | 'validate' | 'rollback', StepProgress>>;
 }
 
 /** A migration as the API returns it. @public */
@@ -134,8 +144,16 @@ export interface Migration {
   /** Why the migration failed, was cancelled or rolled back. */
   reason?: string;
   createdBy: string;
+  /** Entity ref of the dataset's owner when the migration was planned. */
+  datasetOwner?: string;
   createdAt: string;
   updatedAt: string;
+  /** When the current step began (for throughput and ETA). */
+  stepStartedAt?: string;
+  /** When the dataset was cut over to the target. */
+  cutoverAt?: string;
+  /** When the migration last reached a final state. */
+  finishedAt?: string;
 }
 
 /** @public */

@@ -45,6 +45,10 @@ export interface MigrationRow {
   /** When the retention task purged its backups; rollback is refused after. */
   backupsPurgedAt?: number;
   backupsPurgedCount?: number;
+  /** Entity ref of the dataset's owner when planned. */
+  datasetOwner?: string;
+  /** When the current phase began. */
+  phaseStartedAt?: number;
 }
 
 function fromRow(row: any): MigrationRow {
@@ -69,6 +73,8 @@ function fromRow(row: any): MigrationRow {
     targetRootState: row.target_root_state ?? undefined,
     backupsPurgedAt: optNum(row.backups_purged_at),
     backupsPurgedCount: optNum(row.backups_purged_count),
+    datasetOwner: row.dataset_owner ?? undefined,
+    phaseStartedAt: optNum(row.phase_started_at),
   };
 }
 
@@ -94,8 +100,18 @@ export function toMigration(
     progress,
     ...(row.reason ? { reason: row.reason } : {}),
     createdBy: row.createdBy,
+    ...(row.datasetOwner ? { datasetOwner: row.datasetOwner } : {}),
     createdAt: new Date(row.createdAt).toISOString(),
     updatedAt: new Date(row.updatedAt).toISOString(),
+    ...(row.phase && row.phaseStartedAt
+      ? { stepStartedAt: new Date(row.phaseStartedAt).toISOString() }
+      : {}),
+    ...(row.cutoverAt
+      ? { cutoverAt: new Date(row.cutoverAt).toISOString() }
+      : {}),
+    ...(row.finishedAt
+      ? { finishedAt: new Date(row.finishedAt).toISOString() }
+      : {}),
   };
 }
 
@@ -119,6 +135,8 @@ export class MigrationStore {
       created_by: row.createdBy,
       created_at: row.createdAt,
       updated_at: row.updatedAt,
+      dataset_owner: row.datasetOwner ?? null,
+      phase_started_at: row.phase ? row.createdAt : null,
     });
   }
 
@@ -135,11 +153,13 @@ export class MigrationStore {
   async list(filter: {
     dataset?: string;
     state?: MigrationState;
+    owner?: string;
     limit: number;
     offset: number;
   }): Promise<{ rows: MigrationRow[]; totalCount: number }> {
     const where = (q: Knex.QueryBuilder) => {
       if (filter.dataset) q.where('dataset', filter.dataset);
+      if (filter.owner) q.where('dataset_owner', filter.owner);
       if (filter.state) q.where('state', filter.state);
       return q;
     };
@@ -177,7 +197,10 @@ export class MigrationStore {
       updated_at: now,
     };
     if (FINAL_MIGRATION_STATES.includes(to.state)) patch.finished_at = now;
-    if (to.phase !== undefined) patch.phase = to.phase;
+    if (to.phase !== undefined) {
+      patch.phase = to.phase;
+      patch.phase_started_at = to.phase === null ? null : now;
+    }
     if (to.reason !== undefined) patch.reason = to.reason;
     if (to.cutoverAt !== undefined) patch.cutover_at = to.cutoverAt;
     const updated = await (trx ?? this.knex)('dm_migrations')
@@ -202,7 +225,7 @@ export class MigrationStore {
   ): Promise<boolean> {
     const updated = await this.knex('dm_migrations')
       .where({ id, state })
-      .update({ phase, updated_at: Date.now() });
+      .update({ phase, updated_at: Date.now(), phase_started_at: Date.now() });
     return updated === 1;
   }
 

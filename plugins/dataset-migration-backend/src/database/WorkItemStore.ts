@@ -1,5 +1,8 @@
 import { Knex } from 'knex';
-import type { MigrationProgress } from '@internal/backstage-plugin-dataset-migration-common';
+import type {
+  MigrationProgress,
+  StepProgress,
+} from '@internal/backstage-plugin-dataset-migration-common';
 import type { ObjectInfo } from '@internal/backstage-plugin-dataset-migration-node';
 import { isPostgres, num } from './migrations';
 import { claimItems } from './claims';
@@ -241,35 +244,58 @@ export class WorkItemStore {
   }
 
   async progress(ids: string[]): Promise<Map<string, MigrationProgress>> {
+    const zero = (): StepProgress => ({
+      totalItems: 0,
+      doneItems: 0,
+      failedItems: 0,
+      totalBytes: 0,
+      doneBytes: 0,
+    });
     const result = new Map<string, MigrationProgress>();
+    const stages = new Map<string, Set<ItemStage>>();
     for (const id of ids) {
-      result.set(id, {
-        totalItems: 0,
-        doneItems: 0,
-        failedItems: 0,
-        totalBytes: 0,
-        doneBytes: 0,
-      });
+      result.set(id, { ...zero(), steps: {} });
+      stages.set(id, new Set());
     }
     if (ids.length === 0) return result;
     const rows: any[] = await this.knex('dm_work_items')
       .whereIn('migration_id', ids)
-      .groupBy('migration_id', 'state')
-      .select('migration_id', 'state')
+      .groupBy('migration_id', 'stage', 'state')
+      .select('migration_id', 'stage', 'state')
       .count({ count: '*' })
       .sum({ bytes: 'size' });
-    for (const r of rows) {
-      const p = result.get(r.migration_id)!;
-      const count = num(r.count);
-      const bytes = num(r.bytes);
+    const add = (
+      p: StepProgress,
+      state: ItemState,
+      count: number,
+      bytes: number,
+    ) => {
       p.totalItems += count;
       p.totalBytes += bytes;
-      if (r.state === 'done' || r.state === 'skipped') {
+      if (state === 'done' || state === 'skipped') {
         p.doneItems += count;
         p.doneBytes += bytes;
-      } else if (r.state === 'failed') {
+      } else if (state === 'failed') {
         p.failedItems += count;
       }
+    };
+    for (const r of rows) {
+      const p = result.get(r.migration_id)!;
+      const stage = r.stage as ItemStage;
+      const count = num(r.count);
+      const bytes = num(r.bytes);
+      stages.get(r.migration_id)!.add(stage);
+      add(p, r.state, count, bytes);
+      const steps = p.steps!;
+      // An item past the copy stage was copied.
+      add(
+        (steps.copy ??= zero()),
+        stage === 'copy' ? r.state : 'done',
+        count,
+        bytes,
+      );
+      if (stage !== 'copy')
+        add((steps[stage] ??= zero()), r.state, count, bytes);
     }
     return result;
   }

@@ -161,6 +161,7 @@ export async function createMigrationEngine(
         state: 'planned',
         plan,
         createdBy: actor.ref,
+        datasetOwner: dataset.owner,
         createdAt: now,
         updatedAt: now,
       };

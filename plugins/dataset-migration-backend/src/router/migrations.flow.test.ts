@@ -172,8 +172,38 @@ describe('migrations through the REST API', () => {
       const done = await waitForState(server, id, ['succeeded', 'failed']);
       expect(done).toMatchObject({
         state: 'succeeded',
-        progress: { totalItems: 4, doneItems: 4, failedItems: 0 },
+        datasetOwner: 'user:default/mock',
+        finishedAt: expect.any(String),
+        cutoverAt: expect.any(String),
+        progress: {
+          totalItems: 4,
+          doneItems: 4,
+          failedItems: 0,
+          // Each step that ran, with its own counts.
+          steps: {
+            copy: { totalItems: 4, doneItems: 4, failedItems: 0 },
+            validate: { totalItems: 4, doneItems: 4, failedItems: 0 },
+          },
+        },
       });
+      expect(done.progress.steps!.copy!.doneBytes).toBe(
+        done.progress.totalBytes,
+      );
+      expect(Date.parse(done.finishedAt!)).toBeGreaterThanOrEqual(
+        Date.parse(done.createdAt),
+      );
+      for (const [ref, count] of [
+        ['user:default/mock', 1],
+        ['User:default/Mock', 1],
+        ['group:default/analytics', 0],
+        ['analytics', 0],
+      ] as const) {
+        const byOwner = await request(server)
+          .get(`${API}/migrations`)
+          .query({ owner: ref, dataset: 'resource:default/plays' })
+          .set('Authorization', owner);
+        expect(byOwner.body.totalCount).toBe(count);
+      }
       // Exactly the dataset: the originals the engine keeps for a rollback
       // live in the backup area outside the target.
       expect(await readTree(path.join(root.dir, 'out/plays'))).toEqual(SOURCE);

@@ -22,6 +22,7 @@ import Router from 'express-promise-router';
 import type { DatasetAuthorizer } from '../service/authorize';
 import { type DatasetResolver, normalizeEntityRef } from '../service/datasets';
 import type { LocationComparator } from '../service/locations';
+import { normalizeOwnerRef } from '../service/owners';
 import type { Actor, MigrationService } from '../service/types';
 import { parseInput } from './validation';
 
@@ -91,6 +92,7 @@ export function createMigrationsRouter(options: {
         format: dataset.format,
         consumers: dataset.consumers,
         mappingText: dataset.mappingText,
+        owner: dataset.owner && normalizeOwnerRef(dataset.owner),
       },
       actorOf(credentials),
     );
@@ -104,6 +106,7 @@ export function createMigrationsRouter(options: {
       await migrations.list({
         ...query,
         dataset: query.dataset && normalizeEntityRef(query.dataset),
+        owner: query.owner && normalizeOwnerRef(query.owner),
       }),
     );
   });

@@ -25,6 +25,8 @@ export interface DatasetInfo {
    * mapping as YAML or JSON text (usually `$text: ./mapping.yaml`).
    */
   mappingText?: string;
+  /** Entity ref of the dataset's owner (`spec.owner`), normalised. */
+  owner?: string;
 }
 
 /** Who asked, for the audit log. */
@@ -56,6 +58,8 @@ export interface MigrationService {
   list(filter: {
     dataset?: string;
     state?: MigrationState;
+    /** Entity ref of the dataset's owner, normalised. */
+    owner?: string;
     limit: number;
     offset: number;
   }): Promise<{ items: Migration[]; totalCount: number }>;
