@@ -8,6 +8,7 @@ export * from './annotations';
 export * from './location';
 export * from './mapping';
 export * from './permissions';
+export * from './relations';
 export * from './schemas';
 export * from './types';
 export * from './migrationEntity';

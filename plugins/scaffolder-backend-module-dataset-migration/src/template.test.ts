@@ -4,6 +4,7 @@ import {
   templateEntityV1beta3Validator,
 } from '@backstage/plugin-scaffolder-common';
 import {
+  ANNOTATION_DATASET_LOCATION,
   DATASET_FORMATS,
   MIGRATION_STRATEGIES,
 } from '@internal/backstage-plugin-dataset-migration-common';
@@ -55,6 +56,31 @@ function formProperties(): Record<string, any> {
   return properties;
 }
 
+/** Every string under `key` anywhere in the template, with its path. */
+function stringsUnder(key: string): Array<[path: string, text: string]> {
+  const found: Array<[string, string]> = [];
+  const walk = (value: unknown, path: string) => {
+    if (Array.isArray(value)) {
+      value.forEach((item, i) => walk(item, `${path}[${i}]`));
+    } else if (value && typeof value === 'object') {
+      for (const [k, v] of Object.entries(value)) {
+        if (k === key && typeof v === 'string') {
+          found.push([`${path}.${k}`, v]);
+        } else {
+          walk(v, `${path}.${k}`);
+        }
+      }
+    }
+  };
+  walk(template, 'template');
+  return found;
+}
+
+/** Markdown text with inline code spans taken out. */
+function outsideCode(markdown: string): string {
+  return markdown.replace(/(`+)[\s\S]*?\1/g, '');
+}
+
 describe('examples/templates/migrate-dataset', () => {
   it('is a valid v1beta3 template', async () => {
     await expect(templateEntityV1beta3Validator.check(template)).resolves.toBe(
@@ -95,26 +121,95 @@ describe('examples/templates/migrate-dataset', () => {
     expect(properties.strategy.enum).toEqual([...MIGRATION_STRATEGIES]);
   });
 
-  it('picks datasets, not arbitrary entities', () => {
+  it('picks datasets the backend can migrate, not arbitrary entities', () => {
     const { dataset } = formProperties();
     expect(dataset['ui:field']).toBe('EntityPicker');
-    expect(dataset['ui:options'].catalogFilter).toContainEqual({
-      kind: 'Resource',
-      'spec.type': 'dataset',
-    });
+    expect(dataset['ui:options'].allowArbitraryValues).toBe(false);
+    const filters: Record<string, unknown>[] =
+      dataset['ui:options'].catalogFilter;
+    expect(filters.map(f => f.kind)).toEqual(['Resource', 'API']);
+    // Every alternative must narrow to datasets with a location: the
+    // alternatives are OR-ed, so one loose entry would let anything in.
+    for (const filter of filters) {
+      expect(filter).toEqual({
+        kind: expect.any(String),
+        'spec.type': 'dataset',
+        [`metadata.annotations.${ANNOTATION_DATASET_LOCATION}`]: {
+          exists: true,
+        },
+      });
+    }
   });
 
-  it('links to the dataset and to the migrations page', () => {
-    const links = (template.spec.output as { links?: unknown[] } | undefined)
-      ?.links;
+  it('writes descriptions that survive Markdown rendering', () => {
+    // The scaffolder renders descriptions as Markdown with raw HTML, so
+    // `<bucket>` outside a code span is taken for a tag and disappears.
+    const descriptions = stringsUnder('description');
+    expect(descriptions.length).toBeGreaterThan(5);
+    for (const [path, text] of descriptions) {
+      expect({
+        path,
+        html: outsideCode(text).match(/<\/?[A-Za-z][^>]*>/g),
+      }).toEqual({ path, html: null });
+    }
+    const targetLocation: string = formProperties().targetLocation.description;
+    for (const scheme of ['file://ROOT/PATH', 's3://BUCKET/PREFIX']) {
+      expect(targetLocation).toContain(`\`${scheme}\``);
+    }
+  });
+
+  it('keeps ui:help plain text, which is how the form shows it', () => {
+    const helps = stringsUnder('ui:help');
+    expect(helps.length).toBeGreaterThan(0);
+    for (const [path, text] of helps) {
+      expect({ path, text }).toEqual({
+        path,
+        text: expect.not.stringMatching(/[`<>*_[\]]/),
+      });
+    }
+  });
+
+  it('only reads outputs the actions declare', () => {
+    const output = JSON.stringify(template.spec.output);
+    const used = [...output.matchAll(/steps\.(\w+)\.output\.(\w+)/g)].map(
+      ([, stepId, name]) => ({ stepId, name }),
+    );
+    expect(used.length).toBeGreaterThan(0);
+    for (const { stepId, name } of used) {
+      const step = template.spec.steps.find(s => s.id === stepId);
+      expect(step).toBeDefined();
+      const schema = actions.get(step!.action)?.schema?.output as any;
+      expect(Object.keys(schema.properties)).toContain(name);
+    }
+  });
+
+  it("links to the migration's page in the app, the dataset and the migrations page", () => {
+    const output = template.spec.output as
+      | { links?: Array<Record<string, string>>; text?: unknown[] }
+      | undefined;
+    const links = output?.links ?? [];
     expect(links).toEqual(
       expect.arrayContaining([
         expect.objectContaining({ entityRef: '${{ parameters.dataset }}' }),
         expect.objectContaining({ url: '/dataset-migrations' }),
-        expect.objectContaining({
-          url: '${{ steps.migrate.output.migrationUrl }}',
-        }),
       ]),
     );
+    // An in-app path, not the absolute migrationUrl: the frontend opens
+    // absolute URLs in a new tab, and app.baseUrl may not be the browser's.
+    const migrationLinks = links.filter(l => l.url?.includes('migrationPath'));
+    expect(migrationLinks.map(l => l.url)).toEqual([
+      '${{ steps.migrate.output.migrationPath }}',
+      '${{ steps.migrate.output.migrationPath }}',
+    ]);
+    // One of them, titled for the state the migration is in.
+    expect(migrationLinks.map(l => l.if)).toEqual([
+      "${{ steps.migrate.output.state === 'awaiting-approval' }}",
+      "${{ steps.migrate.output.state !== 'awaiting-approval' }}",
+    ]);
+    expect(output?.text).toEqual([
+      expect.objectContaining({
+        content: '${{ steps.migrate.output.summary }}',
+      }),
+    ]);
   });
 });

@@ -91,11 +91,11 @@ describe('MigrationEntitiesProcessor', () => {
       expect(emit.mock.calls.map(([result]) => result)).toEqual([
         {
           type: 'relation',
-          relation: { source: self, type: 'dependsOn', target: dataset },
+          relation: { source: self, type: 'migrationOf', target: dataset },
         },
         {
           type: 'relation',
-          relation: { source: dataset, type: 'dependencyOf', target: self },
+          relation: { source: dataset, type: 'hasMigration', target: self },
         },
         {
           type: 'relation',
@@ -120,7 +120,7 @@ describe('MigrationEntitiesProcessor', () => {
       );
       const targets = emit.mock.calls
         .map(([result]) => result.relation)
-        .filter(r => r.type === 'dependsOn' || r.type === 'ownedBy')
+        .filter(r => r.type === 'migrationOf' || r.type === 'ownedBy')
         .map(r => r.target);
       expect(targets).toEqual([
         { kind: 'Resource', namespace: 'analytics', name: 'plays' },

@@ -3,8 +3,6 @@ import {
   Entity,
   getCompoundEntityRef,
   parseEntityRef,
-  RELATION_DEPENDENCY_OF,
-  RELATION_DEPENDS_ON,
   RELATION_OWNED_BY,
   RELATION_OWNER_OF,
 } from '@backstage/catalog-model';
@@ -17,11 +15,18 @@ import {
 import {
   isMigrationEntity,
   migrationEntityV1alpha1Validator,
+  RELATION_HAS_MIGRATION,
+  RELATION_MIGRATION_OF,
 } from '@internal/backstage-plugin-dataset-migration-common';
 
 /**
  * Adds the `Migration` kind (`dataset-migration.io/v1alpha1`) to the catalog:
  * validates its spec and relates it to the dataset it migrates and its owner.
+ *
+ * The dataset relation is `migrationOf` / `hasMigration`, not `dependsOn` /
+ * `dependencyOf`: a migration is not a consumer of the dataset, and the
+ * dataset-migration backend lists the dataset's dependants as the consumers
+ * to notify in every plan.
  *
  * @public
  */
@@ -49,8 +54,8 @@ export class MigrationEntitiesProcessor implements CatalogProcessor {
 
     const source = this.parseRef(entity.spec.source, 'Resource', selfRef);
     if (source) {
-      this.emitRelation(emit, selfRef, RELATION_DEPENDS_ON, source);
-      this.emitRelation(emit, source, RELATION_DEPENDENCY_OF, selfRef);
+      this.emitRelation(emit, selfRef, RELATION_MIGRATION_OF, source);
+      this.emitRelation(emit, source, RELATION_HAS_MIGRATION, selfRef);
     } else {
       emit(
         processingResult.inputError(

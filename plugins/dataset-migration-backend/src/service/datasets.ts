@@ -14,6 +14,7 @@ import {
   DATASET_FORMATS,
   type DatasetFormat,
   InvalidLocationError,
+  MIGRATION_KIND,
   parseLocation,
 } from '@internal/backstage-plugin-dataset-migration-common';
 import type { DatasetInfo, MigrationService } from './types';
@@ -80,6 +81,12 @@ export class DatasetResolver {
    * Consumers are the entities that depend on the dataset. The dataset's own
    * `dependencyOf` relations cover what the catalog has stitched; the query
    * also finds dependants whose relations were not mirrored onto the dataset.
+   *
+   * Migration entities are never consumers, whatever relations they carry:
+   * their processor relates them to the dataset with `migrationOf`, but one
+   * processed by an older version keeps its `dependsOn` until the catalog
+   * reprocesses it, and another processor could add one. A past migration is
+   * not someone to notify about the next.
    */
   private async findConsumers(
     entity: Entity,
@@ -102,8 +109,15 @@ export class DatasetResolver {
     for (const dependant of items) {
       refs.add(stringifyEntityRef(dependant).toLocaleLowerCase('en-US'));
     }
-    return [...refs].sort();
+    return [...refs].filter(consumer => !isMigrationRef(consumer)).sort();
   }
+}
+
+const MIGRATION_KIND_LOWER = MIGRATION_KIND.toLocaleLowerCase('en-US');
+
+/** `consumer` is a normalised (lower-case) entity ref. */
+function isMigrationRef(consumer: string): boolean {
+  return parseEntityRef(consumer).kind === MIGRATION_KIND_LOWER;
 }
 
 function readLocationAnnotation(entity: Entity, ref: string): string {

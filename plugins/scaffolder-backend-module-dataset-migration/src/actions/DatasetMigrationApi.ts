@@ -89,19 +89,23 @@ export class DatasetMigrationApi {
 /**
  * Keeps the server's own message (a `ResponseError` alone only says "Request
  * failed with 400") and maps the status back to the matching error class.
+ *
+ * The mapped errors carry no cause: the task page shows the message to the
+ * person who ran the template, and "; caused by ResponseError: Request failed
+ * with 403 Forbidden" after "You are not allowed to …" only adds noise.
  */
 async function toError(response: Response, failure: string): Promise<Error> {
   const error = await ResponseError.fromResponse(response);
   const message = `${failure}: ${error.cause.message}`;
   switch (error.statusCode) {
     case 400:
-      return new InputError(message, error);
+      return new InputError(message);
     case 403:
-      return new NotAllowedError(message, error);
+      return new NotAllowedError(message);
     case 404:
-      return new NotFoundError(message, error);
+      return new NotFoundError(message);
     case 409:
-      return new ConflictError(message, error);
+      return new ConflictError(message);
     default:
       return new ForwardedError(message, error);
   }

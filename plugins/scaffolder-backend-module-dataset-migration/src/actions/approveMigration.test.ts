@@ -45,6 +45,10 @@ describe('dataset-migration:approve', () => {
       'migrationUrl',
       'https://backstage.example.com/dataset-migrations/m%207',
     );
+    expect(ctx.output).toHaveBeenCalledWith(
+      'migrationPath',
+      '/dataset-migrations/m%207',
+    );
   });
 
   it('surfaces a conflict with the API message', async () => {

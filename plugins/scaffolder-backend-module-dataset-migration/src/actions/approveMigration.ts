@@ -8,7 +8,7 @@ import { migrationActionRequestSchema } from '@internal/backstage-plugin-dataset
 import yaml from 'yaml';
 import { DatasetMigrationApi } from './DatasetMigrationApi';
 import { CREATE_MIGRATION_ACTION_ID } from './createMigration';
-import { migrationUrl } from './summary';
+import { migrationPath, migrationUrl } from './summary';
 
 /** Id of the action that approves a planned dataset migration. @public */
 export const APPROVE_MIGRATION_ACTION_ID = 'dataset-migration:approve';
@@ -70,7 +70,15 @@ export function createDatasetMigrationApproveAction(options: {
       output: {
         state: z => z.string().describe('State after approval, e.g. queued'),
         migrationUrl: z =>
-          z.string().describe('Page of the migration in Backstage'),
+          z
+            .string()
+            .describe('Page of the migration in Backstage, as an absolute URL'),
+        migrationPath: z =>
+          z
+            .string()
+            .describe(
+              'Page of the migration inside the app; use it for output links',
+            ),
       },
     },
 
@@ -109,6 +117,7 @@ export function createDatasetMigrationApproveAction(options: {
       const url = migrationUrl(options.appBaseUrl, migrationId);
       ctx.output('state', state);
       ctx.output('migrationUrl', url);
+      ctx.output('migrationPath', migrationPath(migrationId));
       ctx.logger.info(
         `Approved migration ${migrationId}; state: ${state}. Follow it at ${url}`,
       );

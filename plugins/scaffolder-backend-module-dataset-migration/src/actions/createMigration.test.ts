@@ -88,14 +88,29 @@ describe('dataset-migration:create', () => {
     expect(ctx.output).toHaveBeenCalledWith('plan', {
       objects: 1234,
       bytes: 5 * 1024 ** 3,
+      size: '5.0 GiB',
       overwrites: 3,
       consumers: ['component:default/charts', 'component:default/royalties'],
       estimatedSeconds: 720,
+      estimatedTime: '12 min',
     });
     expect(ctx.output).toHaveBeenCalledWith(
       'migrationUrl',
       'https://backstage.example.com/dataset-migrations/m1',
     );
+    expect(ctx.output).toHaveBeenCalledWith(
+      'migrationPath',
+      '/dataset-migrations/m1',
+    );
+    const summary = (ctx.output as jest.Mock).mock.calls.find(
+      ([name]) => name === 'summary',
+    )?.[1];
+    expect(summary).toContain('| Size | 5.0 GiB |');
+    expect(summary).toContain('| Objects | 1,234 |');
+    expect(summary).toContain(
+      '[component:charts](/catalog/default/component/charts)',
+    );
+    expect(summary).not.toContain('5368709120');
     expect(logger.info).toHaveBeenCalledWith(
       'Created bulk-copy migration m1 of resource:default/plays to s3://archive/plays; state: awaiting-approval. ' +
         'Plan: 1,234 objects, 5.0 GiB, estimated 12 min. ' +
@@ -160,14 +175,21 @@ describe('dataset-migration:create', () => {
     expect(ctx.output).not.toHaveBeenCalled();
   });
 
-  it('surfaces a permission denial as NotAllowedError', async () => {
+  it('surfaces a permission denial as NotAllowedError, with the dataset', async () => {
     api.reply = () =>
-      errorReply(403, 'NotAllowedError', 'You may not migrate this dataset');
+      errorReply(
+        403,
+        'NotAllowedError',
+        'You are not allowed to create migrations for resource:default/plays',
+      );
     const { ctx } = createContext(validInput);
     await expect(createAction().handler(ctx)).rejects.toMatchObject({
       name: 'NotAllowedError',
-      message: expect.stringContaining('You may not migrate this dataset'),
+      message:
+        'Could not create a migration of resource:default/plays: You are not allowed to create migrations for resource:default/plays',
     });
+    expect(api.requests).toHaveLength(1);
+    expect(ctx.output).not.toHaveBeenCalled();
   });
 
   it('does not create a second migration when the task is retried', async () => {
@@ -181,13 +203,14 @@ describe('dataset-migration:create', () => {
 
     expect(api.requests).toHaveLength(1);
     expect(retry.ctx.output).toHaveBeenCalledWith('migrationId', 'm1');
-    expect(retry.ctx.output).toHaveBeenCalledWith('plan', {
-      objects: 1234,
-      bytes: 5 * 1024 ** 3,
-      overwrites: 3,
-      consumers: ['component:default/charts', 'component:default/royalties'],
-      estimatedSeconds: 720,
-    });
+    expect(retry.ctx.output).toHaveBeenCalledWith(
+      'plan',
+      expect.objectContaining({ objects: 1234, size: '5.0 GiB' }),
+    );
+    expect(retry.ctx.output).toHaveBeenCalledWith(
+      'migrationPath',
+      '/dataset-migrations/m1',
+    );
   });
 
   it('tries again on retry when the first attempt failed', async () => {
@@ -242,5 +265,13 @@ describe('dataset-migration:create', () => {
     await createAction().handler(ctx);
     expect(api.requests).toHaveLength(0);
     expect(ctx.output).toHaveBeenCalledWith('migrationId', 'dry-run');
+    expect(ctx.output).toHaveBeenCalledWith(
+      'migrationPath',
+      '/dataset-migrations',
+    );
+    expect(ctx.output).toHaveBeenCalledWith(
+      'summary',
+      expect.stringMatching(/^Dry run: would plan a bulk-copy migration/),
+    );
   });
 });

@@ -14,7 +14,16 @@ import {
 import { createHash } from 'node:crypto';
 import yaml from 'yaml';
 import { DatasetMigrationApi } from './DatasetMigrationApi';
-import { describeMigration, migrationUrl, summarizePlan } from './summary';
+import {
+  describeDryRunMarkdown,
+  describeMigration,
+  describeMigrationMarkdown,
+  formatBytes,
+  formatDuration,
+  migrationPath,
+  migrationUrl,
+  summarizePlan,
+} from './summary';
 
 /** Id of the action that starts a dataset migration. @public */
 export const CREATE_MIGRATION_ACTION_ID = 'dataset-migration:create';
@@ -181,14 +190,32 @@ export function createDatasetMigrationCreateAction(options: {
             .object({
               objects: z.number(),
               bytes: z.number(),
+              size: z.string().describe('bytes in human units, e.g. 1.4 MiB'),
               overwrites: z.number(),
               consumers: z.array(z.string()),
               estimatedSeconds: z.number(),
+              estimatedTime: z
+                .string()
+                .describe('estimatedSeconds for people, e.g. 12 min'),
             })
             .optional()
             .describe('Summary of the dry-run plan, when the backend made one'),
         migrationUrl: z =>
-          z.string().describe('Page of the migration in Backstage'),
+          z
+            .string()
+            .describe('Page of the migration in Backstage, as an absolute URL'),
+        migrationPath: z =>
+          z
+            .string()
+            .describe(
+              'Page of the migration inside the app, e.g. /dataset-migrations/<id>; use it for output links',
+            ),
+        summary: z =>
+          z
+            .string()
+            .describe(
+              'The plan as Markdown for output text: sizes in human units, consumers linked to their catalog pages',
+            ),
       },
     },
 
@@ -202,6 +229,8 @@ export function createDatasetMigrationCreateAction(options: {
         ctx.output('migrationId', 'dry-run');
         ctx.output('state', 'planned');
         ctx.output('migrationUrl', migrationUrl(options.appBaseUrl));
+        ctx.output('migrationPath', migrationPath());
+        ctx.output('summary', describeDryRunMarkdown(request));
         return;
       }
 
@@ -222,14 +251,23 @@ export function createDatasetMigrationCreateAction(options: {
         },
       });
 
-      const plan = migration.plan ?? undefined;
+      const { plan } = migration;
       const url = migrationUrl(options.appBaseUrl, migration.id);
+      const path = migrationPath(migration.id);
       ctx.output('migrationId', migration.id);
       ctx.output('state', migration.state);
       if (plan) {
-        ctx.output('plan', plan);
+        // Formatted here rather than in the checkpoint, so a task resumed
+        // from an older checkpoint still gets them.
+        ctx.output('plan', {
+          ...plan,
+          size: formatBytes(plan.bytes),
+          estimatedTime: formatDuration(plan.estimatedSeconds),
+        });
       }
       ctx.output('migrationUrl', url);
+      ctx.output('migrationPath', path);
+      ctx.output('summary', describeMigrationMarkdown(migration, path));
       ctx.logger.info(describeMigration(migration, url));
     },
   });
