@@ -15,6 +15,9 @@ test('the catalog shows the example datasets with their owners', async ({
     rows.filter({ hasText: 'Artist catalog' }).getByText('Data Platform'),
   ).toBeVisible();
   await expect(
+    rows.filter({ hasText: 'Orders' }).getByText('Data Platform'),
+  ).toBeVisible();
+  await expect(
     rows.filter({ hasText: 'User sessions' }).getByText('Growth Analytics'),
   ).toBeVisible();
   await expect(

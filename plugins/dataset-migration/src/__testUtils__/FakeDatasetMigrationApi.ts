@@ -5,6 +5,8 @@ import type {
   Migration,
   MigrationEvent,
   MigrationPlan,
+  PlannedTransform,
+  TransformValidation,
   ValidationReport,
 } from '@internal/backstage-plugin-dataset-migration-common';
 import type {
@@ -49,6 +51,125 @@ export function makePlan(
     estimatedSeconds: 3725,
     warnings: ['2 objects are larger than 5 GiB'],
     createdAt: '2026-11-21T10:00:00.000Z',
+    ...overrides,
+  };
+}
+
+/** The plan of the example orders mapping: one column change of each kind. */
+export function makeTransform(
+  overrides: Partial<PlannedTransform> = {},
+): PlannedTransform {
+  return {
+    mapping: {
+      format: 'parquet',
+      fields: [
+        { from: 'id', to: 'order_id', cast: 'bigint' },
+        { from: 'customer_id', to: 'customer' },
+        { to: 'quantity', cast: 'integer' },
+        { from: 'note', to: 'note', default: '' },
+        { to: 'source_system', default: 'legacy-shop' },
+      ],
+      drop: ['customer_ip'],
+      filter: [{ column: 'status', op: 'ne', value: 'cancelled' }],
+      keys: ['id'],
+    },
+    mappingHash:
+      'sha256:84ed3fd17828167ce510bd6c8140c9aeec0d5e68740de75db21fbe115841f0ac',
+    mappingSource: 'entity',
+    sourceFormat: 'csv',
+    targetFormat: 'parquet',
+    schemaFrom: 'object 2026/01.csv',
+    sourceSchema: [],
+    targetSchema: [],
+    columns: [
+      {
+        source: { name: 'id', type: 'VARCHAR' },
+        target: { name: 'order_id', type: 'BIGINT' },
+        change: 'rename+cast',
+      },
+      {
+        source: { name: 'customer_id', type: 'VARCHAR' },
+        target: { name: 'customer', type: 'VARCHAR' },
+        change: 'rename',
+      },
+      {
+        source: { name: 'quantity', type: 'VARCHAR' },
+        target: { name: 'quantity', type: 'INTEGER' },
+        change: 'cast',
+      },
+      {
+        source: { name: 'status', type: 'VARCHAR' },
+        target: { name: 'status', type: 'VARCHAR' },
+        change: 'keep',
+      },
+      {
+        source: { name: 'note', type: 'VARCHAR' },
+        target: { name: 'note', type: 'VARCHAR' },
+        change: 'keep',
+        default: '',
+      },
+      { source: { name: 'customer_ip', type: 'VARCHAR' }, change: 'drop' },
+      {
+        target: { name: 'source_system', type: 'VARCHAR' },
+        change: 'add',
+        default: 'legacy-shop',
+      },
+    ],
+    objects: { transformed: 3, copied: 1 },
+    ...overrides,
+  };
+}
+
+/** The record-level layers of a transform that passed. */
+export function makeTransformValidation(
+  overrides: Partial<TransformValidation> = {},
+): TransformValidation {
+  return {
+    mappingHash: makeTransform().mappingHash,
+    rows: {
+      source: 6,
+      filtered: 1,
+      bad: 1,
+      quarantined: 1,
+      expected: 4,
+      target: 4,
+      matches: true,
+    },
+    sample: { perObject: 20, compared: 4, mismatched: 0, matches: true },
+    schema: {
+      expected: [
+        { name: 'order_id', type: 'BIGINT' },
+        { name: 'customer', type: 'VARCHAR' },
+      ],
+      matches: true,
+      mismatchedObjects: 0,
+    },
+    methods: [
+      'Row counts: every target object was read back by DuckDB and counted.',
+      'Schema: the Parquet columns and types were compared with the mapping’s target schema.',
+    ],
+    copiedObjects: 0,
+    quarantine: 'file://targets/.dataset-migration-backups/m-1/.quarantine',
+    ...overrides,
+  };
+}
+
+/** A validation report of a whole migration. */
+export function makeReport(
+  overrides: Partial<ValidationReport> = {},
+): ValidationReport {
+  return {
+    migrationId: 'm-1',
+    passed: true,
+    checkedAt: '2026-11-21T10:10:00.000Z',
+    objects: { checked: 4, mismatched: 0, missing: 0 },
+    manifest: {
+      source: { count: 4, bytes: 4000, hash: 'sha256:a' },
+      target: { count: 4, bytes: 4000, hash: 'sha256:a' },
+      matches: true,
+    },
+    methods: { sha256: 4 },
+    failures: [],
     ...overrides,
   };
 }

@@ -8,6 +8,7 @@ import Typography from '@material-ui/core/Typography';
 import {
   ANNOTATION_DATASET_FORMAT,
   ANNOTATION_DATASET_LOCATION,
+  ANNOTATION_DATASET_MAPPING,
   DATASET_FORMATS,
   type DatasetFormat,
 } from '@internal/backstage-plugin-dataset-migration-common';
@@ -135,6 +136,7 @@ export const DatasetMigrationCard = (props: { pollIntervalMs?: number }) => {
         datasetRef={datasetRef}
         currentLocation={currentLocation}
         currentFormat={format}
+        hasMapping={!!annotations[ANNOTATION_DATASET_MAPPING]?.trim()}
         canApprove={permissions.approve}
         canCancel={permissions.cancel}
         onMigrationChange={latest.setMigration}

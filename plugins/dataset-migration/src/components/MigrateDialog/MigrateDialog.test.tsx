@@ -163,22 +163,105 @@ describe('MigrateDialog', () => {
     ).toBeInTheDocument();
   });
 
-  it('offers bulk-copy only; schema-transform is marked coming soon', async () => {
+  async function openStrategies() {
+    await userEvent.click(
+      within(screen.getByRole('dialog')).getByRole('button', {
+        name: /^Strategy/,
+      }),
+    );
+    return screen.findByRole('option', {
+      name: 'Transform with the dataset’s mapping (schema-transform)',
+    });
+  }
+
+  it('copies as is by default; without a mapping the transform is disabled and says how to add one', async () => {
     const api = new FakeDatasetMigrationApi();
     renderDialog(api);
 
-    await userEvent.click(
-      within(screen.getByRole('dialog')).getByRole('button', {
-        name: 'Strategy',
-      }),
+    expect(
+      await screen.findByTestId('transform-unavailable'),
+    ).toHaveTextContent(
+      'To transform, add a mapping (YAML or JSON: fields, drop, filter, format) to the dataset’s dataset-migration.io/mapping annotation; see docs/transforms.md',
     );
-    const option = await screen.findByRole('option', {
-      name: 'schema-transform (coming soon)',
-    });
+    const option = await openStrategies();
     expect(option).toHaveAttribute('aria-disabled', 'true');
-    expect(screen.getByRole('option', { name: 'bulk-copy' })).toHaveAttribute(
-      'aria-selected',
-      'true',
+    expect(
+      screen.getByRole('option', { name: 'Copy as is (bulk-copy)' }),
+    ).toHaveAttribute('aria-selected', 'true');
+  });
+
+  it.each([
+    [
+      'binary' as const,
+      'Transforms read csv, ndjson, parquet datasets; this one is binary',
+    ],
+    [
+      undefined,
+      'Transforms need a dataset of known format: set its dataset-migration.io/format annotation (csv, ndjson, parquet)',
+    ],
+  ])(
+    'disables the transform of a %s dataset even with a mapping',
+    async (currentFormat, reason) => {
+      const api = new FakeDatasetMigrationApi();
+      renderDialog(api, { currentFormat, hasMapping: true });
+
+      expect(
+        await screen.findByTestId('transform-unavailable'),
+      ).toHaveTextContent(reason);
+      expect(await openStrategies()).toHaveAttribute('aria-disabled', 'true');
+    },
+  );
+
+  it('transforms with the dataset’s mapping: no mapping and no target format in the request', async () => {
+    const api = new FakeDatasetMigrationApi();
+    renderDialog(api, { hasMapping: true });
+
+    expect(screen.queryByTestId('transform-unavailable')).toBeNull();
+    const option = await openStrategies();
+    expect(option).not.toHaveAttribute('aria-disabled', 'true');
+    await userEvent.click(option);
+    expect(
+      await screen.findByText(
+        'Rewrites the records through the dataset’s mapping; the plan shows the schema diff',
+      ),
+    ).toBeInTheDocument();
+    expect(screen.getByText('set by the mapping')).toBeInTheDocument();
+
+    await planTo('file://targets/plays-parquet');
+
+    await screen.findByTestId('plan-preview');
+    expect(api.callsTo('createMigration')).toEqual([
+      {
+        method: 'createMigration',
+        args: [
+          {
+            dataset: DATASET_REF,
+            target: { location: 'file://targets/plays-parquet' },
+            strategy: 'schema-transform',
+          },
+        ],
+      },
+    ]);
+    const [request] = api.callsTo('createMigration')[0].args as any[];
+    expect(Object.keys(request.target)).toEqual(['location']);
+    expect('mapping' in request).toBe(false);
+  });
+
+  it('shows the backend’s 400 about a mapping that does not fit', async () => {
+    const api = new FakeDatasetMigrationApi();
+    api.createError = await apiError(
+      400,
+      'InputError',
+      "The mapping does not fit object 2026/01.csv: drop: column 'customer_ip' is not in the source",
     );
+    renderDialog(api, { hasMapping: true });
+
+    await userEvent.click(await openStrategies());
+    await planTo('file://targets/plays-parquet');
+
+    expect(await screen.findByTestId('migrate-error')).toHaveTextContent(
+      "The mapping does not fit object 2026/01.csv: drop: column 'customer_ip' is not in the source",
+    );
+    expect(screen.queryByTestId('plan-preview')).toBeNull();
   });
 });

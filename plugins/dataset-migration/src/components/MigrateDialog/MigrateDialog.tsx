@@ -31,6 +31,8 @@ export const MigrateDialog = (props: {
   datasetRef: string;
   currentLocation?: string;
   currentFormat?: DatasetFormat;
+  /** Whether the dataset has a mapping annotation, so it can be transformed. */
+  hasMapping?: boolean;
   canApprove: boolean;
   canCancel: boolean;
   /** Called with every new version of the migration this dialog created. */
@@ -60,7 +62,10 @@ export const MigrateDialog = (props: {
       update(
         await api.createMigration({
           dataset: datasetRef,
-          target: { location: values.location, format: values.format },
+          target: {
+            location: values.location,
+            ...(values.format && { format: values.format }),
+          },
           strategy: values.strategy,
         }),
       );
@@ -110,6 +115,7 @@ export const MigrateDialog = (props: {
             id="migrate-form"
             currentLocation={props.currentLocation}
             currentFormat={props.currentFormat}
+            hasMapping={props.hasMapping}
             onSubmit={plan}
           />
         )}
@@ -120,7 +126,11 @@ export const MigrateDialog = (props: {
               <Box ml={1}>
                 <Typography variant="body2" color="textSecondary">
                   {awaitingApproval
-                    ? 'Nothing has been written yet. Approve to start copying.'
+                    ? `Nothing has been written yet. Approve to start ${
+                        migration.strategy === 'schema-transform'
+                          ? 'transforming'
+                          : 'copying'
+                      }.`
                     : `Migration ${migration.id} is ${migration.state}.`}
                 </Typography>
               </Box>

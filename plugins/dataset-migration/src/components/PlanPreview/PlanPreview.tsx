@@ -1,39 +1,29 @@
 import { EntityRefLink } from '@backstage/plugin-catalog-react';
 import Box from '@material-ui/core/Box';
-import Typography from '@material-ui/core/Typography';
 import { Alert } from '@material-ui/lab';
 import type { MigrationPlan } from '@internal/backstage-plugin-dataset-migration-common';
 import { formatBytes, formatDuration, formatNumber } from '../../format';
-
-const Row = (props: { label: string; children: React.ReactNode }) => (
-  <Box display="flex" mb={0.5}>
-    <Box width={160} flexShrink={0}>
-      <Typography variant="body2" color="textSecondary">
-        {props.label}
-      </Typography>
-    </Box>
-    <Typography variant="body2" component="div">
-      {props.children}
-    </Typography>
-  </Box>
-);
+import { PlanRow } from './PlanRow';
+import { TransformPlan } from './TransformPlan';
 
 /** What a migration will do, as planned by the dry run. */
 export const PlanPreview = (props: { plan: MigrationPlan }) => {
   const { plan } = props;
   return (
     <Box data-testid="plan-preview">
-      <Row label="From">
+      <PlanRow label="From">
         <code>{plan.source.location}</code>
-      </Row>
-      <Row label="To">
+      </PlanRow>
+      <PlanRow label="To">
         <code>{plan.target.location}</code>
         {plan.target.format && ` (${plan.target.format})`}
-      </Row>
-      <Row label="Objects">{formatNumber(plan.source.objectCount)}</Row>
-      <Row label="Size">{formatBytes(plan.source.totalBytes)}</Row>
-      <Row label="Estimated time">{formatDuration(plan.estimatedSeconds)}</Row>
-      <Row label="Overwrites">
+      </PlanRow>
+      <PlanRow label="Objects">{formatNumber(plan.source.objectCount)}</PlanRow>
+      <PlanRow label="Size">{formatBytes(plan.source.totalBytes)}</PlanRow>
+      <PlanRow label="Estimated time">
+        {formatDuration(plan.estimatedSeconds)}
+      </PlanRow>
+      <PlanRow label="Overwrites">
         {plan.overwrites.count === 0 ? (
           'none'
         ) : (
@@ -58,8 +48,8 @@ export const PlanPreview = (props: { plan: MigrationPlan }) => {
             </Box>
           </>
         )}
-      </Row>
-      <Row label="Consumers">
+      </PlanRow>
+      <PlanRow label="Consumers">
         {plan.consumers.length === 0 ? (
           'none known'
         ) : (
@@ -71,7 +61,8 @@ export const PlanPreview = (props: { plan: MigrationPlan }) => {
             ))}
           </Box>
         )}
-      </Row>
+      </PlanRow>
+      {plan.transform && <TransformPlan transform={plan.transform} />}
       {plan.warnings.map(warning => (
         <Box mt={1} key={warning}>
           <Alert severity="warning">{warning}</Alert>

@@ -4,6 +4,7 @@ import CheckCircleIcon from '@material-ui/icons/CheckCircle';
 import ErrorIcon from '@material-ui/icons/Error';
 import type { ValidationReport } from '@internal/backstage-plugin-dataset-migration-common';
 import { formatBytes, formatNumber, formatTimestamp } from '../../format';
+import { TransformLayers } from './TransformLayers';
 
 const MAX_FAILURES_SHOWN = 5;
 
@@ -47,6 +48,7 @@ export const ValidationReportSummary = (props: {
           Compared by {methods}
         </Typography>
       )}
+      {report.transform && <TransformLayers transform={report.transform} />}
       {report.failures.length > 0 && (
         <Box component="ul" mt={1} mb={0}>
           {report.failures.slice(0, MAX_FAILURES_SHOWN).map(failure => (
