@@ -331,12 +331,19 @@ export class MigrationStore {
   }
 
   /** Target of the most recent succeeded migration that cut the dataset over. */
-  async effectiveLocation(dataset: string): Promise<string | undefined> {
+  async effectiveLocation(
+    dataset: string,
+  ): Promise<{ location: string; format?: DatasetFormat } | undefined> {
     const row = await this.knex('dm_migrations')
       .where({ dataset, state: 'succeeded' })
       .whereNotNull('cutover_at')
       .orderBy('cutover_at', 'desc')
-      .first('target_location');
-    return row?.target_location;
+      .first('target_location', 'target_format');
+    return row
+      ? {
+          location: row.target_location,
+          ...(row.target_format && { format: row.target_format }),
+        }
+      : undefined;
   }
 }

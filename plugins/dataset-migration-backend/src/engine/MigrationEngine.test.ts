@@ -104,9 +104,9 @@ describe('MigrationEngine', () => {
           ? { sha256: keys.length }
           : { 'reread-sha256': keys.length },
       );
-      expect(await engine.getEffectiveLocation('resource:default/plays')).toBe(
-        `file://${dst}`,
-      );
+      expect(
+        await engine.getEffectiveLocation('resource:default/plays'),
+      ).toEqual({ location: `file://${dst}`, format: 'binary' });
 
       const events = await allEvents(engine, created.id);
       expect(stateChanges(events)).toEqual([

@@ -36,6 +36,7 @@ export function createDatasetsRouter(options: {
     res.json({
       entityRef: dataset.ref,
       location: dataset.location,
+      ...(dataset.format ? { format: dataset.format } : {}),
       ...(migratedBy ? { migratedBy } : {}),
     });
   });

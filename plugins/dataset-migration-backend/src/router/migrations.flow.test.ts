@@ -256,6 +256,7 @@ describe('migrations through the REST API', () => {
       expect(location.body).toEqual({
         entityRef: 'resource:default/plays',
         location: 'file://data/out/plays',
+        format: 'csv',
         migratedBy: id,
       });
 
@@ -289,6 +290,7 @@ describe('migrations through the REST API', () => {
       expect(reverted.body).toEqual({
         entityRef: 'resource:default/plays',
         location: 'file://data/plays',
+        format: 'csv',
       });
 
       const allEvents: MigrationEvent[] = (

@@ -299,6 +299,22 @@ describe('schema-transform migrations through the REST API', () => {
       );
       expect(await listFiles(path.join(root.dir, '.spill'))).toEqual([]);
 
+      // After the cutover the dataset is Parquet at the target; a rollback
+      // brings back the CSV.
+      const where = async () =>
+        (
+          await request(backend.server)
+            .get(`${API}/datasets/location`)
+            .query({ entityRef: 'resource:default/orders' })
+            .set('Authorization', owner)
+        ).body;
+      expect(await where()).toEqual({
+        entityRef: 'resource:default/orders',
+        location: 'file://data/out/orders',
+        format: 'parquet',
+        migratedBy: planned.id,
+      });
+
       await request(backend.server)
         .post(`${API}/migrations/${planned.id}/rollback`)
         .set('Authorization', owner)
@@ -306,6 +322,11 @@ describe('schema-transform migrations through the REST API', () => {
         .expect(200);
       await waitForState(backend.server, planned.id, ['rolled-back']);
       expect(await readTree(out)).toEqual(PRE_EXISTING);
+      expect(await where()).toEqual({
+        entityRef: 'resource:default/orders',
+        location: 'file://data/orders',
+        format: 'csv',
+      });
     });
 
     it("NDJSON → CSV with the entity's mapping: bad rows quarantined outside the target", async () => {

@@ -68,9 +68,9 @@ export class DatasetResolver {
     const owner = (entity.spec as { owner?: unknown } | undefined)?.owner;
     return {
       ref,
-      location: effective ?? annotationLocation,
+      location: effective?.location ?? annotationLocation,
       annotationLocation,
-      format: readFormatAnnotation(entity, ref),
+      format: effective?.format ?? readFormatAnnotation(entity, ref),
       consumers,
       mappingText: entity.metadata.annotations?.[ANNOTATION_DATASET_MAPPING],
       owner: typeof owner === 'string' ? owner : undefined,

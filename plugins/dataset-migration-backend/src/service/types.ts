@@ -74,8 +74,11 @@ export interface MigrationService {
   getReport(id: string): Promise<ValidationReport | undefined>;
   getFleetStatus(): Promise<FleetStatus>;
   /**
-   * The dataset's effective location after cutover, or undefined when no
-   * succeeded migration moved it (then the catalog annotation applies).
+   * The dataset's effective location (and format: a transform may have
+   * changed it) after cutover, or undefined when no succeeded migration
+   * moved it (then the catalog annotations apply).
    */
-  getEffectiveLocation(datasetRef: string): Promise<string | undefined>;
+  getEffectiveLocation(
+    datasetRef: string,
+  ): Promise<{ location: string; format?: DatasetFormat } | undefined>;
 }
