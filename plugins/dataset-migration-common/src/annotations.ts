@@ -22,8 +22,9 @@ export const ANNOTATION_DATASET_SCHEMA = 'dataset-migration.io/schema';
 
 /**
  * Optional annotation with the dataset's `schema-transform` mapping, as YAML
- * or JSON text. Keep the mapping in a file next to the entity and let the
- * catalog inline it: `dataset-migration.io/mapping: { $text: ./mapping.yaml }`.
+ * or JSON text: a YAML block string in the entity, or, for entities the
+ * catalog reads from a URL location, a file beside it inlined with
+ * `dataset-migration.io/mapping: { $text: ./mapping.yaml }`.
  *
  * @public
  */

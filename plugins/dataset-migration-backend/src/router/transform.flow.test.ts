@@ -55,8 +55,7 @@ const ORDERS_MAPPING = {
 // Exists in the target before: overwritten by the transform, then restored.
 const PRE_EXISTING = { '2026/01.parquet': 'not really parquet' };
 
-// The mapping lives with the dataset entity (as `$text: ./mapping.yaml`
-// would put it there).
+// The mapping lives with the dataset entity, as YAML text in its annotation.
 const EVENTS_MAPPING_YAML = `
 format: csv
 fields:

@@ -22,7 +22,7 @@ export interface DatasetInfo {
   consumers: string[];
   /**
    * The `dataset-migration.io/mapping` annotation: a schema-transform
-   * mapping as YAML or JSON text (usually `$text: ./mapping.yaml`).
+   * mapping as YAML or JSON text.
    */
   mappingText?: string;
   /** Entity ref of the dataset's owner (`spec.owner`), normalised. */
