@@ -1,52 +1,96 @@
 import { createFrontendModule } from '@backstage/frontend-plugin-api';
-import { HomePageWidgetBlueprint } from '@backstage/plugin-home-react/alpha';
-import { MarkdownContent } from '@backstage/core-components';
+import homePlugin from '@backstage/plugin-home/alpha';
+import {
+  HomePageLayoutBlueprint,
+  HomePageWidgetBlueprint,
+} from '@backstage/plugin-home-react/alpha';
 
-const content = `
-## Welcome to Backstage! 👋
-
-Backstage is your developer portal — a single place to manage all your
-software, services, and documentation.
-
-### Quick Start
-
-- **Explore the catalog** — Browse all your organization's software in
-  the [Software Catalog](/catalog)
-- **Create something new** — Use a [Software Template](/create) to
-  scaffold a new project in minutes
-- **Read the docs** — Find technical documentation for any service
-  right from its catalog page
-
-### Helpful Links
-
-- [Backstage Documentation](https://backstage.io/docs)
-- [Customizing Your Homepage](https://backstage.io/docs/getting-started/homepage)
-- [Adding Plugins](https://backstage.io/docs/plugins)
-- [Contributing](https://github.com/backstage/backstage/blob/master/CONTRIBUTING.md)
-
-### How to Edit This Card
-
-This widget is defined in \`packages/app/src/modules/home/homeModule.tsx\`.
-You can update the markdown content there to welcome your team with
-your own links and getting started tips.
-
-To remove this card entirely, delete the getting started widget and
-remove it from the home module's extensions array in this file.
-`;
-
-const gettingStartedWidget = HomePageWidgetBlueprint.make({
-  name: 'getting-started',
+const homePageLayout = HomePageLayoutBlueprint.make({
   params: {
-    name: 'GettingStarted',
-    title: 'Getting Started',
-    description: 'Tips and links to help you get started with Backstage',
-    components: async () => ({
-      Content: () => <MarkdownContent content={content} />,
-    }),
+    loader: () => import('./HomePageLayout').then(m => m.HomePageLayout),
   },
 });
 
+const ownedDatasetsWidget = HomePageWidgetBlueprint.make({
+  name: 'owned-datasets',
+  params: {
+    name: 'OwnedDatasets',
+    title: 'Your datasets',
+    description: 'Datasets owned by you or one of your groups',
+    layout: { width: { defaultColumns: 6 } },
+    components: () =>
+      import('./OwnedDatasets').then(m => ({
+        Content: m.OwnedDatasets,
+        Actions: m.OwnedDatasetsActions,
+      })),
+  },
+});
+
+const runningMigrationsWidget = HomePageWidgetBlueprint.make({
+  name: 'running-migrations',
+  params: {
+    name: 'RunningMigrations',
+    title: 'Migrations running',
+    description: 'Dataset migrations being copied, transformed or validated',
+    layout: { width: { defaultColumns: 6 } },
+    components: () =>
+      import('./RunningMigrations').then(m => ({
+        Content: m.RunningMigrations,
+        Actions: m.RunningMigrationsActions,
+      })),
+  },
+});
+
+const fleetWidget = HomePageWidgetBlueprint.make({
+  name: 'fleet',
+  params: {
+    name: 'FleetState',
+    title: 'Worker fleet',
+    description: 'Queue depth, workers and throughput of the migration fleet',
+    layout: { width: { defaultColumns: 12 } },
+    components: () =>
+      import('./FleetState').then(m => ({ Content: m.FleetState })),
+    // The fleet summary is a card already; render it without a second one.
+    componentProps: {
+      Renderer: ({ Content }: { Content: () => JSX.Element }) => <Content />,
+    },
+  },
+});
+
+/**
+ * The home page of the portal (`page:home`, at `/` in app-config.yaml): the
+ * user's datasets, the running migrations and the worker fleet, laid out by
+ * `HomePageLayout` in the order app-config.yaml lists the widgets.
+ *
+ * The home plugin's template widgets are switched off: the random joke calls
+ * a public API from the browser (a "Failed to fetch" toast where that is
+ * blocked), and clocks, external links and visit lists are not this portal's
+ * business. app-config.yaml can still turn one back on by its id.
+ */
 export const homeModule = createFrontendModule({
   pluginId: 'home',
-  extensions: [gettingStartedWidget],
+  extensions: [
+    homePageLayout,
+    ownedDatasetsWidget,
+    runningMigrationsWidget,
+    fleetWidget,
+    homePlugin
+      .getExtension('home-page-widget:home/random-joke')
+      .override({ disabled: true }),
+    homePlugin
+      .getExtension('home-page-widget:home/world-clock')
+      .override({ disabled: true }),
+    homePlugin
+      .getExtension('home-page-widget:home/toolkit')
+      .override({ disabled: true }),
+    homePlugin
+      .getExtension('home-page-widget:home/starred-entities')
+      .override({ disabled: true }),
+    homePlugin
+      .getExtension('home-page-widget:home/most-visited')
+      .override({ disabled: true }),
+    homePlugin
+      .getExtension('home-page-widget:home/recently-visited')
+      .override({ disabled: true }),
+  ],
 });

@@ -1,0 +1,3 @@
+export { datasetsModule } from './datasetsModule';
+export { datasetsRouteRef } from './routes';
+export { datasetCatalogFilter } from './DatasetFilter';

@@ -1,0 +1,4 @@
+import { createRouteRef } from '@backstage/frontend-plugin-api';
+
+/** The Datasets page, `/datasets`. */
+export const datasetsRouteRef = createRouteRef();

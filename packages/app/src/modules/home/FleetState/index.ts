@@ -1,0 +1,1 @@
+export { FleetState } from './FleetState';

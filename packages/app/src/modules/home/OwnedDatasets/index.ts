@@ -1,0 +1,1 @@
+export { OwnedDatasets, OwnedDatasetsActions } from './OwnedDatasets';

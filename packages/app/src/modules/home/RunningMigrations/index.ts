@@ -1,0 +1,4 @@
+export {
+  RunningMigrations,
+  RunningMigrationsActions,
+} from './RunningMigrations';
