@@ -19,52 +19,15 @@ import {
   openDuckDb,
   transformFile,
 } from '../plugins/dataset-migration-backend/src/transform/transformFile';
+import { generateOrdersCsv, ORDERS_MAPPING as mapping } from './orders-csv';
 
 const rows = Number(process.argv[2] ?? 1_000_000);
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dm-bench-transform-'));
 const input = path.join(dir, 'orders.csv');
 
-function generate() {
-  const out = fs.openSync(input, 'w');
-  fs.writeSync(out, 'id,customer,amount,created,status,note,internal\n');
-  let chunk = '';
-  for (let i = 0; i < rows; i++) {
-    const id = 9007199254740993n + BigInt(i);
-    const note =
-      i % 10 === 0
-        ? '"line one\nline ""two"", with comma"'
-        : i % 7 === 0
-        ? ''
-        : `Zoë ${i}`;
-    const ts = `2026-01-${String((i % 28) + 1).padStart(
-      2,
-      '0',
-    )}T12:34:56.${String(i % 1_000_000).padStart(6, '0')}+0${i % 10}:00`;
-    chunk += `${id},c${i % 5000},${(i % 100000) / 100 + 0.01},${ts},${
-      i % 13 === 0 ? 'cancelled' : 'open'
-    },${note},x\n`;
-    if (chunk.length > 1 << 20) {
-      fs.writeSync(out, chunk);
-      chunk = '';
-    }
-  }
-  fs.writeSync(out, chunk);
-  fs.closeSync(out);
-}
-
-const mapping = {
-  fields: [
-    { from: 'id', to: 'order_id', cast: 'bigint' },
-    { to: 'amount', cast: 'decimal(12,2)' },
-    { from: 'created', to: 'created_at', cast: 'timestamp' },
-  ],
-  drop: ['internal'],
-  filter: [{ column: 'status', op: 'ne' as const, value: 'cancelled' }],
-};
-
 async function main() {
   const t0 = Date.now();
-  generate();
+  generateOrdersCsv(input, rows);
   const size = fs.statSync(input).size;
   console.log(
     `generated ${rows} rows, ${(size / 1e6).toFixed(1)} MB in ${

@@ -37,7 +37,17 @@ async function openDataset(page: Page, name: string) {
   await expect(page.getByText('Dataset migration').first()).toBeVisible();
 }
 
-test('an owner migrates a dataset, then rolls it back', async ({ page }) => {
+/** The dataset's migration card (the innermost card holding the latest migration). */
+function migrationCard(page: Page) {
+  return page
+    .locator('.MuiCard-root')
+    .filter({ has: page.getByTestId('latest-migration') })
+    .last();
+}
+
+test('an owner migrates a dataset, then rolls it back', async ({
+  page,
+}, testInfo) => {
   expect(targetsDir).toBeTruthy();
   const target = join(targetsDir, 'plays-daily-e2e');
 
@@ -54,11 +64,30 @@ test('an owner migrates a dataset, then rolls it back', async ({ page }) => {
   await expect(dialog.getByText('recommendations-service')).toBeVisible();
   expect(existsSync(target)).toBe(false);
 
-  await dialog.getByRole('button', { name: 'Approve' }).click();
+  // Closed without a decision: the card shows the same plan next to its own
+  // Approve button, so whoever approves there sees what they approve.
+  await page.keyboard.press('Escape');
+  await expect(dialog).toBeHidden();
+  const card = migrationCard(page);
+  await expect(card.getByTestId('migration-state')).toHaveText(
+    'awaiting-approval',
+  );
+  const plan = card.getByTestId('plan-preview');
+  await expect(plan.getByText('recommendations-service')).toBeVisible();
+  await expect(card.getByText(/0 \/ 0/)).toHaveCount(0);
+  await card.screenshot({
+    path: testInfo.outputPath('card-awaiting-approval.png'),
+  });
+
+  await card.getByRole('button', { name: 'Approve' }).click();
   await expect(page.getByText('succeeded').first()).toBeVisible({
     timeout: 60_000,
   });
   expect(treeHashes(target)).toEqual(treeHashes(sourceDir));
+  await expect(card.getByTestId('step-copy')).toContainText('6 / 6 objects');
+  await expect(card.getByTestId('validation-report')).toContainText(
+    'Validation passed',
+  );
 
   await page.getByRole('button', { name: 'Rollback' }).click();
   await page
@@ -69,6 +98,31 @@ test('an owner migrates a dataset, then rolls it back', async ({ page }) => {
     timeout: 60_000,
   });
   expect(treeHashes(target)).toEqual({});
+
+  // Rolled back, plainly: what was undone, no success look, nothing to redo.
+  await expect(card.getByTestId('rollback-summary')).toContainText(
+    'Rolled back',
+  );
+  await expect(card.getByTestId('validation-report')).toHaveCount(0);
+  await expect(card.getByTestId('step-copy')).toHaveCount(0);
+  await expect(card.getByRole('button', { name: 'Rollback' })).toHaveCount(0);
+  await card.screenshot({ path: testInfo.outputPath('card-rolled-back.png') });
+
+  // The migrations page lists it; its row opens the migration's page.
+  await page.getByRole('link', { name: 'Dataset migrations' }).first().click();
+  await expect(
+    page.getByRole('heading', { name: 'All migrations' }),
+  ).toBeVisible();
+  const row = page
+    .getByRole('row')
+    .filter({ hasText: 'file://targets/plays-daily-e2e' });
+  await expect(row.getByText('rolled-back')).toBeVisible();
+  await page.screenshot({
+    path: testInfo.outputPath('migrations-page.png'),
+    fullPage: true,
+  });
+  await row.getByText('file://targets/plays-daily-e2e').click();
+  await expect(page).toHaveURL(/\/dataset-migrations\/[0-9a-f-]{36}$/);
 });
 
 test('a non-owner cannot migrate another team’s dataset', async ({ page }) => {

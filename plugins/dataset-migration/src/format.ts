@@ -40,9 +40,27 @@ export function formatNumber(value: number): string {
   return new Intl.NumberFormat('en-US').format(value);
 }
 
+/** An ISO instant in the user's locale and time zone. */
 export function formatTimestamp(iso: string): string {
   const date = new Date(iso);
   return Number.isNaN(date.getTime()) ? iso : date.toLocaleString();
+}
+
+/** The same, compact for tables: date and minutes, e.g. `12/3/26, 1:49 PM`. */
+export function formatShortTimestamp(iso: string): string {
+  const date = new Date(iso);
+  return Number.isNaN(date.getTime())
+    ? iso
+    : date.toLocaleString(undefined, {
+        dateStyle: 'short',
+        timeStyle: 'short',
+      });
+}
+
+/** Seconds from one ISO instant to another (or to now); NaN if unparsable. */
+export function secondsBetween(fromIso: string, toIso?: string): number {
+  const to = toIso ? Date.parse(toIso) : Date.now();
+  return (to - Date.parse(fromIso)) / 1000;
 }
 
 export function isFinalState(state: MigrationState): boolean {

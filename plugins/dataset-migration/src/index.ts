@@ -12,4 +12,5 @@ export {
   datasetMigrationPage,
 } from './plugin';
 export { isDatasetMigrationAvailable } from './filters';
+export { FleetSummary } from './components/FleetSummary';
 export * from './api';

@@ -12,6 +12,7 @@ import {
   datasetMigrationPage,
 } from './plugin';
 import { DatasetMigrationClient, datasetMigrationApiRef } from './api';
+import { migrationRouteRef, rootRouteRef } from './routes';
 
 function entity(kind: string, annotations: Record<string, string>): Entity {
   return {
@@ -55,6 +56,12 @@ describe('dataset-migration plugin', () => {
     expect(tester.get(coreExtensionData.routePath)).toBe('/dataset-migrations');
     expect(tester.get(coreExtensionData.title)).toBe('Dataset migrations');
     expect(tester.get(coreExtensionData.icon)).toBeDefined();
+  });
+
+  it('exposes the page and each migration’s page as routes', () => {
+    expect(plugin.routes.root).toBe(rootRouteRef);
+    expect(plugin.routes.migration).toBe(migrationRouteRef);
+    expect(migrationRouteRef.path).toBe('/:id');
   });
 
   it('provides the REST client for datasetMigrationApiRef', () => {

@@ -9,7 +9,7 @@ import { EntityCardBlueprint } from '@backstage/plugin-catalog-react/alpha';
 import SyncAltIcon from '@material-ui/icons/SyncAlt';
 import { DatasetMigrationClient, datasetMigrationApiRef } from './api';
 import { isDatasetMigrationAvailable } from './filters';
-import { rootRouteRef } from './routes';
+import { migrationRouteRef, rootRouteRef } from './routes';
 
 /**
  * The REST client, `api:dataset-migration`.
@@ -44,8 +44,9 @@ export const datasetMigrationEntityCard = EntityCardBlueprint.make({
 });
 
 /**
- * The migrations page, `page:dataset-migration`, at `/dataset-migrations`;
- * its title and icon make it a sidebar item.
+ * The migrations page, `page:dataset-migration`, at `/dataset-migrations`,
+ * with the page of each migration at `/dataset-migrations/:id`; its title and
+ * icon make it a sidebar item.
  *
  * @public
  */
@@ -55,8 +56,7 @@ export const datasetMigrationPage = PageBlueprint.make({
     title: 'Dataset migrations',
     icon: <SyncAltIcon fontSize="inherit" />,
     routeRef: rootRouteRef,
-    loader: () =>
-      import('./components/MigrationsPage').then(m => <m.MigrationsPage />),
+    loader: () => import('./components/Router').then(m => <m.Router />),
   },
 });
 
@@ -76,5 +76,6 @@ export const datasetMigrationPlugin = createFrontendPlugin({
   ],
   routes: {
     root: rootRouteRef,
+    migration: migrationRouteRef,
   },
 });

@@ -198,6 +198,20 @@ export function makeMigration(overrides: Partial<Migration> = {}): Migration {
   };
 }
 
+/** One audit-log / live-log line of migration `m-1`. */
+export function makeEvent(
+  overrides: Partial<MigrationEvent> & { id: number },
+): MigrationEvent {
+  return {
+    migrationId: 'm-1',
+    type: 'log',
+    level: 'info',
+    message: `event ${overrides.id}`,
+    createdAt: '2026-11-21T10:00:00.000Z',
+    ...overrides,
+  };
+}
+
 type Call = { method: string; args: unknown[] };
 
 /**
@@ -269,19 +283,32 @@ export class FakeDatasetMigrationApi implements DatasetMigrationApi {
   async listMigrations(options?: ListMigrationsOptions) {
     this.record('listMigrations', options);
     const items = this.migrations.filter(
-      m => !options?.dataset || m.dataset === options.dataset,
+      m =>
+        (!options?.dataset || m.dataset === options.dataset) &&
+        (!options?.state || m.state === options.state) &&
+        (!options?.owner || m.datasetOwner === options.owner),
     );
     return { items, totalCount: items.length };
   }
   async getMigration(id: string) {
     this.record('getMigration', id);
+    if (!this.migrations.some(m => m.id === id)) {
+      // What the backend answers for an unknown id.
+      throw await apiError(
+        404,
+        'NotFoundError',
+        `Migration '${id}' does not exist`,
+      );
+    }
     return this.find(id);
   }
-  async listEvents(id: string, options?: { after?: number }) {
+  async listEvents(id: string, options?: { after?: number; limit?: number }) {
     this.record('listEvents', id, options);
     const after = options?.after ?? 0;
     return {
-      items: this.events.filter(e => e.migrationId === id && e.id > after),
+      items: this.events
+        .filter(e => e.migrationId === id && e.id > after)
+        .slice(0, options?.limit ?? this.events.length),
     };
   }
   async getReport(id: string) {

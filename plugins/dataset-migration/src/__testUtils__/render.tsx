@@ -10,6 +10,7 @@ import {
 } from '@backstage/plugin-permission-common';
 import type { ReactNode } from 'react';
 import { datasetMigrationApiRef } from '../api';
+import { rootRouteRef } from '../routes';
 import type { FakeDatasetMigrationApi } from './FakeDatasetMigrationApi';
 
 export const datasetEntity: Entity = {
@@ -39,6 +40,9 @@ export function renderWithApis(
     authorize?: (
       request: EvaluatePermissionRequest,
     ) => AuthorizeResult.ALLOW | AuthorizeResult.DENY;
+    /** A route pattern to mount `element` on, e.g. `/dataset-migrations/:id`. */
+    mountPath?: string;
+    initialRouteEntries?: string[];
   },
 ) {
   const content = options.entity ? (
@@ -54,6 +58,11 @@ export function renderWithApis(
           options.authorize ?? options.permission ?? AuthorizeResult.ALLOW,
       }),
     ],
-    mountedRoutes: { '/catalog/:namespace/:kind/:name': entityRouteRef },
+    mountedRoutes: {
+      '/catalog/:namespace/:kind/:name': entityRouteRef,
+      '/dataset-migrations': rootRouteRef,
+    },
+    mountPath: options.mountPath,
+    initialRouteEntries: options.initialRouteEntries,
   });
 }

@@ -1,6 +1,7 @@
 import { createApiRef } from '@backstage/frontend-plugin-api';
 import type {
   CreateMigrationRequest,
+  DatasetFormat,
   FleetStatus,
   Migration,
   MigrationEvent,
@@ -13,6 +14,8 @@ export interface ListMigrationsOptions {
   /** Entity ref of the dataset. */
   dataset?: string;
   state?: MigrationState;
+  /** Entity ref of the dataset's owner when planned; the kind defaults to group. */
+  owner?: string;
   limit?: number;
   offset?: number;
 }
@@ -21,6 +24,8 @@ export interface ListMigrationsOptions {
 export interface DatasetLocationResponse {
   entityRef: string;
   location: string;
+  /** Format there (a schema-transform may have changed it). */
+  format?: DatasetFormat;
   /** Id of the migration whose cutover moved the dataset here, if any. */
   migratedBy?: string;
 }

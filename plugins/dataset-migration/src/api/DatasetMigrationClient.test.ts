@@ -133,10 +133,12 @@ describe('DatasetMigrationClient', () => {
       state: 'running',
       limit: 5,
     });
+    await client.listMigrations({ owner: 'group:default/data-platform' });
     await client.listMigrations();
 
     expect(server.requests.map(r => r.url)).toEqual([
       '/api/dataset-migration/migrations?dataset=resource%3Adefault%2Fplays+%26+more&state=running&limit=5',
+      '/api/dataset-migration/migrations?owner=group%3Adefault%2Fdata-platform',
       '/api/dataset-migration/migrations',
     ]);
     expect(server.requests[0].method).toBe('GET');

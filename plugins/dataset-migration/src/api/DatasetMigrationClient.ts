@@ -39,6 +39,7 @@ export class DatasetMigrationClient implements DatasetMigrationApi {
     return this.request('GET', 'migrations', {
       dataset: options.dataset,
       state: options.state,
+      owner: options.owner,
       limit: options.limit,
       offset: options.offset,
     });

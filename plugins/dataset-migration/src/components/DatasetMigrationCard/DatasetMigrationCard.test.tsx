@@ -5,10 +5,14 @@ import {
   type EvaluatePermissionRequest,
 } from '@backstage/plugin-permission-common';
 import type { ReactNode } from 'react';
+import type { StepProgress } from '@internal/backstage-plugin-dataset-migration-common';
 import {
   DATASET_REF,
   FakeDatasetMigrationApi,
   makeMigration,
+  makePlan,
+  makeReport,
+  makeTransform,
 } from '../../__testUtils__/FakeDatasetMigrationApi';
 import { datasetEntity, renderWithApis } from '../../__testUtils__/render';
 import { DatasetMigrationCard } from './DatasetMigrationCard';
@@ -20,6 +24,20 @@ jest.mock('react-virtualized-auto-sizer', () => ({
     children: (size: { width: number; height: number }) => ReactNode;
   }) => <>{props.children({ width: 400, height: 200 })}</>,
 }));
+
+const MiB = 1024 ** 2;
+
+function counters(total: number, done: number, mib = 1): StepProgress {
+  return {
+    totalItems: total,
+    doneItems: done,
+    failedItems: 0,
+    totalBytes: total * mib * MiB,
+    doneBytes: done * mib * MiB,
+  };
+}
+
+const NOTHING = counters(0, 0);
 
 describe('DatasetMigrationCard', () => {
   it('shows the effective location, format and the latest migration with its progress', async () => {
@@ -49,16 +67,17 @@ describe('DatasetMigrationCard', () => {
     ).toBeInTheDocument();
     expect(screen.getByText('moved here by migration m-0')).toBeInTheDocument();
     expect(screen.getByText('Format: csv')).toBeInTheDocument();
-    expect(screen.getByTestId('migration-state')).toHaveTextContent('running');
+    const latest = within(screen.getByTestId('latest-migration'));
+    expect(latest.getByTestId('migration-state')).toHaveTextContent('running');
     expect(screen.getByText('step: copy')).toBeInTheDocument();
+    expect(screen.getByText(/^started by/)).toHaveTextContent(
+      /^started by ada on/,
+    );
+    // A backend without per-step counters: the numbers are the copy's.
     expect(
-      screen.getByText(/started by user:default\/ada/),
+      screen.getByText('50 / 200 objects · 2.9 KiB / 3.9 KiB (75%)'),
     ).toBeInTheDocument();
-    expect(screen.getByText('50 / 200 (25%)')).toBeInTheDocument();
-    expect(
-      screen.getByRole('progressbar', { name: 'Objects' }),
-    ).toHaveAttribute('aria-valuenow', '25');
-    expect(screen.getByRole('progressbar', { name: 'Bytes' })).toHaveAttribute(
+    expect(screen.getByRole('progressbar', { name: 'Copy' })).toHaveAttribute(
       'aria-valuenow',
       '75',
     );
@@ -69,6 +88,30 @@ describe('DatasetMigrationCard', () => {
     expect(screen.getByRole('button', { name: 'Cancel' })).toBeEnabled();
     expect(screen.getByRole('button', { name: 'Rollback' })).toBeDisabled();
     expect(screen.getByRole('button', { name: 'Migrate' })).toBeDisabled();
+  });
+
+  it('gives the format the cutover left, not the older annotation', async () => {
+    const api = new FakeDatasetMigrationApi();
+    api.location = {
+      entityRef: DATASET_REF,
+      location: 'gs://archive/plays-parquet',
+      migratedBy: 'm-1',
+    };
+    api.migrations = [
+      makeMigration({
+        state: 'succeeded',
+        step: undefined,
+        strategy: 'schema-transform',
+        target: { location: 'gs://archive/plays-parquet', format: 'parquet' },
+      }),
+    ];
+
+    renderWithApis(<DatasetMigrationCard pollIntervalMs={60_000} />, {
+      api,
+      entity: datasetEntity,
+    });
+
+    expect(await screen.findByText('Format: parquet')).toBeInTheDocument();
   });
 
   it('falls back to the annotation and says so when the dataset was never migrated', async () => {
@@ -226,9 +269,11 @@ describe('DatasetMigrationCard', () => {
     await userEvent.click(
       await screen.findByRole('button', { name: 'Approve' }),
     );
-    expect(await screen.findByRole('alert')).toHaveTextContent(
-      'Approve failed: source changed since the plan; plan again',
-    );
+    expect(
+      await screen.findByText(
+        'Approve failed: source changed since the plan; plan again',
+      ),
+    ).toHaveAttribute('role', 'alert');
   });
 
   it('disables Migrate and Rollback, with the reason, when permission is denied', async () => {
@@ -297,5 +342,234 @@ describe('DatasetMigrationCard', () => {
     await userEvent.setup({ pointerEventsCheck: 0 }).click(rollback);
     expect(screen.queryByRole('dialog')).toBeNull();
     expect(api.callsTo('rollbackMigration')).toHaveLength(0);
+  });
+
+  it('shows the plan next to Approve while a migration awaits approval, not 0 / 0', async () => {
+    const api = new FakeDatasetMigrationApi();
+    api.migrations = [
+      makeMigration({
+        state: 'awaiting-approval',
+        step: undefined,
+        strategy: 'schema-transform',
+        plan: makePlan({ transform: makeTransform() }),
+        progress: { ...NOTHING, steps: {} },
+      }),
+    ];
+
+    renderWithApis(<DatasetMigrationCard pollIntervalMs={60_000} />, {
+      api,
+      entity: datasetEntity,
+    });
+
+    const plan = within(await screen.findByTestId('plan-preview'));
+    expect(plan.getByText('1,234')).toBeInTheDocument();
+    expect(plan.getByText('5.0 GiB')).toBeInTheDocument();
+    expect(plan.getByText(/^3 existing target objects/)).toBeInTheDocument();
+    expect(
+      within(plan.getByTestId('plan-consumers')).getAllByRole('link'),
+    ).toHaveLength(2);
+    expect(plan.getByTestId('plan-schema-diff')).toBeInTheDocument();
+    expect(
+      screen.getByText(/^Nothing has been written yet\. Review the plan/),
+    ).toHaveTextContent(/start transforming\.$/);
+    expect(screen.getByRole('button', { name: 'Approve' })).toBeEnabled();
+    expect(screen.getByRole('button', { name: 'Cancel' })).toBeEnabled();
+    // No progress before anything ran, and nothing to roll back yet.
+    expect(screen.queryByText(/0 \/ 0/)).toBeNull();
+    expect(screen.queryByRole('progressbar')).toBeNull();
+    expect(screen.queryByRole('button', { name: 'Rollback' })).toBeNull();
+    // Validation has not run, so no report is asked for.
+    expect(api.callsTo('getReport')).toHaveLength(0);
+  });
+
+  it('shows each step with its counts and sizes, and the running step’s throughput and time left', async () => {
+    const api = new FakeDatasetMigrationApi();
+    api.migrations = [
+      makeMigration({
+        state: 'running',
+        step: 'validate',
+        stepStartedAt: new Date(Date.now() - 10_000).toISOString(),
+        progress: {
+          ...counters(6, 3),
+          steps: { copy: counters(6, 6), validate: counters(6, 3) },
+        },
+      }),
+    ];
+
+    renderWithApis(<DatasetMigrationCard pollIntervalMs={60_000} />, {
+      api,
+      entity: datasetEntity,
+    });
+
+    const copy = within(await screen.findByTestId('step-copy'));
+    expect(
+      copy.getByText('6 / 6 objects · 6.0 MiB / 6.0 MiB (100%)'),
+    ).toBeInTheDocument();
+    expect(copy.queryByText(/left$/)).toBeNull();
+    const validate = within(screen.getByTestId('step-validate'));
+    expect(validate.getByText('Validate (running)')).toBeInTheDocument();
+    expect(
+      validate.getByText('3 / 6 objects · 3.0 MiB / 6.0 MiB (50%)'),
+    ).toBeInTheDocument();
+    // 3 MiB in about 10 s: some 300 KiB/s, some 10 s to go.
+    expect(
+      validate.getByText(/^\d+ KiB\/s · about \d+s left$/),
+    ).toBeInTheDocument();
+    expect(screen.getByRole('progressbar', { name: 'Copy' })).toHaveAttribute(
+      'aria-valuenow',
+      '100',
+    );
+    expect(
+      screen.getByRole('progressbar', { name: 'Validate' }),
+    ).toHaveAttribute('aria-valuenow', '50');
+    expect(api.callsTo('getReport')).toHaveLength(0);
+  });
+
+  it('after a rollback says what was undone and restored, without the success look', async () => {
+    const api = new FakeDatasetMigrationApi();
+    api.migrations = [
+      makeMigration({
+        state: 'rolled-back',
+        step: undefined,
+        reason: 'consumers broke',
+        cutoverAt: '2026-11-21T10:09:00.000Z',
+        finishedAt: '2026-11-21T11:00:00.000Z',
+        progress: {
+          ...counters(6, 6),
+          steps: { copy: counters(6, 6), rollback: counters(6, 6) },
+        },
+      }),
+    ];
+    api.reports.set('m-1', makeReport({ passed: true }));
+
+    renderWithApis(<DatasetMigrationCard pollIntervalMs={60_000} />, {
+      api,
+      entity: datasetEntity,
+    });
+
+    const summary = await screen.findByTestId('rollback-summary');
+    expect(within(summary).getByText(/^Rolled back on /)).toBeInTheDocument();
+    expect(summary).toHaveTextContent(
+      'What the migration wrote to gs://archive/plays was deleted and the 3 target object(s) it overwrote restored from their backups.',
+    );
+    expect(summary).toHaveTextContent(/points at s3:\/\/raw\/plays again\.$/);
+    expect(screen.getByText('consumers broke')).toBeInTheDocument();
+    // Only the rollback's own numbers: copy/validate at 100 % would mislead.
+    expect(screen.getByRole('progressbar', { name: 'Rollback' })).toBeVisible();
+    expect(screen.queryByRole('progressbar', { name: 'Copy' })).toBeNull();
+    expect(
+      await screen.findByTestId('report-before-rollback'),
+    ).toHaveTextContent(/^Before the rollback, validation passed/);
+    expect(screen.queryByTestId('validation-report')).toBeNull();
+    expect(screen.queryByText(/^Validation passed/)).toBeNull();
+    // Done: nothing more to roll back, nothing to retry.
+    expect(screen.queryByRole('button', { name: 'Rollback' })).toBeNull();
+    expect(screen.queryByRole('button', { name: 'Retry' })).toBeNull();
+    expect(screen.getByRole('button', { name: 'Migrate' })).toBeEnabled();
+  });
+
+  it('offers neither Rollback nor Retry for a migration cancelled at plan review', async () => {
+    const api = new FakeDatasetMigrationApi();
+    api.migrations = [
+      makeMigration({
+        state: 'cancelled',
+        step: undefined,
+        reason: 'cancelled at plan review',
+        finishedAt: '2026-11-21T10:01:00.000Z',
+        progress: { ...NOTHING, steps: {} },
+      }),
+    ];
+
+    renderWithApis(<DatasetMigrationCard pollIntervalMs={60_000} />, {
+      api,
+      entity: datasetEntity,
+    });
+
+    expect(
+      await screen.findByText('cancelled at plan review'),
+    ).toBeInTheDocument();
+    expect(
+      screen.getByText(/stopped before anything was written/),
+    ).toBeInTheDocument();
+    expect(screen.queryByRole('button', { name: 'Rollback' })).toBeNull();
+    expect(screen.queryByRole('button', { name: 'Retry' })).toBeNull();
+    expect(screen.queryByRole('progressbar')).toBeNull();
+    expect(api.callsTo('getReport')).toHaveLength(0);
+    expect(screen.getByRole('button', { name: 'Migrate' })).toBeEnabled();
+  });
+
+  it('asks for the report only once validation ran, taking a 404 as no report yet', async () => {
+    const api = new FakeDatasetMigrationApi();
+    api.migrations = [makeMigration({ state: 'running', step: 'copy' })];
+
+    renderWithApis(<DatasetMigrationCard pollIntervalMs={30} />, {
+      api,
+      entity: datasetEntity,
+    });
+    expect(await screen.findByText('step: copy')).toBeInTheDocument();
+    expect(api.callsTo('getReport')).toHaveLength(0);
+
+    // Validation passed, cutting over: the report may exist, but is not
+    // stored yet (the fake answers undefined, as the client does for 404).
+    api.migrations = [makeMigration({ state: 'running', step: 'cutover' })];
+    await waitFor(() => expect(api.callsTo('getReport')).toHaveLength(1));
+    expect(screen.queryByTestId('validation-report')).toBeNull();
+    expect(screen.queryByText(/report/i)).toBeNull();
+
+    api.reports.set('m-1', makeReport());
+    api.migrations = [makeMigration({ state: 'succeeded', step: undefined })];
+    expect(await screen.findByTestId('validation-report')).toHaveTextContent(
+      /Validation passed/,
+    );
+    expect(api.callsTo('getReport')).toHaveLength(2);
+  });
+
+  it('lists the earlier migrations, newest first, linking each to its page', async () => {
+    const api = new FakeDatasetMigrationApi();
+    api.migrations = [
+      makeMigration({
+        id: 'm-old',
+        state: 'succeeded',
+        step: undefined,
+        target: { location: 'gs://archive/plays-v0' },
+        createdAt: '2026-09-01T00:00:00.000Z',
+        finishedAt: '2026-09-01T01:00:00.000Z',
+      }),
+      makeMigration({ id: 'm-1', state: 'running', step: 'copy' }),
+      makeMigration({
+        id: 'm-undone',
+        state: 'rolled-back',
+        step: undefined,
+        target: { location: 'gs://archive/plays-v1' },
+        createdAt: '2026-10-01T00:00:00.000Z',
+      }),
+    ];
+
+    renderWithApis(<DatasetMigrationCard pollIntervalMs={60_000} />, {
+      api,
+      entity: datasetEntity,
+    });
+
+    const history = await screen.findByRole('list', {
+      name: 'Earlier migrations',
+    });
+    const items = within(history).getAllByRole('listitem');
+    expect(items).toHaveLength(2);
+    expect(items[0]).toHaveTextContent('rolled-back');
+    expect(items[0]).toHaveTextContent('to gs://archive/plays-v1');
+    expect(within(items[0]).getByRole('link')).toHaveAttribute(
+      'href',
+      '/dataset-migrations/m-undone',
+    );
+    expect(items[1]).toHaveTextContent('succeeded');
+    expect(within(items[1]).getByRole('link')).toHaveAttribute(
+      'href',
+      '/dataset-migrations/m-old',
+    );
+    // The latest one is the card's subject, with its own link.
+    expect(screen.getByRole('link', { name: 'Details' })).toHaveAttribute(
+      'href',
+      '/dataset-migrations/m-1',
+    );
   });
 });

@@ -17,13 +17,16 @@ import useAsync from 'react-use/esm/useAsync';
 import { datasetMigrationApiRef } from '../../api';
 import { errorMessage, isFinalState, normalizeRef } from '../../format';
 import { useDatasetPermissions } from '../../hooks/useDatasetPermissions';
-import { useLatestMigration } from '../../hooks/useLatestMigration';
+import { useDatasetMigrations } from '../../hooks/useDatasetMigrations';
 import { LatestMigration } from '../LatestMigration';
 import { MigrateDialog } from '../MigrateDialog';
 import { PermissionedButton } from '../PermissionedButton';
+import { MigrationHistory } from './MigrationHistory';
 
 /** How often a running migration and its log are refreshed. */
 const DEFAULT_POLL_INTERVAL_MS = 2000;
+/** Earlier migrations listed under the latest one. */
+const HISTORY_LIMIT = 10;
 
 function readFormat(value: string | undefined): DatasetFormat | undefined {
   return (DATASET_FORMATS as readonly string[]).includes(value ?? '')
@@ -33,7 +36,8 @@ function readFormat(value: string | undefined): DatasetFormat | undefined {
 
 /**
  * Entity card for datasets: where the data lives, the latest migration with
- * its progress, validation and live log, and the Migrate / Rollback actions.
+ * its plan or progress, validation and live log, the Migrate / Rollback
+ * actions, and the earlier migrations.
  */
 export const DatasetMigrationCard = (props: { pollIntervalMs?: number }) => {
   const pollIntervalMs = props.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS;
@@ -41,11 +45,11 @@ export const DatasetMigrationCard = (props: { pollIntervalMs?: number }) => {
   const entityRef = stringifyEntityRef(entity);
   const datasetRef = normalizeRef(entityRef);
   const annotations = entity.metadata.annotations ?? {};
-  const format = readFormat(annotations[ANNOTATION_DATASET_FORMAT]);
+  const annotatedFormat = readFormat(annotations[ANNOTATION_DATASET_FORMAT]);
   const api = useApi(datasetMigrationApiRef);
   const permissions = useDatasetPermissions(entityRef);
   const [dialogOpen, setDialogOpen] = useState(false);
-  const latest = useLatestMigration(datasetRef, pollIntervalMs);
+  const latest = useDatasetMigrations(datasetRef, pollIntervalMs);
   const { migration } = latest;
 
   // Cutover and rollback move the dataset, so look again on each state change.
@@ -57,6 +61,11 @@ export const DatasetMigrationCard = (props: { pollIntervalMs?: number }) => {
   // best knowledge of where the data lives.
   const currentLocation =
     location.value?.location ?? annotations[ANNOTATION_DATASET_LOCATION];
+  // A transform's cutover changes the format too; the annotation is older.
+  const movedBy = latest.migrations.find(
+    m => m.id === location.value?.migratedBy,
+  );
+  const format = movedBy?.target.format ?? annotatedFormat;
 
   const inProgress = !!migration && !isFinalState(migration.state);
   let migrateDisabledReason: string | undefined;
@@ -130,6 +139,19 @@ export const DatasetMigrationCard = (props: { pollIntervalMs?: number }) => {
           />
         )}
       </Box>
+      {migration && (
+        <>
+          <Box mt={2}>
+            <Divider />
+          </Box>
+          <Box mt={2}>
+            <MigrationHistory
+              migrations={latest.migrations.slice(1, 1 + HISTORY_LIMIT)}
+              totalCount={latest.totalCount - 1}
+            />
+          </Box>
+        </>
+      )}
       <MigrateDialog
         open={dialogOpen}
         onClose={() => setDialogOpen(false)}

@@ -112,6 +112,72 @@ describe('MigrateDialog', () => {
     expect(props.onMigrationChange).not.toHaveBeenCalled();
   });
 
+  it('drops the previous attempt’s error banner on each new attempt and on close', async () => {
+    const api = new FakeDatasetMigrationApi();
+    api.createError = await apiError(
+      400,
+      'InputError',
+      'bucket gs://old is gone',
+    );
+    const props = renderDialog(api);
+
+    await planTo('gs://old/plays');
+    expect(await screen.findByTestId('migrate-error')).toHaveTextContent(
+      'bucket gs://old is gone',
+    );
+
+    // A retry the form refuses itself: its own message, not the old banner.
+    const field = screen.getByLabelText('Target location');
+    await userEvent.clear(field);
+    await planTo('s3://raw/plays/');
+    expect(
+      await screen.findByText('The target is the dataset’s current location'),
+    ).toBeInTheDocument();
+    expect(screen.queryByTestId('migrate-error')).toBeNull();
+
+    // A retry the API refuses: one banner, with the new message.
+    api.createError = await apiError(
+      400,
+      'InputError',
+      'no access to gs://new',
+    );
+    await userEvent.clear(field);
+    await planTo('gs://new/plays');
+    await waitFor(() =>
+      expect(screen.getByTestId('migrate-error')).toHaveTextContent(
+        'no access to gs://new',
+      ),
+    );
+    expect(screen.getAllByTestId('migrate-error')).toHaveLength(1);
+
+    await userEvent.click(screen.getByRole('button', { name: 'Close' }));
+    expect(props.onClose).toHaveBeenCalled();
+    expect(screen.queryByTestId('migrate-error')).toBeNull();
+  });
+
+  it('shows no banner from a request that answers after the dialog was closed', async () => {
+    const api = new FakeDatasetMigrationApi();
+    let reject: (e: Error) => void = () => {};
+    api.createMigration = () =>
+      new Promise((_resolve, fail) => {
+        reject = fail;
+      });
+    renderDialog(api);
+
+    await planTo('gs://slow/plays');
+    expect(
+      screen.getByRole('button', { name: 'Planning…' }),
+    ).toBeInTheDocument();
+    await userEvent.click(screen.getByRole('button', { name: 'Close' }));
+    reject(await apiError(503, 'ServiceUnavailableError', 'too late'));
+
+    await new Promise(r => setTimeout(r, 50));
+    expect(screen.queryByTestId('migrate-error')).toBeNull();
+    expect(
+      screen.getByRole('button', { name: 'Plan migration' }),
+    ).toBeEnabled();
+  });
+
   it('refuses a malformed or unchanged target before calling the API', async () => {
     const api = new FakeDatasetMigrationApi();
     renderDialog(api);

@@ -11,7 +11,7 @@ import type {
   DatasetFormat,
   Migration,
 } from '@internal/backstage-plugin-dataset-migration-common';
-import { useState } from 'react';
+import { useRef, useState } from 'react';
 import { datasetMigrationApiRef } from '../../api';
 import { errorMessage } from '../../format';
 import { MigrationStateChip } from '../MigrationStateChip';
@@ -43,36 +43,46 @@ export const MigrateDialog = (props: {
   const [migration, setMigration] = useState<Migration>();
   const [error, setError] = useState<string>();
   const [busy, setBusy] = useState(false);
+  // Each request and each close starts a new attempt; what an older request
+  // answers later must not show up (as a stale banner) in a newer one.
+  const attempt = useRef(0);
 
-  const update = (m: Migration) => {
-    setMigration(m);
-    onMigrationChange(m);
-  };
+  const clearError = () => setError(undefined);
 
   const close = () => {
+    attempt.current += 1;
     setMigration(undefined);
     setError(undefined);
+    setBusy(false);
     props.onClose();
   };
 
   const plan = async (values: MigrateFormValues) => {
+    const mine = ++attempt.current;
     setBusy(true);
     setError(undefined);
     try {
-      update(
-        await api.createMigration({
-          dataset: datasetRef,
-          target: {
-            location: values.location,
-            ...(values.format && { format: values.format }),
-          },
-          strategy: values.strategy,
-        }),
-      );
+      const created = await api.createMigration({
+        dataset: datasetRef,
+        target: {
+          location: values.location,
+          ...(values.format && { format: values.format }),
+        },
+        strategy: values.strategy,
+      });
+      // Planned even if the dialog was closed meanwhile: the card shows it.
+      onMigrationChange(created);
+      if (mine === attempt.current) {
+        setMigration(created);
+      }
     } catch (e) {
-      setError(errorMessage(e));
+      if (mine === attempt.current) {
+        setError(errorMessage(e));
+      }
     } finally {
-      setBusy(false);
+      if (mine === attempt.current) {
+        setBusy(false);
+      }
     }
   };
 
@@ -80,6 +90,7 @@ export const MigrateDialog = (props: {
     if (!migration) {
       return;
     }
+    const mine = ++attempt.current;
     setBusy(true);
     setError(undefined);
     try {
@@ -88,10 +99,14 @@ export const MigrateDialog = (props: {
           ? await api.approveMigration(migration.id)
           : await api.cancelMigration(migration.id, 'cancelled at plan review');
       onMigrationChange(updated);
-      close();
+      if (mine === attempt.current) {
+        close();
+      }
     } catch (e) {
-      setError(errorMessage(e));
-      setBusy(false);
+      if (mine === attempt.current) {
+        setError(errorMessage(e));
+        setBusy(false);
+      }
     }
   };
 
@@ -117,6 +132,7 @@ export const MigrateDialog = (props: {
             currentFormat={props.currentFormat}
             hasMapping={props.hasMapping}
             onSubmit={plan}
+            onAttempt={clearError}
           />
         )}
         {migration && (

@@ -65,7 +65,13 @@ export const MigrateForm = (props: {
   /** Whether the dataset has a mapping annotation (for schema-transform). */
   hasMapping?: boolean;
   onSubmit: (values: MigrateFormValues) => void;
+  /**
+   * Called on each submit, before the local checks, so the dialog can drop
+   * what the backend said about the previous attempt.
+   */
+  onAttempt?: () => void;
 }) => {
+  const { onAttempt } = props;
   const [location, setLocation] = useState('');
   const [format, setFormat] = useState<DatasetFormat | ''>(
     props.currentFormat ?? '',
@@ -82,6 +88,7 @@ export const MigrateForm = (props: {
 
   const submit = (event: FormEvent) => {
     event.preventDefault();
+    onAttempt?.();
     const trimmed = location.trim();
     try {
       const parsed = parseLocation(trimmed);

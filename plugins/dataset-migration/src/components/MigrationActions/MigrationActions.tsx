@@ -5,9 +5,10 @@ import type {
   Migration,
   MigrationState,
 } from '@internal/backstage-plugin-dataset-migration-common';
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import { datasetMigrationApiRef, type MigrationAction } from '../../api';
 import { errorMessage } from '../../format';
+import { neverStarted } from '../../migrationStatus';
 import type { DatasetPermissions } from '../../hooks/useDatasetPermissions';
 import { ConfirmDialog } from '../ConfirmDialog';
 import { PermissionedButton } from '../PermissionedButton';
@@ -57,6 +58,9 @@ export const MigrationActions = (props: {
   const [error, setError] = useState<string>();
   const [confirming, setConfirming] = useState<MigrationAction>();
 
+  // A refusal is about the state it was refused in, not the next one.
+  useEffect(() => setError(undefined), [migration.id, migration.state]);
+
   const run = async (action: MigrationAction, reason?: string) => {
     setConfirming(undefined);
     setBusy(true);
@@ -76,11 +80,21 @@ export const MigrationActions = (props: {
     }
   };
 
+  // Nothing to undo and nothing to resume: the engine would accept both, but
+  // a rollback would do nothing and a retry would skip the plan review.
+  const untouched = neverStarted(migration);
+
   const button = (action: MigrationAction) => {
     const applies = ALLOWED_FROM[action].includes(migration.state);
-    // Rollback stays visible (disabled) so users learn when it is possible;
-    // the others only show up when they apply.
-    if (!applies && action !== 'rollback') {
+    if ((action === 'rollback' || action === 'retry') && untouched) {
+      return null;
+    }
+    // Rollback stays visible (disabled) so users learn when it is possible,
+    // except once it is done; the others only show up when they apply.
+    if (
+      !applies &&
+      (action !== 'rollback' || migration.state === 'rolled-back')
+    ) {
       return null;
     }
     let disabledReason: string | undefined;
@@ -113,10 +127,17 @@ export const MigrationActions = (props: {
     );
   };
 
+  const buttons = (['approve', 'cancel', 'retry', 'rollback'] as const)
+    .map(button)
+    .filter(Boolean);
+  if (buttons.length === 0 && !error) {
+    return null;
+  }
+
   return (
     <Box mt={1}>
       <Box display="flex" flexWrap="wrap">
-        {(['approve', 'cancel', 'retry', 'rollback'] as const).map(button)}
+        {buttons}
       </Box>
       {error && (
         <Typography variant="body2" color="error" role="alert">

@@ -6,6 +6,7 @@ import {
   makeMigration,
 } from '../../__testUtils__/FakeDatasetMigrationApi';
 import { datasetEntity, renderWithApis } from '../../__testUtils__/render';
+import { formatTimestamp } from '../../format';
 import { DatasetMigrationCard } from '../DatasetMigrationCard';
 import { MigrationLogs } from './MigrationLogs';
 
@@ -134,5 +135,38 @@ describe('MigrationLogs', () => {
 
     expect(api.callsTo('listEvents')).toHaveLength(eventCalls);
     expect(api.callsTo('getMigration')).toHaveLength(migrationCalls);
+  });
+
+  it('shows each line in local time with the actor’s name, wrapped to the card’s width', async () => {
+    const api = new FakeDatasetMigrationApi();
+    api.events = [
+      { ...event(1, 'awaiting-approval → queued'), actor: 'user:default/ana' },
+      {
+        ...event(2, 'Copying 6 objects'),
+        actor: 'system:dataset-migration-engine',
+      },
+      { ...event(3, 'queued → cancelled'), actor: 'user:finance/bob' },
+    ];
+
+    renderWithApis(
+      <MigrationLogs migrationId="m-1" live={false} pollIntervalMs={20} />,
+      { api },
+    );
+
+    const local = formatTimestamp('2026-11-21T10:00:01.000Z');
+    await expectLogLine(/awaiting-approval → queued/);
+    const first = screen.getByText(/awaiting-approval → queued/);
+    expect(first).toHaveTextContent(
+      `${local} INFO awaiting-approval → queued (ana)`,
+    );
+    expect(first.textContent).not.toContain('2026-11-21T10:00:01');
+    expect(first.className).toMatch(/textWrap/);
+    // The engine is behind most lines: not named on each.
+    expect(screen.getByText(/Copying 6 objects/).textContent).toMatch(
+      /Copying 6 objects$/,
+    );
+    expect(screen.getByText(/queued → cancelled/)).toHaveTextContent(
+      /\(finance\/bob\)$/,
+    );
   });
 });

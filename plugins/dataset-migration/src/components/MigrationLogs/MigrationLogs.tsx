@@ -3,19 +3,30 @@ import Typography from '@material-ui/core/Typography';
 import { makeStyles } from '@material-ui/core/styles';
 import type { MigrationEvent } from '@internal/backstage-plugin-dataset-migration-common';
 import { useMigrationEvents } from '../../hooks/useMigrationEvents';
-import { errorMessage } from '../../format';
+import { errorMessage, formatTimestamp } from '../../format';
+import { humanizeActor } from '../ActorName';
 
 const useStyles = makeStyles({
   root: {
     width: '100%',
-    height: 240,
+    // LogViewer sizes itself to its container; in a half-width card a
+    // fixed height and min-width 0 keep it from pushing the card wider.
+    minWidth: 0,
+    height: 320,
     position: 'relative',
   },
 });
 
-function formatEvent(event: MigrationEvent): string {
-  const actor = event.actor ? ` (${event.actor})` : '';
-  return `${event.createdAt} ${event.level.toUpperCase()} ${
+/**
+ * One line: local time, level, message and who did it, by name. The engine
+ * (a `system:` actor) is behind nearly every line, so it is not repeated.
+ */
+export function formatEvent(event: MigrationEvent): string {
+  const actor =
+    event.actor && !event.actor.startsWith('system:')
+      ? ` (${humanizeActor(event.actor)})`
+      : '';
+  return `${formatTimestamp(event.createdAt)} ${event.level.toUpperCase()} ${
     event.message
   }${actor}`;
 }
@@ -43,6 +54,7 @@ export const MigrationLogs = (props: {
       )}
       <div className={classes.root}>
         <LogViewer
+          textWrap
           text={
             events.length ? events.map(formatEvent).join('\n') : 'No events yet'
           }

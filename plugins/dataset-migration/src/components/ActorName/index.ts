@@ -1,0 +1,2 @@
+export { ActorName } from './ActorName';
+export { humanizeActor, isEntityActor } from './humanizeActor';

@@ -1,0 +1,1 @@
+export { MigrationDetail, MigrationDetailPage } from './MigrationDetailPage';
