@@ -287,6 +287,28 @@ describe('MigrationEngine', () => {
       await expect(fs.stat(path.join(root, 'dst'))).rejects.toThrow(/ENOENT/);
     });
 
+    it('sends a migration cancelled at plan review back to review on retry, never straight to the queue', async () => {
+      const engine = await setup(databaseId);
+      await writeFile(path.join(root, 'src'), 'a.txt', 'a');
+      const created = await engine.create(
+        {
+          dataset: 'resource:default/plays',
+          target: { location: `file://${root}/dst` },
+          strategy: 'bulk-copy',
+        },
+        dataset(`file://${root}/src`),
+        actor,
+      );
+      expect(created.state).toBe('awaiting-approval');
+      await engine.cancel(created.id, actor);
+      const retried = await engine.retry(created.id, actor);
+      expect(retried.state).toBe('awaiting-approval');
+      await engine.approve(created.id, actor);
+      await engine.start();
+      const end = await waitForState(engine, created.id, ['succeeded']);
+      expect(end.state).toBe('succeeded');
+    });
+
     it('rejects unsupported requests with actionable errors', async () => {
       const engine = await setup(databaseId);
       await fs.mkdir(path.join(root, 'src'));

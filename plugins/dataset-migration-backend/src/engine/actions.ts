@@ -178,15 +178,40 @@ export async function retry(
     m.phase === 'preflight' ||
     m.phase === 'snapshot'
   ) {
-    await move(ctx, m, 'retry', RETRYABLE, 'queued', {
-      actor: actor.ref,
-      phase: null,
-      reason: null,
-      details: { retry: true, note: reason },
-    });
+    // A migration cancelled before anyone approved it goes back to review:
+    // a retry must not stand in for the approval.
+    const approved = await wasApproved(ctx, id);
+    await move(
+      ctx,
+      m,
+      'retry',
+      RETRYABLE,
+      approved ? 'queued' : 'awaiting-approval',
+      {
+        actor: actor.ref,
+        phase: null,
+        reason: null,
+        details: { retry: true, note: reason },
+      },
+    );
   } else {
     throw new ConflictError(
       `Cannot retry migration '${id}': it stopped during '${m.phase}', which is not retryable; roll it back instead`,
     );
+  }
+}
+
+/** Whether the migration was ever approved (moved to `queued`). */
+async function wasApproved(ctx: EngineContext, id: string): Promise<boolean> {
+  let after = 0;
+  for (;;) {
+    const page = await ctx.stores.events.list(id, { after, limit: 500 });
+    if (
+      page.some(e => e.type === 'state-changed' && e.details?.to === 'queued')
+    ) {
+      return true;
+    }
+    if (page.length < 500) return false;
+    after = page[page.length - 1].id;
   }
 }
