@@ -18,6 +18,10 @@ export function formatBytes(bytes: number): string {
     unit += 1;
   }
   const digits = unit === 0 || value >= 100 ? 0 : 1;
+  // 1048575.9 B rounds to "1024 KiB": step up a unit when rounding reaches it.
+  if (Number(value.toFixed(digits)) >= 1024 && unit < BYTE_UNITS.length - 1) {
+    return `${(value / 1024).toFixed(1)} ${BYTE_UNITS[unit + 1]}`;
+  }
   return `${value.toFixed(digits)} ${BYTE_UNITS[unit]}`;
 }
 
