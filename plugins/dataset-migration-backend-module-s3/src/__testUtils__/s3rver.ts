@@ -55,11 +55,19 @@ export async function startS3rver(options: {
       reject(new Error(`s3rver exited with ${code}: ${stderr}`)),
     );
   });
+  let stopping = false;
+  child.once('exit', code => {
+    if (!stopping) {
+      // Say why every later request is refused.
+      console.error(`s3rver exited unexpectedly with ${code}: ${stderr}`);
+    }
+  });
   return {
     endpoint: `http://127.0.0.1:${port}`,
     port,
     directory,
     async stop() {
+      stopping = true;
       if (child.exitCode === null) {
         const exited = new Promise(r => child.once('exit', r));
         child.kill('SIGTERM');

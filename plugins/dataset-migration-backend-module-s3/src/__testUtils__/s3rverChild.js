@@ -38,6 +38,16 @@ server.run().then(
     process.exit(1);
   },
 );
+// A real S3 endpoint survives a client that aborts an upload midway;
+// s3rver 3.7.1 can throw from the aborted request's stream (an error on a
+// socket or temp file nobody listens to), which would end this process and
+// fail every later test with "connection refused". Log it and serve on.
+process.on('uncaughtException', error => {
+  process.stderr.write(`s3rver: uncaught ${error && error.stack}\n`);
+});
+process.on('unhandledRejection', error => {
+  process.stderr.write(`s3rver: unhandled ${error && error.stack}\n`);
+});
 process.on('SIGTERM', () => server.close().finally(() => process.exit(0)));
 // The parent holds our stdin open; when it dies, stdin ends and so do we.
 process.stdin.on('end', () => process.exit(0));
