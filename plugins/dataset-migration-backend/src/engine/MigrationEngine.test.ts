@@ -2,17 +2,15 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { TestDatabases } from '@backstage/backend-test-utils';
 import { ConflictError, InputError } from '@backstage/errors';
-import type { MigrationEngine } from './types';
 import {
   WrappingBackend,
   actor,
   allEvents,
-  createTestEngine,
   dataset,
   hashTree,
   makeMixedTree,
   stateChanges,
-  tempRoot,
+  useTestEngines,
   waitForState,
   writeFile,
 } from './__testUtils__/harness';
@@ -21,31 +19,12 @@ jest.setTimeout(120_000);
 
 describe('MigrationEngine', () => {
   const databases = TestDatabases.create({ ids: ['POSTGRES_16', 'SQLITE_3'] });
+  const engines = useTestEngines(databases);
   let root: string;
-  let engines: MigrationEngine[] = [];
-
-  beforeEach(async () => {
-    root = await tempRoot();
+  beforeEach(() => {
+    root = engines.root;
   });
-
-  afterEach(async () => {
-    await Promise.all(engines.map(e => e.stop()));
-    engines = [];
-    await fs.rm(root, { recursive: true, force: true });
-  });
-
-  async function setup(
-    databaseId: Parameters<typeof databases.init>[0],
-    options: Omit<
-      Parameters<typeof createTestEngine>[0],
-      'knex' | 'roots'
-    > = {},
-  ) {
-    const knex = await databases.init(databaseId);
-    const engine = await createTestEngine({ knex, roots: [root], ...options });
-    engines.push(engine);
-    return engine;
-  }
+  const setup = engines.setup;
 
   describe.each(databases.eachSupportedId())('%p', databaseId => {
     it.each([

@@ -7,10 +7,9 @@ import {
   WrappingBackend,
   actor,
   allEvents,
-  createTestEngine,
   hashTree,
   stateChanges,
-  tempRoot,
+  useTestEngines,
   waitForState,
   writeFile,
 } from './__testUtils__/harness';
@@ -29,30 +28,17 @@ const mapping: Mapping = {
 
 describe('schema-transform in the engine', () => {
   const databases = TestDatabases.create({ ids: ['POSTGRES_16', 'SQLITE_3'] });
+  const engines = useTestEngines(databases);
   let root: string;
-  let engines: MigrationEngine[] = [];
-
-  beforeEach(async () => {
-    root = await tempRoot();
+  beforeEach(() => {
+    root = engines.root;
   });
 
-  afterEach(async () => {
-    await Promise.all(engines.map(e => e.stop()));
-    engines = [];
-    await fs.rm(root, { recursive: true, force: true });
-  });
-
-  async function setup(
-    databaseId: Parameters<typeof databases.init>[0],
-    options: Omit<
-      Parameters<typeof createTestEngine>[0],
-      'knex' | 'roots'
-    > = {},
-  ) {
-    const knex = await databases.init(databaseId);
-    const engine = await createTestEngine({
-      knex,
-      roots: [root],
+  const setup = (
+    databaseId: string,
+    options: Parameters<typeof engines.setup>[1] = {},
+  ) =>
+    engines.setup(databaseId, {
       ...options,
       config: {
         autoApprove: true,
@@ -61,9 +47,6 @@ describe('schema-transform in the engine', () => {
         ...options.config,
       },
     });
-    engines.push(engine);
-    return engine;
-  }
 
   const orders = (location: string) => ({
     ref: 'resource:default/orders',

@@ -300,3 +300,41 @@ export function stateChanges(events: MigrationEvent[]): string[] {
     .filter(e => e.type === 'state-changed')
     .map(e => String(e.details?.to));
 }
+
+/**
+ * The per-test set-up the engine suites share: a fresh temp root before each
+ * test, and after it every engine made by `setup` stopped and the root
+ * removed. `setup` opens the given test database and an engine whose only
+ * local root is `root`.
+ */
+export function useTestEngines(databases: { init(id: string): Promise<Knex> }) {
+  const state = { root: '', engines: [] as MigrationEngine[] };
+  beforeEach(async () => {
+    state.root = await tempRoot();
+  });
+  afterEach(async () => {
+    await Promise.all(state.engines.splice(0).map(e => e.stop()));
+    await fs.rm(state.root, { recursive: true, force: true });
+  });
+  return {
+    get root() {
+      return state.root;
+    },
+    async setup(
+      databaseId: string,
+      options: Omit<
+        Parameters<typeof createTestEngine>[0],
+        'knex' | 'roots'
+      > = {},
+    ): Promise<MigrationEngine> {
+      const knex = await databases.init(databaseId);
+      const engine = await createTestEngine({
+        knex,
+        roots: [state.root],
+        ...options,
+      });
+      state.engines.push(engine);
+      return engine;
+    },
+  };
+}
