@@ -3,7 +3,7 @@ import type {
   TabularFormat,
 } from '@internal/backstage-plugin-dataset-migration-common';
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { ident, literal } from './sql';
+import { ident, literal, readerSql } from './sql';
 
 /**
  * One sampled record: the hash of its key columns and every target column
@@ -70,15 +70,12 @@ export async function readBack(
   format: TabularFormat,
   schema: SchemaColumn[],
 ): Promise<{ typed: string; unreadable: string; problem?: string }> {
-  const path = literal(file);
-  const readers: Record<TabularFormat, string> = {
-    parquet: `read_parquet(${path})`,
-    csv: `read_csv(${path}, header = true, all_varchar = true, allow_quoted_nulls = false, auto_detect = true)`,
-    ndjson: `read_json(${path}, format = 'newline_delimited', columns = {${schema
-      .map(c => `${literal(c.name)}: 'VARCHAR'`)
-      .join(', ')}})`,
-  };
-  const raw = readers[format];
+  // Text formats are read as text (NDJSON: every column VARCHAR), then cast.
+  const raw = readerSql(
+    file,
+    format,
+    schema.map(c => ({ name: c.name, type: 'VARCHAR' })),
+  );
   const described = (
     await conn.runAndReadAll(`DESCRIBE SELECT * FROM ${raw}`)
   ).getRowObjectsJson();
