@@ -1,5 +1,9 @@
-import { HashingStream } from '@internal/backstage-plugin-dataset-migration-node';
-import { backUpOriginal, checkSize, ItemContext } from './itemContext';
+import {
+  backUpOriginal,
+  checkSize,
+  ItemContext,
+  writeHashed,
+} from './itemContext';
 import { transformItem } from './transformItem';
 
 /**
@@ -31,32 +35,18 @@ export async function copyItem(ctx: ItemContext): Promise<void> {
     }
   }
 
-  const body = await source.read(item.key);
-  const hashing = new HashingStream(['sha256', 'md5']);
-  body.on('error', e => hashing.destroy(e));
-  const result = await target
-    .write(item.key, body.pipe(hashing), { size: item.size, signal })
-    .catch(e => {
-      // A failed write must not leave the source's stream (a file handle,
-      // a socket) open.
-      body.destroy();
-      throw e;
-    });
-  const digests = hashing.digests();
-  checkSize(item.key, item.size, hashing.byteCount);
-  if (result.checksums.sha256 && result.checksums.sha256 !== digests.sha256) {
-    throw Object.assign(
-      new Error(
-        `Target reported sha256 ${result.checksums.sha256} for '${item.key}', expected ${digests.sha256}`,
-      ),
-      { retryable: true },
-    );
-  }
+  const written = await writeHashed(
+    target,
+    item.key,
+    await source.read(item.key),
+    { size: item.size, signal },
+  );
+  checkSize(item.key, item.size, written.size);
   await ctx.save({
     state: 'done',
     copyMethod: 'stream',
-    sourceSha256: digests.sha256,
-    sourceMd5: digests.md5,
+    sourceSha256: written.sha256,
+    sourceMd5: written.md5,
     lastError: null,
   });
 }

@@ -1,4 +1,6 @@
 import { ConflictError } from '@backstage/errors';
+import type { Readable } from 'node:stream';
+import { HashingStream } from '@internal/backstage-plugin-dataset-migration-node';
 import type { PlannedTransform } from '@internal/backstage-plugin-dataset-migration-common';
 import type { ObjectStore } from '@internal/backstage-plugin-dataset-migration-node';
 import type { WorkItem, WorkItemStore } from '../database/WorkItemStore';
@@ -69,4 +71,39 @@ export function checkSize(key: string, expected: number, actual: number) {
       `Source object '${key}' changed during the migration: the snapshot had ${expected} bytes, the copy read ${actual}`,
     );
   }
+}
+
+/**
+ * Streams `body` into `key`, hashing it on the way; a target that reports a
+ * different sha256 than the bytes sent is a retryable error. On a failed
+ * write the body is destroyed, so no file handle or socket stays open.
+ */
+export async function writeHashed(
+  target: ObjectStore,
+  key: string,
+  body: Readable,
+  options: { size: number; signal: AbortSignal },
+): Promise<{ sha256: string; md5: string; size: number }> {
+  const hashing = new HashingStream(['sha256', 'md5']);
+  body.on('error', e => hashing.destroy(e));
+  const result = await target
+    .write(key, body.pipe(hashing), options)
+    .catch(e => {
+      body.destroy();
+      throw e;
+    });
+  const digests = hashing.digests();
+  if (result.checksums.sha256 && result.checksums.sha256 !== digests.sha256) {
+    throw Object.assign(
+      new Error(
+        `Target reported sha256 ${result.checksums.sha256} for '${key}', expected ${digests.sha256}`,
+      ),
+      { retryable: true },
+    );
+  }
+  return {
+    sha256: digests.sha256!,
+    md5: digests.md5!,
+    size: hashing.byteCount,
+  };
 }

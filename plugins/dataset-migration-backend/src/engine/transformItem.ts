@@ -5,12 +5,16 @@ import type {
   PlannedTransform,
   TabularFormat,
 } from '@internal/backstage-plugin-dataset-migration-common';
-import { HashingStream } from '@internal/backstage-plugin-dataset-migration-node';
 import type { ItemTransformStats } from '../database/WorkItemStore';
 import { spillObject } from '../transform/spill';
 import { transformFile } from '../transform/transformFile';
 import { checkTarget } from '../transform/verify';
-import { backUpOriginal, checkSize, ItemContext } from './itemContext';
+import {
+  backUpOriginal,
+  checkSize,
+  ItemContext,
+  writeHashed,
+} from './itemContext';
 
 /** Sampled records per object when the mapping does not say. */
 export const DEFAULT_SAMPLE_SIZE = 20;
@@ -84,24 +88,12 @@ export async function transformItem(ctx: ItemContext): Promise<void> {
       );
     }
     const { size } = await fsp.stat(output);
-    const hashing = new HashingStream(['sha256']);
-    const body = fs.createReadStream(output);
-    body.on('error', e => hashing.destroy(e));
-    const written = await target
-      .write(targetKey, body.pipe(hashing), { size, signal })
-      .catch(e => {
-        body.destroy();
-        throw e;
-      });
-    const sha256 = hashing.digests().sha256!;
-    if (written.checksums.sha256 && written.checksums.sha256 !== sha256) {
-      throw Object.assign(
-        new Error(
-          `Target reported sha256 ${written.checksums.sha256} for '${targetKey}', expected ${sha256}`,
-        ),
-        { retryable: true },
-      );
-    }
+    const { sha256 } = await writeHashed(
+      target,
+      targetKey,
+      fs.createReadStream(output),
+      { size, signal },
+    );
     const stats: ItemTransformStats = {
       sourceRows: rows.sourceRows,
       filtered: rows.filtered,
