@@ -37,15 +37,11 @@ export class WorkerPool {
   private wake?: () => void;
   private readonly inFlight = new Map<number, Promise<void>>();
   private readonly drivers = new Map<string, Promise<void>>();
-  private readonly cache: StoreCache;
-
   constructor(
     private readonly ctx: EngineContext,
     /** The engine's cache, whose stores carry the stall timeouts. */
-    cache?: StoreCache,
-  ) {
-    this.cache = cache ?? new StoreCache(ctx.registry);
-  }
+    private readonly cache: StoreCache,
+  ) {}
 
   start() {
     if (this.running) return;
