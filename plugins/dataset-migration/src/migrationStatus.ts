@@ -98,8 +98,8 @@ export function mayHaveWritten(m: Migration): boolean {
 /**
  * Whether a worker ever took the migration up: cancelled at plan review,
  * cancelled while queued, or refused at approval because the source changed.
- * The engine would still accept a retry (and queue it without a new review)
- * or a rollback (with nothing to undo), so neither is offered.
+ * There is nothing to roll back, and a retry would only return it to review
+ * (the engine asks for a new approval), so neither is offered.
  */
 export function neverStarted(m: Migration): boolean {
   return !m.stepStartedAt && !mayHaveWritten(m);

@@ -18,7 +18,11 @@ export interface NewEvent {
 export class EventStore {
   constructor(
     private readonly knex: Knex,
-    /** Sees each appended event (never awaited, never fails an append). */
+    /**
+     * Sees each appended event (never awaited, never fails an append). It
+     * fires at once, so an append inside a transaction would be seen before
+     * the commit; no caller appends events in one.
+     */
     private readonly onAppend?: (event: NewEvent) => Promise<void>,
   ) {}
 
@@ -32,12 +36,7 @@ export class EventStore {
       created_at: Date.now(),
       details: event.details ? JSON.stringify(event.details) : null,
     });
-    if (this.onAppend) {
-      const notify = () => this.onAppend!(event).catch(() => {});
-      // An event appended in a transaction counts once it is committed.
-      if (trx) trx.executionPromise.then(notify, () => {});
-      else notify();
-    }
+    this.onAppend?.(event).catch(() => {});
   }
 
   async list(
