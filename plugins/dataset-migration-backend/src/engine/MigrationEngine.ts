@@ -28,7 +28,11 @@ import { changeState } from './transitions';
 import type { MigrationEngine, MigrationEngineOptions } from './types';
 import { WorkerPool } from './workers';
 import { resolveTransformRequest } from './transformRequest';
-import { DataKeyCounter, planTransform } from '../transform/planTransform';
+import {
+  DataKeyCounter,
+  planTransform,
+  TargetKeyCollisions,
+} from '../transform/planTransform';
 import { TransformRuntime } from '../transform/TransformRuntime';
 
 function overlaps(a: string, b: string) {
@@ -121,6 +125,9 @@ export async function createMigrationEngine(
       const targetFormat =
         transform?.targetFormat ?? request.target.format ?? dataset.format;
       const dataKeys = transform && new DataKeyCounter(transform.sourceFormat);
+      const collisions =
+        transform &&
+        new TargetKeyCollisions(transform.sourceFormat, transform.targetFormat);
       const plan = await planMigration({
         source,
         target,
@@ -129,8 +136,15 @@ export async function createMigrationEngine(
         concurrency: config.concurrency,
         probeTimeoutMs: config.timeouts.preflightMs,
         targetKeyOf: transform?.targetKey,
-        onObject: dataKeys && (o => dataKeys.add(o.key)),
+        onObject:
+          dataKeys &&
+          (o => {
+            dataKeys.add(o.key);
+            collisions?.add(o.key);
+          }),
       });
+      const collision = collisions?.problem();
+      if (collision) throw collision;
       if (transform && dataKeys) {
         plan.transform = await planTransform({
           db: await transforms.instance(),
@@ -139,6 +153,7 @@ export async function createMigrationEngine(
           sourceFormat: transform.sourceFormat,
           mapping: transform.mapping,
           mappingSource: transform.mappingSource,
+          declaredColumns: transform.declaredColumns,
           spillDirectory: transforms.spillBase,
         });
         const { copied } = plan.transform.objects;
@@ -182,6 +197,7 @@ export async function createMigrationEngine(
           actor: actor.ref,
           details: { approved: true, autoApprove: true },
         });
+        pool?.nudge();
       }
       return current(row.id);
     },
@@ -202,18 +218,22 @@ export async function createMigrationEngine(
 
     async approve(id, actor, reason) {
       await actions.approve(ctx, cache, id, actor, reason);
+      pool?.nudge();
       return current(id);
     },
     async cancel(id, actor, reason) {
       await actions.cancel(ctx, id, actor, reason);
+      pool?.nudge();
       return current(id);
     },
     async rollback(id, actor, reason) {
       await actions.rollback(ctx, id, actor, reason);
+      pool?.nudge();
       return current(id);
     },
     async retry(id, actor, reason) {
       await actions.retry(ctx, id, actor, reason);
+      pool?.nudge();
       return current(id);
     },
 

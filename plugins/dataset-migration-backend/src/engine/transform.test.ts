@@ -238,5 +238,123 @@ describe('schema-transform in the engine', () => {
         'order_id,amount\n2,\n',
       );
     });
+
+    it('refuses at plan time two source objects that would land on one target key, writing nothing', async () => {
+      const src = path.join(root, 'src');
+      const dst = path.join(root, 'dst');
+      await writeFile(src, 'a.csv', 'id,amount\n1,2.5\n');
+      // Copied as it is (not CSV), onto the key a.csv is transformed to.
+      await writeFile(src, 'a.parquet', 'not parquet');
+      await writeFile(src, 'b.CSV', 'id,amount\n2,1\n');
+      await writeFile(src, 'b.csv', 'id,amount\n3,1\n');
+      const engine = await setup(databaseId);
+      await expect(
+        engine.create(
+          {
+            dataset: 'resource:default/orders',
+            target: { location: `file://${dst}` },
+            strategy: 'schema-transform',
+            mapping,
+          },
+          orders(`file://${src}`),
+          actor,
+        ),
+      ).rejects.toMatchObject({
+        name: 'InputError',
+        message: expect.stringMatching(
+          /^2 target key\(s\) would be written by two source objects \(.*'a\.csv' and 'a\.parquet' → 'a\.parquet'.*'b\.CSV' and 'b\.csv' → 'b\.parquet'/,
+        ),
+      });
+      expect((await engine.list({})).totalCount).toBe(0);
+      await expect(fs.readdir(dst)).rejects.toThrow(/ENOENT/);
+    });
+
+    it("checks the data against the entity's declared schema at plan time", async () => {
+      const src = path.join(root, 'src');
+      const dst = path.join(root, 'dst');
+      await writeFile(src, 'a.csv', 'id,amount\n1,2.5\n');
+      const engine = await setup(databaseId);
+      const request = {
+        dataset: 'resource:default/orders',
+        target: { location: `file://${dst}` },
+        strategy: 'schema-transform' as const,
+        mapping,
+      };
+      await expect(
+        engine.create(
+          request,
+          {
+            ...orders(`file://${src}`),
+            schemaText: '{"id": "bigint", "total": "decimal(12,2)"}',
+          },
+          actor,
+        ),
+      ).rejects.toThrow(
+        "The dataset's declared schema (dataset-migration.io/schema) does not match 'a.csv' (declared but not in the data: total; in the data but not declared: amount); update the annotation or the data",
+      );
+      await expect(
+        engine.create(
+          request,
+          { ...orders(`file://${src}`), schemaText: 'id: [not, a, type' },
+          actor,
+        ),
+      ).rejects.toThrow(/annotation of resource:default\/orders is not YAML/);
+      const planned = await engine.create(
+        request,
+        {
+          ...orders(`file://${src}`),
+          schemaText: '[{name: amount, type: float}, {name: id, type: bigint}]',
+        },
+        actor,
+      );
+      expect(planned.plan?.transform?.schemaFrom).toBe(
+        'object a.csv, which has the columns the entity declares',
+      );
+      // A URL is not fetched: the plan reads the schema from the data.
+      const byUrl = await engine.create(
+        request,
+        {
+          ...orders(`file://${src}`),
+          schemaText: 'https://schemas.example.com/orders.json',
+        },
+        actor,
+      );
+      expect(byUrl.plan?.transform?.schemaFrom).toBe('object a.csv');
+    });
+
+    it('moves a migration through its stages on wake-ups, not on the poll clock', async () => {
+      const src = path.join(root, 'src');
+      const dst = path.join(root, 'dst');
+      await writeFile(src, 'a.csv', 'id,amount\n1,2.5\n');
+      await writeFile(src, 'b.csv', 'id,amount\n2,3\n');
+      // A poll interval far beyond the test's wait: only the engine's own
+      // wake-ups (approval, last item of a stage done) can finish it.
+      const engine = await setup(databaseId, {
+        config: {
+          autoApprove: true,
+          workers: {
+            concurrency: 1,
+            leaseSeconds: 600,
+            pollIntervalMs: 600_000,
+          },
+          transform: { spillDirectory: path.join(root, 'spill') },
+        },
+      });
+      await engine.start();
+      // The loop's first turn (at start) has passed before the migration exists.
+      await new Promise(r => setTimeout(r, 200));
+      const created = await engine.create(
+        {
+          dataset: 'resource:default/orders',
+          target: { location: `file://${dst}` },
+          strategy: 'schema-transform',
+          mapping,
+        },
+        orders(`file://${src}`),
+        actor,
+      );
+      const end = await waitForState(engine, created.id, ['succeeded'], 30_000);
+      expect(end.state).toBe('succeeded');
+    });
   });
 });

@@ -111,7 +111,6 @@ export async function transformItem(ctx: ItemContext): Promise<void> {
     state: 'done',
     copyMethod: 'transform',
     sourceSha256: result.read.sha256,
-    sourceMd5: result.read.md5,
     transformStats: result.stats,
     lastError: null,
   });

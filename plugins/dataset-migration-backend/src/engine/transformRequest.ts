@@ -1,6 +1,7 @@
 import { InputError } from '@backstage/errors';
 import {
   ANNOTATION_DATASET_MAPPING,
+  ANNOTATION_DATASET_SCHEMA,
   type CreateMigrationRequest,
   type Mapping,
   mappingSchema,
@@ -20,6 +21,43 @@ export interface TransformRequest {
   targetFormat: TabularFormat;
   /** Where a source key lands in the target. */
   targetKey(key: string): string;
+  /** Column names the dataset entity declares (its schema annotation). */
+  declaredColumns?: string[];
+}
+
+/**
+ * The column names of the dataset's `dataset-migration.io/schema`
+ * annotation: JSON or YAML, either `{ column: type }` or a list of
+ * `{ name, type }`. A URL is not fetched (undefined).
+ */
+export function parseSchemaAnnotation(
+  text: string,
+  datasetRef: string,
+): string[] | undefined {
+  if (/^\s*[a-z][a-z0-9+.-]*:\/\//i.test(text)) return undefined;
+  const where = `The '${ANNOTATION_DATASET_SCHEMA}' annotation of ${datasetRef}`;
+  let value: unknown;
+  try {
+    value = parseYaml(text);
+  } catch (e) {
+    throw new InputError(
+      `${where} is not YAML or JSON: ${(e as Error).message}`,
+    );
+  }
+  if (Array.isArray(value)) {
+    const names = value.map(c =>
+      c && typeof c === 'object' ? (c as { name?: unknown }).name : undefined,
+    );
+    if (names.every(n => typeof n === 'string' && n !== '')) {
+      return names as string[];
+    }
+  } else if (value && typeof value === 'object') {
+    const names = Object.keys(value);
+    if (names.length > 0) return names;
+  }
+  throw new InputError(
+    `${where} must map column names to types ({"id": "bigint", ...}) or list columns ([{name: id, type: bigint}, ...])`,
+  );
 }
 
 function isTabular(format: string | undefined): format is TabularFormat {
@@ -97,7 +135,12 @@ export function resolveTransformRequest(
     );
   }
   const targetFormat = mapping.format ?? requested ?? sourceFormat;
+  const declaredColumns =
+    dataset.schemaText !== undefined
+      ? parseSchemaAnnotation(dataset.schemaText, dataset.ref)
+      : undefined;
   return {
+    declaredColumns,
     mapping: { ...mapping, format: targetFormat },
     mappingSource,
     sourceFormat,

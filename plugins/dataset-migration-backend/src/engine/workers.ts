@@ -35,7 +35,17 @@ export class WorkerPool {
   private running = false;
   private loop?: Promise<void>;
   private wake?: () => void;
+  /**
+   * Set when this replica finished the last item it held of a migration:
+   * that migration's stage may be complete, so its driver is polled at
+   * once instead of on the next tick of the clock.
+   */
+  private driverPollDue = false;
+  /** Set by {@link nudge}: poll the drivers on the next turn of the loop. */
+  private nudged = false;
   private readonly inFlight = new Map<number, Promise<void>>();
+  /** The migration of each item in flight. */
+  private readonly itemMigration = new Map<number, string>();
   private readonly drivers = new Map<string, Promise<void>>();
   constructor(
     private readonly ctx: EngineContext,
@@ -47,6 +57,16 @@ export class WorkerPool {
     if (this.running) return;
     this.running = true;
     this.loop = this.run();
+  }
+
+  /**
+   * A migration of this process changed state (approved, rolled back,
+   * retried): poll the drivers now rather than on the next tick. Other
+   * replicas see it on their clock.
+   */
+  nudge() {
+    this.nudged = true;
+    this.wake?.();
   }
 
   /** Stops claiming; waits for in-flight work unless abandoning. */
@@ -67,25 +87,12 @@ export class WorkerPool {
     let lastDriverPoll = 0;
     while (this.running && !this.ctx.signal.aborted) {
       try {
-        // Drivers are polled on the clock, not on wake-ups: a finished item
-        // should start the next one at once, but re-checking every
-        // migration's stage after each item would be wasted queries.
-        const pollDrivers =
-          Date.now() - lastDriverPoll >= config.pollIntervalMs;
-        if (pollDrivers) {
+        const onTheClock = Date.now() - lastDriverPoll >= config.pollIntervalMs;
+        if (onTheClock) {
           lastDriverPoll = Date.now();
           await stores.fleet.heartbeat(workerId, this.inFlight.size);
         }
-        if (pollDrivers && this.drivers.size < MAX_DRIVERS) {
-          const claimed = await stores.migrations.claimDriver(
-            workerId,
-            config.leaseMs,
-            [...DRIVEN_STATES],
-            MAX_DRIVERS - this.drivers.size,
-          );
-          for (const m of claimed)
-            this.track(this.drivers, m.id, this.drive(m), false);
-        }
+        let drained = false;
         const free = config.concurrency - this.inFlight.size;
         if (free > 0 && this.running) {
           const items = await stores.items.claim(
@@ -93,8 +100,31 @@ export class WorkerPool {
             config.leaseMs,
             free,
           );
-          for (const item of items)
+          drained = items.length < free;
+          for (const item of items) {
+            this.itemMigration.set(item.id, item.migrationId);
             this.track(this.inFlight, item.id, this.process(item), true);
+          }
+        }
+        // Drivers are polled on the clock, and early when this replica has
+        // finished its last item of a migration and the queue has nothing
+        // more to give: that stage may be complete. Re-checking every
+        // migration's stage after each item would be wasted queries.
+        const pollDrivers =
+          onTheClock || this.nudged || (this.driverPollDue && drained);
+        if (pollDrivers && this.running && this.drivers.size < MAX_DRIVERS) {
+          this.driverPollDue = false;
+          this.nudged = false;
+          const claimed = await stores.migrations.claimDriver(
+            workerId,
+            config.leaseMs,
+            [...DRIVEN_STATES],
+            MAX_DRIVERS - this.drivers.size,
+          );
+          // A driver that returns has moved its stage on (or had nothing
+          // to do): new items may be claimable, so it wakes the loop.
+          for (const m of claimed)
+            this.track(this.drivers, m.id, this.drive(m), true);
         }
       } catch (e) {
         if (this.ctx.signal.aborted) return;
@@ -121,12 +151,31 @@ export class WorkerPool {
     map.set(key, work);
     work.finally(() => {
       map.delete(key);
+      if (map === this.inFlight) this.itemFinished(key as number);
       if (wake) this.wake?.();
     });
   }
 
-  private async drive(m: Parameters<typeof driveMigration>[2]) {
+  private itemFinished(itemId: number) {
+    const migrationId = this.itemMigration.get(itemId);
+    this.itemMigration.delete(itemId);
+    if (![...this.itemMigration.values()].includes(migrationId!)) {
+      this.driverPollDue = true;
+    }
+  }
+
+  private async drive(
+    m: Parameters<typeof driveMigration>[2] & { previousDriver?: string },
+  ) {
     const { stores, workerId, config } = this.ctx;
+    if (m.previousDriver) {
+      await this.recordReclaim(m.id, 'driver-reclaimed', {
+        message: `Replica ${workerId} took over the ${
+          m.phase ?? m.state
+        } stage from ${m.previousDriver}, whose lease expired`,
+        details: { from: m.previousDriver, to: workerId, phase: m.phase },
+      });
+    }
     const timer = setInterval(() => {
       if (this.ctx.signal.aborted) return;
       stores.migrations
@@ -149,8 +198,33 @@ export class WorkerPool {
     }
   }
 
+  /**
+   * A lease that expired and was taken over is worth an event: it is how a
+   * dead replica shows in a migration's log (never fails the work).
+   */
+  private async recordReclaim(
+    migrationId: string,
+    type: 'lease-reclaimed' | 'driver-reclaimed',
+    event: { message: string; details: Record<string, unknown> },
+  ) {
+    await this.ctx.stores.events
+      .append({ migrationId, type, level: 'warn', ...event })
+      .catch(() => {});
+  }
+
   private async process(item: WorkItem) {
     const { stores, workerId, config } = this.ctx;
+    if (item.reclaimedFrom) {
+      await this.recordReclaim(item.migrationId, 'lease-reclaimed', {
+        message: `Replica ${workerId} took over ${item.stage} of '${item.key}' from ${item.reclaimedFrom}, whose lease expired`,
+        details: {
+          key: item.key,
+          stage: item.stage,
+          from: item.reclaimedFrom,
+          to: workerId,
+        },
+      });
+    }
     const timer = setInterval(() => {
       if (this.ctx.signal.aborted) return;
       stores.items

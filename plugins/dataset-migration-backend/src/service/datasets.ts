@@ -11,6 +11,7 @@ import {
   ANNOTATION_DATASET_FORMAT,
   ANNOTATION_DATASET_LOCATION,
   ANNOTATION_DATASET_MAPPING,
+  ANNOTATION_DATASET_SCHEMA,
   DATASET_FORMATS,
   type DatasetFormat,
   InvalidLocationError,
@@ -73,6 +74,9 @@ export class DatasetResolver {
       format: effective?.format ?? readFormatAnnotation(entity, ref),
       consumers,
       mappingText: entity.metadata.annotations?.[ANNOTATION_DATASET_MAPPING],
+      schemaText: effective
+        ? undefined
+        : entity.metadata.annotations?.[ANNOTATION_DATASET_SCHEMA],
       owner: typeof owner === 'string' ? owner : undefined,
     };
   }

@@ -25,6 +25,11 @@ export interface DatasetInfo {
    * mapping as YAML or JSON text.
    */
   mappingText?: string;
+  /**
+   * The `dataset-migration.io/schema` annotation (JSON or YAML text), while
+   * it still describes the data: not after a cutover moved the dataset.
+   */
+  schemaText?: string;
   /** Entity ref of the dataset's owner (`spec.owner`), normalised. */
   owner?: string;
 }

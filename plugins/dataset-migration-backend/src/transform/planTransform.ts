@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
 import { InputError } from '@backstage/errors';
-import type {
-  Mapping,
-  PlannedTransform,
-  SchemaColumn,
-  TabularFormat,
+import {
+  ANNOTATION_DATASET_SCHEMA,
+  type Mapping,
+  type PlannedTransform,
+  type SchemaColumn,
+  type TabularFormat,
 } from '@internal/backstage-plugin-dataset-migration-common';
 import type { ObjectStore } from '@internal/backstage-plugin-dataset-migration-node';
 import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
@@ -60,6 +61,49 @@ export class DataKeyCounter implements DataKeyCount {
   }
 }
 
+/**
+ * Finds source keys that would land on the same target key: `a.csv` and
+ * `a.parquet` (copied as it is) in a CSV → Parquet transform, `a.json` and
+ * `a.jsonl`, or `a.CSV` and `a.csv`. Only keys with a data or target-format
+ * extension can collide, so only those are remembered.
+ */
+export class TargetKeyCollisions {
+  private readonly seen = new Map<string, string>();
+  readonly found: Array<{ targetKey: string; sources: [string, string] }> = [];
+  count = 0;
+  constructor(
+    private readonly source: TabularFormat,
+    private readonly target: TabularFormat,
+  ) {}
+
+  add(key: string) {
+    const data = isDataKey(key, this.source);
+    if (!data && !isDataKey(key, this.target)) return;
+    const targetKey = data ? targetKeyOf(key, this.source, this.target) : key;
+    const other = this.seen.get(targetKey);
+    if (other === undefined) {
+      this.seen.set(targetKey, key);
+      return;
+    }
+    this.count += 1;
+    if (this.found.length < 5) {
+      const sources = [other, key].sort() as [string, string];
+      this.found.push({ targetKey, sources });
+    }
+  }
+
+  /** A plan error naming the first collisions, or undefined. */
+  problem(): InputError | undefined {
+    if (this.count === 0) return undefined;
+    const list = this.found
+      .map(f => `'${f.sources[0]}' and '${f.sources[1]}' → '${f.targetKey}'`)
+      .join('; ');
+    return new InputError(
+      `${this.count} target key(s) would be written by two source objects (${list}); rename or remove one of each pair, or migrate them separately`,
+    );
+  }
+}
+
 /** `sha256:` of the mapping's canonical JSON (keys sorted). */
 export function mappingHash(mapping: Mapping): string {
   const canonical = (v: unknown): unknown => {
@@ -96,6 +140,8 @@ export async function planTransform(options: {
   spillDirectory?: string;
   /** Bytes of a CSV / NDJSON object read for its schema (tests). */
   headBytes?: number;
+  /** Columns the dataset entity declares; the data must have exactly these. */
+  declaredColumns?: string[];
 }): Promise<PlannedTransform> {
   const { sourceFormat, mapping } = options;
   const targetFormat = mapping.format ?? sourceFormat;
@@ -116,6 +162,8 @@ export async function planTransform(options: {
       format: sourceFormat,
       headBytes: options.headBytes ?? SCHEMA_HEAD_BYTES,
     });
+    const declared = options.declaredColumns;
+    if (declared) checkDeclared(declared, sourceSchema, first);
     const sql = buildTransformSql(mapping, sourceSchema);
     const problems = [...sql.problems, ...impossibleCasts(sql)];
     if (problems.length > 0) {
@@ -131,7 +179,9 @@ export async function planTransform(options: {
       mappingSource: options.mappingSource,
       sourceFormat,
       targetFormat,
-      schemaFrom: `object ${first}`,
+      schemaFrom: declared
+        ? `object ${first}, which has the columns the entity declares`
+        : `object ${first}`,
       sourceSchema,
       targetSchema: sql.targetSchema,
       columns: sql.columns,
@@ -144,6 +194,31 @@ export async function planTransform(options: {
     conn.closeSync();
     await spill.dispose();
   }
+}
+
+/**
+ * The entity's declared columns against the data's: a dataset whose
+ * annotation no longer describes it is a plan error, not a guess.
+ */
+function checkDeclared(
+  declared: string[],
+  schema: SchemaColumn[],
+  key: string,
+) {
+  const actual = new Set(schema.map(c => c.name));
+  const expected = new Set(declared);
+  const missing = declared.filter(n => !actual.has(n));
+  const extra = schema.map(c => c.name).filter(n => !expected.has(n));
+  if (missing.length === 0 && extra.length === 0) return;
+  const parts = [
+    missing.length > 0 && `declared but not in the data: ${missing.join(', ')}`,
+    extra.length > 0 && `in the data but not declared: ${extra.join(', ')}`,
+  ].filter(Boolean);
+  throw new InputError(
+    `The dataset's declared schema (${ANNOTATION_DATASET_SCHEMA}) does not match '${key}' (${parts.join(
+      '; ',
+    )}); update the annotation or the data`,
+  );
 }
 
 /**

@@ -36,16 +36,12 @@ export async function spillObject(
   key: string,
   file: string,
   signal?: AbortSignal,
-): Promise<{ size: number; sha256: string; md5: string }> {
+): Promise<{ size: number; sha256: string }> {
   const body = await store.read(key);
-  const hashing = new HashingStream(['sha256', 'md5']);
+  // sha256 only: it is what the snapshot and the validation compare.
+  const hashing = new HashingStream(['sha256']);
   await pipeline(body, hashing, fs.createWriteStream(file), { signal });
-  const digests = hashing.digests();
-  return {
-    size: hashing.byteCount,
-    sha256: digests.sha256!,
-    md5: digests.md5!,
-  };
+  return { size: hashing.byteCount, sha256: hashing.digests().sha256! };
 }
 
 /**

@@ -90,6 +90,8 @@ export function jsonColumns(detected: SchemaColumn[]): SchemaColumn[] {
 export interface TransformSql {
   /** Target columns, in order: `expr AS "name"`. */
   select: string[];
+  /** The expression of each target column (`select` without the alias). */
+  exprs: string[];
   /** True for a row with a value that cannot be cast. */
   bad: string;
   /** True for a row the filter keeps (nulls never match). */
@@ -147,6 +149,7 @@ export function buildTransformSql(
       );
   }
   const select: string[] = [];
+  const exprs: string[] = [];
   const bad: string[] = [];
   const columns: ColumnChange[] = [];
   const targetSchema: SchemaColumn[] = [];
@@ -163,6 +166,7 @@ export function buildTransformSql(
     const field = fields.find(f => (f.from ?? f.to) === col.name);
     if (!field) {
       select.push(`${src} AS ${src}`);
+      exprs.push(src);
       columns.push({ source: col, target: col, change: 'keep' });
       targetSchema.push(col);
       mapped.set(col.name, { expr: src });
@@ -175,6 +179,7 @@ export function buildTransformSql(
       expr = `COALESCE(${expr}, CAST(${literal(field.default)} AS ${type}))`;
     }
     select.push(`${expr} AS ${ident(field.to)}`);
+    exprs.push(expr);
     const renamed = field.to !== col.name;
     const cast = type !== col.type;
     columns.push({
@@ -197,9 +202,9 @@ export function buildTransformSql(
       continue;
     }
     const type = field.cast ? duckType(field.cast) : 'VARCHAR';
-    select.push(
-      `CAST(${literal(field.default)} AS ${type}) AS ${ident(field.to)}`,
-    );
+    const added = `CAST(${literal(field.default)} AS ${type})`;
+    select.push(`${added} AS ${ident(field.to)}`);
+    exprs.push(added);
     columns.push({
       target: { name: field.to, type },
       change: 'add',
@@ -239,6 +244,7 @@ export function buildTransformSql(
 
   return {
     select,
+    exprs,
     bad: bad.length ? bad.join(' OR ') : 'FALSE',
     keep: keep.length ? keep.join(' AND ') : 'TRUE',
     columns,

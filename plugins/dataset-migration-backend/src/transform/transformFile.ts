@@ -8,7 +8,9 @@ import type {
 import { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import {
   buildTransformSql,
+  ident,
   impossibleCasts,
+  type TransformSql,
   copyOptions,
   literal,
   outputColumn,
@@ -112,6 +114,9 @@ export interface TransformFileResult {
   sample: TransformSample;
 }
 
+/** The per-object counts and sampled raw records, on the item's connection. */
+const STATS = '__dm_stats';
+
 /** A source changed its schema after the plan. Not retryable. */
 export class SchemaDriftError extends InputError {}
 
@@ -171,72 +176,141 @@ export async function transformFile(
       `Mapping does not fit '${key}': ${problems.join('; ')}`,
     );
   }
-  const counts = await conn.runAndReadAll(
-    `SELECT count(*) AS total,
-            count(*) FILTER (WHERE ${sql.bad}) AS bad,
-            count(*) FILTER (WHERE NOT (${sql.bad}) AND NOT (${sql.keep})) AS filtered
-       FROM ${from}`,
-  );
-  const [total, bad, filtered] = counts.getRows()[0].map(Number);
   const policy: BadRowPolicy = options.mapping.badRows ?? 'fail';
-  let badRows: BadRow[] = [];
-  if (bad > 0) {
-    const numbered = `SELECT row_number() OVER () AS __dm_row, ${sql.bad} AS __dm_bad, * FROM ${from}`;
-    const first = await conn.runAndReadAll(
-      `SELECT * EXCLUDE (__dm_bad) FROM (${numbered}) WHERE __dm_bad ORDER BY __dm_row LIMIT 5`,
-    );
-    badRows = first.getRowObjectsJson().map(r => {
-      const { __dm_row: row, ...values } = r;
-      return { row: Number(row), values };
-    });
-    if (policy === 'fail') {
-      throw new BadRowsError(
-        `${bad} row(s) of '${key}' have values the mapping cannot cast; first: row ${
-          badRows[0]?.row
-        } ${JSON.stringify(
-          badRows[0]?.values,
-        )}. Fix the data, or set the mapping's badRows to skip or quarantine`,
-      );
+  const sampleSize = options.sampleSize ?? 0;
+  // One pass over the object counts rows, bad and filtered rows and keeps
+  // the raw source records of the sample (the smallest key hashes), so the
+  // sample costs no extra scan: only those few records are mapped after.
+  await conn.run(
+    `CREATE OR REPLACE TEMP TABLE ${STATS} AS
+       SELECT count(*) AS total,
+              count(*) FILTER (WHERE ${sql.bad}) AS bad,
+              count(*) FILTER (WHERE NOT (${sql.bad}) AND NOT (${
+      sql.keep
+    })) AS filtered${
+      sampleSize > 0
+        ? `,
+              ${sampledRawRecords(sql, schema, sampleSize)}
+                FILTER (WHERE NOT (${sql.bad}) AND (${sql.keep})) AS sample`
+        : ''
     }
-    if (policy === 'quarantine' && options.quarantineFile) {
-      await conn.run(
-        `COPY (SELECT * EXCLUDE (__dm_bad) FROM (${numbered}) WHERE __dm_bad ORDER BY __dm_row) TO ${literal(
-          options.quarantineFile,
-        )} (FORMAT json)`,
-      );
-    }
-  }
-  const inner = `SELECT ${sql.select.join(', ')} FROM ${from} WHERE NOT (${
-    sql.bad
-  }) AND (${sql.keep})`;
-  const outer = sql.targetSchema
-    .map(c => outputColumn(c, options.targetFormat))
-    .join(', ');
-  const copied = await conn.runAndReadAll(
-    `COPY (SELECT ${outer} FROM (${inner})) TO ${literal(
-      options.output,
-    )} ${copyOptions(options.targetFormat)}`,
+         FROM ${from}`,
   );
-  const written = Number(copied.getRows()[0]?.[0] ?? 0);
-  const sample: TransformSample = {
-    keyColumns: sql.keyColumns,
-    records: await sampleRecords(
-      conn,
-      inner,
-      sql.targetSchema,
-      sql.keyColumns,
-      options.sampleSize ?? 0,
-    ),
-  };
-  return {
-    sample,
-    sourceRows: total,
-    filtered,
-    bad,
-    written,
-    badRows,
-    quarantined: policy === 'quarantine' && options.quarantineFile ? bad : 0,
-  };
+  try {
+    const counts = await conn.runAndReadAll(
+      `SELECT total, bad, filtered FROM ${STATS}`,
+    );
+    const [total, bad, filtered] = counts.getRows()[0].map(Number);
+    const badRows =
+      bad > 0
+        ? await applyBadRowPolicy(conn, from, sql.bad, bad, policy, options)
+        : [];
+    const inner = `SELECT ${sql.select.join(', ')} FROM ${from} WHERE NOT (${
+      sql.bad
+    }) AND (${sql.keep})`;
+    const outer = sql.targetSchema
+      .map(c => outputColumn(c, options.targetFormat))
+      .join(', ');
+    const copied = await conn.runAndReadAll(
+      `COPY (SELECT ${outer} FROM (${inner})) TO ${literal(
+        options.output,
+      )} ${copyOptions(options.targetFormat)}`,
+    );
+    const written = Number(copied.getRows()[0]?.[0] ?? 0);
+    const sample: TransformSample = {
+      keyColumns: sql.keyColumns,
+      records: await sampleRecords(
+        conn,
+        `SELECT ${sql.select.join(
+          ', ',
+        )} FROM (SELECT __dm_r.* FROM (SELECT unnest(sample) AS __dm_r FROM ${STATS}))`,
+        sql.targetSchema,
+        sql.keyColumns,
+        sampleSize,
+      ),
+    };
+    return {
+      sample,
+      sourceRows: total,
+      filtered,
+      bad,
+      written,
+      badRows,
+      quarantined: policy === 'quarantine' && options.quarantineFile ? bad : 0,
+    };
+  } finally {
+    await conn.run(`DROP TABLE IF EXISTS ${STATS}`);
+  }
+}
+
+/**
+ * The aggregate keeping the `n` source records (as they were read) whose
+ * mapped key columns hash smallest: the records {@link sampleRecords} picks
+ * from the mapped rows, found in the counting pass instead of a scan of
+ * their own.
+ */
+function sampledRawRecords(
+  sql: TransformSql,
+  source: SchemaColumn[],
+  n: number,
+): string {
+  const keyExprs = sql.keyColumns.map(
+    k => sql.exprs[sql.targetSchema.findIndex(c => c.name === k)],
+  );
+  const raw = `{${source
+    .map(c => `${literal(c.name)}: ${ident(c.name)}`)
+    .join(', ')}}`;
+  return `min_by(${raw}, hash(${keyExprs.join(', ')}), ${n})`;
+}
+
+/**
+ * Rows with a value the mapping cannot cast: `fail` stops with the first
+ * one; `quarantine` writes them all (with their row numbers) to the side
+ * file. Returns the first five, by row number, for the report.
+ */
+async function applyBadRowPolicy(
+  conn: DuckDBConnection,
+  from: string,
+  bad: string,
+  count: number,
+  policy: BadRowPolicy,
+  options: TransformFileOptions,
+): Promise<BadRow[]> {
+  const numbered = `SELECT row_number() OVER () AS __dm_row, ${bad} AS __dm_bad, * FROM ${from}`;
+  const badOnly = `SELECT * EXCLUDE (__dm_bad) FROM (${numbered}) WHERE __dm_bad ORDER BY __dm_row`;
+  let first: Record<string, unknown>[];
+  if (policy === 'quarantine' && options.quarantineFile) {
+    // The quarantine file holds every bad row: the report's first ones
+    // are read back from it rather than by another scan of the object.
+    const file = literal(options.quarantineFile);
+    await conn.run(`COPY (${badOnly}) TO ${file} (FORMAT json)`);
+    first = (
+      await conn.runAndReadAll(
+        `SELECT * FROM read_json(${file}, format = 'newline_delimited') ORDER BY __dm_row LIMIT 5`,
+      )
+    ).getRowObjectsJson();
+  } else {
+    first = (
+      await conn.runAndReadAll(`${badOnly} LIMIT 5`)
+    ).getRowObjectsJson();
+  }
+  const badRows = first.map(r => {
+    const { __dm_row: row, ...values } = r;
+    return { row: Number(row), values };
+  });
+  if (policy === 'fail') {
+    const [firstRow] = badRows;
+    throw new BadRowsError(
+      `${count} row(s) of '${
+        options.key
+      }' have values the mapping cannot cast; first: row ${
+        firstRow?.row
+      } ${JSON.stringify(
+        firstRow?.values,
+      )}. Fix the data, or set the mapping's badRows to skip or quarantine`,
+    );
+  }
+  return badRows;
 }
 
 function describe(schema: SchemaColumn[]) {

@@ -69,7 +69,15 @@ export async function readBack(
   file: string,
   format: TabularFormat,
   schema: SchemaColumn[],
-): Promise<{ typed: string; unreadable: string; problem?: string }> {
+): Promise<{
+  /** The file, read as text (Parquet: with its own types). */
+  raw: string;
+  /** Each target column read with its type: `expr AS "name"`. */
+  typed: string[];
+  /** True for a row with a value its type cannot read. */
+  unreadable: string;
+  problem?: string;
+}> {
   // Text formats are read as text (NDJSON: every column VARCHAR), then cast.
   const raw = readerSql(
     file,
@@ -98,23 +106,19 @@ export async function readBack(
         .join(', ')}; the mapping's is ${schema
         .map(c => (expectTypes ? `${c.name} ${c.type}` : c.name))
         .join(', ')}`;
-  if (format === 'parquet') {
-    return { typed: `SELECT * FROM ${raw}`, unreadable: 'FALSE', problem };
-  }
   const cast = (c: SchemaColumn) =>
-    c.type === 'VARCHAR'
+    expectTypes || c.type === 'VARCHAR'
       ? ident(c.name)
       : `TRY_CAST(${ident(c.name)} AS ${c.type})`;
-  const unreadable = schema
-    .filter(c => c.type !== 'VARCHAR')
-    .map(c => `(${ident(c.name)} IS NOT NULL AND ${cast(c)} IS NULL)`);
+  const unreadable = expectTypes
+    ? []
+    : schema
+        .filter(c => c.type !== 'VARCHAR')
+        .map(c => `(${ident(c.name)} IS NOT NULL AND ${cast(c)} IS NULL)`);
   return {
-    typed: `SELECT ${schema
-      .map(c => `${cast(c)} AS ${ident(c.name)}`)
-      .join(', ')} FROM ${raw}`,
-    unreadable: `SELECT count(*) FILTER (WHERE ${
-      unreadable.length ? unreadable.join(' OR ') : 'FALSE'
-    }) FROM ${raw}`,
+    raw,
+    typed: schema.map(c => `${cast(c)} AS ${ident(c.name)}`),
+    unreadable: unreadable.length ? unreadable.join(' OR ') : 'FALSE',
     problem,
   };
 }
@@ -129,7 +133,9 @@ export interface TargetCheck {
 
 /**
  * Checks one written target file against what the copy stage expected:
- * its schema, its row count and the sampled records, field by field.
+ * its schema, its row count and the sampled records, field by field. One
+ * scan of the file counts its rows and unreadable values and picks out the
+ * records whose key hashes were sampled.
  */
 export async function checkTarget(
   conn: DuckDBConnection,
@@ -153,32 +159,38 @@ export async function checkTarget(
       },
     };
   }
-  const rows = Number(
-    (
-      await conn.runAndReadAll(`SELECT count(*) FROM (${back.typed})`)
-    ).getRows()[0][0],
-  );
-  const unreadable =
-    back.unreadable === 'FALSE'
-      ? 0
-      : Number((await conn.runAndReadAll(back.unreadable)).getRows()[0][0]);
+  const wanted = [...new Set(sample.records.map(r => r.h))];
+  const isSampled = `__dm_h IN (${wanted.map(h => literal(h)).join(', ')})`;
+  // CASE, so only the sampled rows are turned into text.
+  const picked =
+    wanted.length > 0
+      ? `list(CASE WHEN ${isSampled} THEN [__dm_h, ${schema
+          .map(c => `CAST(${ident(c.name)} AS VARCHAR)`)
+          .join(', ')}] END) FILTER (WHERE ${isSampled})`
+      : 'NULL';
+  const hashed =
+    wanted.length > 0
+      ? `, CAST(${hashOf(sample.keyColumns)} AS VARCHAR) AS __dm_h`
+      : '';
+  const [row] = (
+    await conn.runAndReadAll(
+      `SELECT count(*), count(*) FILTER (WHERE __dm_unreadable), ${picked}
+         FROM (SELECT *${hashed}
+                 FROM (SELECT ${back.typed.join(', ')}, ${
+        back.unreadable
+      } AS __dm_unreadable FROM ${back.raw}))`,
+    )
+  ).getRows() as unknown[][];
   const result: TargetCheck = {
-    rows,
-    unreadable,
+    rows: Number(row[0]),
+    unreadable: Number(row[1]),
     sample: { compared: sample.records.length, mismatched: 0 },
   };
   if (sample.records.length === 0) return result;
-  const wanted = [...new Set(sample.records.map(r => r.h))];
   const found = toRecords(
-    (
-      await conn.runAndReadAll(
-        `SELECT * FROM (SELECT CAST(${hashOf(
-          sample.keyColumns,
-        )} AS VARCHAR) AS __dm_h, ${textColumns(schema)} FROM (${
-          back.typed
-        })) WHERE __dm_h IN (${wanted.map(h => literal(h)).join(', ')})`,
-      )
-    ).getRows() as unknown[][],
+    ((row[2] as { items: unknown[] } | null)?.items ?? []).map(
+      v => (v as { items: unknown[] }).items,
+    ),
   );
   const byHash = new Map<string, SampleRecord[]>();
   for (const r of found) byHash.set(r.h, [...(byHash.get(r.h) ?? []), r]);
