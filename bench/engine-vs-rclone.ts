@@ -1,0 +1,825 @@
+/* eslint-disable no-console */
+/*
+ * Benchmark (not a test): the whole engine through its REST API — a real
+ * Backstage backend in a child process (plugin + S3 + GCS modules, SQLite
+ * file database), create → approve → poll until `succeeded`, validation
+ * included — next to `rclone copy` + `rclone check --download` at the same
+ * concurrency on the same loopback servers and data, and `cat` / `cp -r` of
+ * the same bytes as the physical reference.
+ *
+ *   bench/run-engine-vs-rclone.sh [--routes s3-local,local-s3,s3-s3,s3-gcs]
+ *       [--cases a,b,c] [--concurrency 8] [--poll-ms 100]
+ *       [--cpu-prof s3-local:a] [--small-count 10000]
+ *
+ * Datasets: a = 10,000 × 4 KiB, b = 8 × 256 MiB, c = 1 × 4 GiB. Each engine
+ * case gets a fresh backend process (so its VmHWM is that case's), a fresh
+ * SQLite file, and every knex statement counted (bench/engine-vs-rclone-backend.ts).
+ */
+import {
+  execFileSync,
+  spawn,
+  spawnSync,
+  ChildProcess,
+} from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import readline from 'node:readline';
+import { mockCredentials } from '@backstage/backend-test-utils';
+import { startS3rver } from '../plugins/dataset-migration-backend-module-s3/src/__testUtils__/s3rver';
+
+const MiB = 1024 * 1024;
+const GiB = 1024 * MiB;
+const NODE = process.execPath;
+const TS = ['-r', require.resolve('@backstage/cli/config/nodeTransform.cjs')];
+const API = '/api/dataset-migration';
+const AUTH = mockCredentials.user.header();
+
+const argv = process.argv.slice(2);
+const opt = (name: string, fallback: string) => {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 ? argv[i + 1] : fallback;
+};
+const ROUTES = opt('routes', 's3-local,local-s3,s3-s3,s3-gcs').split(',');
+const CASES = opt('cases', 'a,b,c').split(',');
+const CONCURRENCY = Number(opt('concurrency', '8'));
+const POLL_MS = Number(opt('poll-ms', '100'));
+const CPU_PROF = opt('cpu-prof', '');
+const SMALL_COUNT = Number(opt('small-count', '10000'));
+
+const DATASETS: Record<string, { label: string; count: number; size: number }> =
+  {
+    a: {
+      label: `${SMALL_COUNT.toLocaleString('en')} × 4 KiB`,
+      count: SMALL_COUNT,
+      size: 4096,
+    },
+    b: { label: '8 × 256 MiB', count: 8, size: 256 * MiB },
+    c: { label: '1 × 4 GiB', count: 1, size: 4 * GiB },
+  };
+
+interface Row {
+  route: string;
+  dataset: string;
+  tool: string;
+  objects: number;
+  bytes: number;
+  wall: number;
+  copy?: number;
+  check?: number;
+  peakRssMiB?: number;
+  stmtsPerObject?: number;
+  ok: boolean;
+  note?: string;
+}
+const rows: Row[] = [];
+const extra: string[] = [];
+
+const load = () =>
+  os
+    .loadavg()
+    .map(l => l.toFixed(2))
+    .join(' ');
+
+function log(s: string) {
+  process.stdout.write(`${s}\n`);
+}
+
+// ---------------------------------------------------------------- data
+
+function writeBig(file: string, size: number) {
+  // Streamed 8 MiB at a time: random block + per-block counter, never
+  // repeating, incompressible.
+  const block = randomBytes(8 * MiB);
+  const fd = fs.openSync(file, 'w');
+  for (let off = 0, n = 0; off < size; off += block.length, n++) {
+    block.writeUInt32LE(n, 0);
+    block.writeUInt32LE(Math.floor(Math.random() * 2 ** 32), 4);
+    fs.writeSync(fd, block, 0, Math.min(block.length, size - off));
+  }
+  fs.closeSync(fd);
+}
+
+function generate(dir: string, name: string) {
+  const d = DATASETS[name];
+  fs.mkdirSync(dir, { recursive: true });
+  if (name === 'a') {
+    for (let i = 0; i < d.count; i++) {
+      const sub = path.join(dir, `part=${i % 16}`);
+      if (i < 16) fs.mkdirSync(sub, { recursive: true });
+      fs.writeFileSync(
+        path.join(sub, `object-${String(i).padStart(6, '0')}.bin`),
+        randomBytes(d.size),
+      );
+    }
+  } else {
+    for (let i = 0; i < d.count; i++) {
+      writeBig(path.join(dir, `blob-${i}.bin`), d.size);
+    }
+  }
+}
+
+function freeBytes(dir: string) {
+  const out = execFileSync('df', ['-B1', '--output=avail', dir], {
+    encoding: 'utf8',
+  });
+  return Number(out.trim().split('\n').pop());
+}
+
+// ---------------------------------------------------------------- processes
+
+/** Every pid in the tree rooted at `pid` (children via /proc). */
+function tree(pid: number): number[] {
+  const out = [pid];
+  try {
+    for (const task of fs.readdirSync(`/proc/${pid}/task`)) {
+      const kids = fs
+        .readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8')
+        .trim();
+      for (const k of kids ? kids.split(/\s+/) : [])
+        out.push(...tree(Number(k)));
+    }
+  } catch {
+    /* gone */
+  }
+  return out;
+}
+
+function rssKiB(pid: number) {
+  try {
+    const s = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+    return Number(/VmRSS:\s+(\d+) kB/.exec(s)?.[1] ?? 0);
+  } catch {
+    return 0;
+  }
+}
+
+/** Samples the summed RSS of a process tree every 50 ms. */
+function sampleTree(pid: number) {
+  let peak = 0;
+  const t = setInterval(() => {
+    peak = Math.max(
+      peak,
+      tree(pid).reduce((a, p) => a + rssKiB(p), 0),
+    );
+  }, 50);
+  return {
+    stop() {
+      clearInterval(t);
+      return peak / 1024;
+    },
+  };
+}
+
+/** Runs a command under GNU time: seconds, peak RSS (MiB), ok. */
+function timed(command: string, args: string[], env?: NodeJS.ProcessEnv) {
+  const started = process.hrtime.bigint();
+  const r = spawnSync(
+    '/usr/bin/time',
+    ['-f', 'PEAK_RSS_KB %M', command, ...args],
+    {
+      env: env ?? process.env,
+      encoding: 'utf8',
+      maxBuffer: 256 * MiB,
+    },
+  );
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const rss = /PEAK_RSS_KB (\d+)/.exec(r.stderr ?? '');
+  const ok = r.status === 0;
+  if (!ok) process.stderr.write((r.stderr ?? '').slice(-3000));
+  return {
+    ok,
+    seconds,
+    peakRssMiB: rss ? Number(rss[1]) / 1024 : NaN,
+    stderr: r.stderr ?? '',
+  };
+}
+
+function sh(script: string) {
+  return timed('bash', ['-c', script]);
+}
+
+async function startGcs(buckets: string[]) {
+  const child = spawn(
+    NODE,
+    [...TS, path.join(__dirname, 's3-copy-gcs-server.ts'), buckets.join(',')],
+    { stdio: ['pipe', 'pipe', 'inherit'] },
+  );
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', d => {
+      out += d;
+      const m = /GCS_READY (\d+)/.exec(out);
+      if (m) resolve(Number(m[1]));
+    });
+    child.once('exit', code =>
+      reject(new Error(`GCS test server exited with ${code}`)),
+    );
+  });
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    stop: async () => {
+      const exited = new Promise(r => child.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+interface Backend {
+  child: ChildProcess;
+  url: string;
+  command(cmd: string, answer: string): Promise<string>;
+  stop(): Promise<void>;
+}
+
+async function startBackend(options: {
+  sqliteFile: string;
+  config: object;
+  entities: object[];
+  cpuProfDir?: string;
+}): Promise<Backend> {
+  const flags = options.cpuProfDir
+    ? ['--cpu-prof', '--cpu-prof-dir', options.cpuProfDir]
+    : [];
+  const child = spawn(
+    NODE,
+    [
+      ...flags,
+      ...TS,
+      path.join(__dirname, 'engine-vs-rclone-backend.ts'),
+      JSON.stringify(options),
+    ],
+    {
+      env: { ...process.env, NODE_ENV: 'test' },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    },
+  );
+  let stderr = '';
+  child.stderr!.on('data', d => {
+    stderr = (stderr + d).slice(-8000);
+  });
+  const lines = readline.createInterface({ input: child.stdout! });
+  const waiters: Array<(l: string) => boolean> = [];
+  lines.on('line', l => {
+    const i = waiters.findIndex(w => w(l));
+    if (i >= 0) waiters.splice(i, 1);
+  });
+  const next = (prefix: string) =>
+    new Promise<string>((resolve, reject) => {
+      waiters.push(l => {
+        if (!l.startsWith(prefix)) return false;
+        resolve(l.slice(prefix.length).trim());
+        return true;
+      });
+      child.once('exit', code =>
+        reject(new Error(`backend exited with ${code}: ${stderr}`)),
+      );
+    });
+  const port = Number(await next('BACKEND_READY'));
+  return {
+    child,
+    url: `http://127.0.0.1:${port}`,
+    command(cmd, answer) {
+      const p = next(answer);
+      child.stdin!.write(`${cmd}\n`);
+      return p;
+    },
+    async stop() {
+      if (child.exitCode !== null) return;
+      const exited = new Promise(r => child.once('exit', r));
+      child.stdin!.write('STOP\n');
+      const t = setTimeout(() => child.kill('SIGKILL'), 30_000);
+      await exited;
+      clearTimeout(t);
+    },
+  };
+}
+
+async function api(url: string, method: string, body?: object) {
+  const res = await fetch(url, {
+    method,
+    headers: { Authorization: AUTH, 'Content-Type': 'application/json' },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const text = await res.text();
+  let json: any;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = text;
+  }
+  return { status: res.status, body: json };
+}
+
+// ---------------------------------------------------------------- profile
+
+function summariseProfile(dir: string) {
+  const file = fs.readdirSync(dir).find(f => f.endsWith('.cpuprofile'));
+  if (!file) return `no .cpuprofile in ${dir}`;
+  const prof = JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8'));
+  const self = new Map<number, number>();
+  const dt: number[] = prof.timeDeltas;
+  prof.samples.forEach((id: number, i: number) =>
+    self.set(id, (self.get(id) ?? 0) + (dt[i] ?? 0)),
+  );
+  const byFn = new Map<string, number>();
+  const byFile = new Map<string, number>();
+  let total = 0;
+  for (const node of prof.nodes) {
+    const us = self.get(node.id) ?? 0;
+    total += us;
+    const cf = node.callFrame;
+    const where = cf.url
+      ? cf.url
+          .replace(/^file:\/\//, '')
+          .replace(/.*\/node_modules\//, 'nm:')
+          .replace(/.*\/work\/main\//, '')
+      : '(native)';
+    const fn = `${cf.functionName || '(anonymous)'} ${where}:${
+      cf.lineNumber + 1
+    }`;
+    byFn.set(fn, (byFn.get(fn) ?? 0) + us);
+    const pkg = where.startsWith('nm:')
+      ? where
+          .split('/')
+          .slice(0, where.startsWith('nm:@') ? 2 : 1)
+          .join('/')
+      : where.split('/').slice(0, 3).join('/');
+    byFile.set(pkg, (byFile.get(pkg) ?? 0) + us);
+  }
+  const fmt = (m: Map<string, number>, n: number) =>
+    [...m.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, n)
+      .map(
+        ([k, us]) =>
+          `  ${(us / 1e6).toFixed(2).padStart(7)} s ${((100 * us) / total)
+            .toFixed(1)
+            .padStart(5)} %  ${k}`,
+      )
+      .join('\n');
+  return `CPU profile ${path.join(dir, file)} (${(total / 1e6).toFixed(
+    1,
+  )} s sampled, main thread)\n top self time by function:\n${fmt(
+    byFn,
+    25,
+  )}\n by package / folder:\n${fmt(byFile, 15)}`;
+}
+
+// ---------------------------------------------------------------- main
+
+async function main() {
+  const rcloneVersion = spawnSync('rclone', ['version'], { encoding: 'utf8' });
+  if (rcloneVersion.status !== 0) {
+    throw new Error(
+      'rclone not found: apt-get install -y rclone (Debian, 1.60)',
+    );
+  }
+  const work = fs.realpathSync(
+    fs.mkdtempSync(path.join(os.tmpdir(), 'bench-evr-')),
+  );
+  log(
+    `engine vs rclone through the REST API — ${new Date().toISOString()}, ${
+      os.cpus().length
+    } CPUs, node ${process.version}, ${rcloneVersion.stdout.split('\n')[0]}`,
+  );
+  log(
+    `routes ${ROUTES.join(',')}; cases ${CASES.join(
+      ',',
+    )}; engine workers.concurrency ${CONCURRENCY}, pollIntervalMs ${POLL_MS}; rclone --transfers ${CONCURRENCY} --checkers ${CONCURRENCY}; work ${work}; load ${load()}`,
+  );
+  const s3rver = await startS3rver({ buckets: ['bench-src', 'bench-dst'] });
+  const gcs = await startGcs(['bench-dst']);
+  const storage = {
+    s3: {
+      endpoint: s3rver.endpoint,
+      region: 'us-east-1',
+      forcePathStyle: true,
+      credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+    },
+    gcs: { apiEndpoint: gcs.endpoint, projectId: 'bench' },
+    local: { roots: [work] },
+  };
+  const rcloneEnv: NodeJS.ProcessEnv = {
+    ...process.env,
+    RCLONE_CONFIG: path.join(work, 'rclone.conf'),
+    RCLONE_S3_PROVIDER: 'Other',
+    RCLONE_S3_ENDPOINT: s3rver.endpoint,
+    RCLONE_S3_ACCESS_KEY_ID: 'S3RVER',
+    RCLONE_S3_SECRET_ACCESS_KEY: 'S3RVER',
+    RCLONE_S3_FORCE_PATH_STYLE: 'true',
+    RCLONE_GCS_ENDPOINT: `${gcs.endpoint}/storage/v1/`,
+    RCLONE_GCS_ANONYMOUS: 'true',
+  };
+  // aws-sdk-go v1 (rclone 1.60) refuses plain-http endpoints with it set.
+  delete rcloneEnv.AWS_CA_BUNDLE;
+  fs.writeFileSync(rcloneEnv.RCLONE_CONFIG!, '');
+  const rclone = (...args: string[]) => timed('rclone', args, rcloneEnv);
+  const common = ['--fast-list', '--checkers', String(CONCURRENCY)];
+
+  const stopAll = async () => {
+    await gcs.stop().catch(() => {});
+    await s3rver.stop().catch(() => {});
+    fs.rmSync(work, { recursive: true, force: true });
+  };
+  process.on('SIGINT', () => stopAll().finally(() => process.exit(130)));
+
+  try {
+    for (const name of CASES) {
+      const d = DATASETS[name];
+      if (!d) throw new Error(`unknown case ${name}`);
+      const bytes = d.count * d.size;
+      const needsS3 = ROUTES.some(r => r.startsWith('s3-'));
+      // local source + s3rver source + engine target + rclone target + cp copy, and slack
+      const need = bytes * (needsS3 ? 5 : 4) + 2 * GiB;
+      const free = freeBytes(work);
+      if (free < need) {
+        log(
+          `SKIP case ${name}: needs ${(need / GiB).toFixed(
+            1,
+          )} GiB free, df says ${(free / GiB).toFixed(1)} GiB`,
+        );
+        continue;
+      }
+      const src = path.join(work, 'src', name);
+      let t = Date.now();
+      generate(src, name);
+      log(
+        `\n== case ${name} (${d.label}): generated in ${(
+          (Date.now() - t) /
+          1000
+        ).toFixed(1)} s; df free ${(freeBytes(work) / GiB).toFixed(1)} GiB`,
+      );
+
+      // physical reference: cat (read) and cp -r + sync (read + write) of the same bytes
+      execFileSync('sync');
+      const cat = sh(
+        `find '${src}' -type f -print0 | xargs -0 cat > /dev/null`,
+      );
+      const cpDir = path.join(work, 'cp-ref');
+      const cp = sh(`cp -r '${src}' '${cpDir}' && sync`);
+      fs.rmSync(cpDir, { recursive: true, force: true });
+      for (const [tool, r] of [
+        ['cat', cat],
+        ['cp -r', cp],
+      ] as const) {
+        rows.push({
+          route: 'disk',
+          dataset: name,
+          tool,
+          objects: d.count,
+          bytes,
+          wall: r.seconds,
+          peakRssMiB: r.peakRssMiB,
+          ok: r.ok,
+        });
+        log(fmtRow(rows[rows.length - 1]));
+      }
+
+      if (needsS3) {
+        t = Date.now();
+        const seed = rclone(
+          'copy',
+          src,
+          `:s3:bench-src/${name}`,
+          ...common,
+          '--transfers',
+          String(CONCURRENCY),
+        );
+        if (!seed.ok)
+          throw new Error(`seeding s3rver failed: ${seed.stderr.slice(-2000)}`);
+        log(
+          `seeded s3://bench-src/${name} in ${((Date.now() - t) / 1000).toFixed(
+            1,
+          )} s`,
+        );
+      }
+
+      for (const route of ROUTES) {
+        const [from, to] = route.split('-');
+        const srcLoc =
+          from === 's3' ? `s3://bench-src/${name}` : `file://${src}`;
+        const srcRclone = from === 's3' ? `:s3:bench-src/${name}` : src;
+        const dstLoc = (tool: string) =>
+          to === 'local'
+            ? `file://${work}/dst/${tool}-${name}`
+            : to === 's3'
+            ? `s3://bench-dst/${tool}-${name}-${from}`
+            : `gs://bench-dst/${tool}-${name}-${from}`;
+        const dstRclone = dstLoc('rclone')
+          .replace(/^file:\/\//, '')
+          .replace(/^s3:\/\//, ':s3:')
+          .replace(/^gs:\/\//, ':gcs:');
+        log(`\n-- ${route} ${d.label} (load ${load()})`);
+
+        // ---- engine through the REST API
+        const profDir =
+          CPU_PROF === `${route}:${name}`
+            ? fs.mkdtempSync(path.join(os.tmpdir(), 'evr-prof-'))
+            : undefined;
+        const sqliteFile = path.join(work, `${route}-${name}.sqlite`);
+        const backend = await startBackend({
+          sqliteFile,
+          cpuProfDir: profDir,
+          config: {
+            datasetMigration: {
+              workers: { concurrency: CONCURRENCY, pollIntervalMs: POLL_MS },
+              storage,
+            },
+          },
+          entities: [
+            {
+              apiVersion: 'backstage.io/v1alpha1',
+              kind: 'Resource',
+              metadata: {
+                name: `bench-${name}`,
+                namespace: 'default',
+                annotations: {
+                  'dataset-migration.io/location': srcLoc,
+                  'dataset-migration.io/format': 'binary',
+                },
+              },
+              spec: { type: 'dataset', owner: 'user:default/mock' },
+            },
+          ],
+        });
+        let engineRow: Row;
+        try {
+          await backend.command('RESET', 'RESET_OK');
+          const sampler = sampleTree(backend.child.pid!);
+          const cpuBefore = JSON.parse(
+            await backend.command('STATS', 'STATS'),
+          ).cpuSeconds;
+          const started = Date.now();
+          const base = `${backend.url}${API}`;
+          const created = await api(`${base}/migrations`, 'POST', {
+            dataset: `resource:default/bench-${name}`,
+            target: { location: dstLoc('engine') },
+          });
+          if (created.status !== 201)
+            throw new Error(
+              `create: ${created.status} ${JSON.stringify(created.body)}`,
+            );
+          const id = created.body.id;
+          let m = created.body;
+          let approveAt = 0;
+          const terminal = ['succeeded', 'failed', 'rolled-back', 'cancelled'];
+          while (!terminal.includes(m.state)) {
+            if (m.state === 'awaiting-approval') {
+              const a = await api(
+                `${base}/migrations/${id}/approve`,
+                'POST',
+                {},
+              );
+              if (a.status !== 200)
+                throw new Error(
+                  `approve: ${a.status} ${JSON.stringify(a.body)}`,
+                );
+              approveAt = Date.now();
+            }
+            await new Promise(r => setTimeout(r, 100));
+            m = (await api(`${base}/migrations/${id}`, 'GET')).body;
+            if (Date.now() - started > 3 * 3600_000) throw new Error('timeout');
+          }
+          const wall = (Date.now() - started) / 1000;
+          const peak = sampler.stop();
+          const stats = JSON.parse(await backend.command('STATS', 'STATS'));
+          const events: any[] = [];
+          for (;;) {
+            const page = await api(
+              `${base}/migrations/${id}/events?after=${
+                events[events.length - 1]?.id ?? 0
+              }&limit=500`,
+              'GET',
+            );
+            events.push(...page.body.items);
+            if (page.body.items.length < 500) break;
+          }
+          const report = (await api(`${base}/migrations/${id}/report`, 'GET'))
+            .body;
+          const at = (step: string) =>
+            Date.parse(
+              events.find(e => e.type === 'step' && e.details?.step === step)
+                ?.createdAt ?? '',
+            );
+          const copy = (at('validate') - at('copy')) / 1000;
+          const validate = (at('cutover') - at('validate')) / 1000;
+          const objects = m.plan?.source?.objectCount ?? d.count;
+          const ok = m.state === 'succeeded' && report?.passed === true;
+          engineRow = {
+            route,
+            dataset: name,
+            tool: 'engine',
+            objects,
+            bytes: m.plan?.source?.totalBytes ?? bytes,
+            wall,
+            copy,
+            check: validate,
+            peakRssMiB: Math.max(peak, stats.vmHwmMiB),
+            stmtsPerObject: stats.statements / objects,
+            ok,
+            note: ok
+              ? undefined
+              : `ended ${m.state}: ${m.reason ?? ''} ${JSON.stringify(
+                  events
+                    .filter(e => /fail|error|retry/i.test(e.type))
+                    .slice(0, 3),
+                )}`.slice(0, 1500),
+          };
+          extra.push(
+            `${route} ${name}: state ${m.state}, approve after ${
+              approveAt ? ((approveAt - started) / 1000).toFixed(2) : '-'
+            } s, copy ${copy.toFixed(1)} s, validate ${validate.toFixed(
+              1,
+            )} s, items ${JSON.stringify(m.progress)}, events ${
+              events.length
+            }, ` +
+              `backend CPU ${(stats.cpuSeconds - cpuBefore).toFixed(
+                1,
+              )} s, statements ${stats.statements} (${(
+                stats.statements / objects
+              ).toFixed(1)}/object; transactions ${
+                stats.transactions
+              }; ${JSON.stringify(
+                stats.byVerb,
+              )}), VmHWM ${stats.vmHwmMiB.toFixed(0)} MiB\n` +
+              `   top statements: ${stats.top
+                .slice(0, 8)
+                .map((s: any) => `\n     ${String(s.n).padStart(7)} × ${s.sql}`)
+                .join('')}`,
+          );
+        } catch (e) {
+          engineRow = {
+            route,
+            dataset: name,
+            tool: 'engine',
+            objects: d.count,
+            bytes,
+            wall: NaN,
+            ok: false,
+            note: String((e as Error).message ?? e).slice(0, 1500),
+          };
+        } finally {
+          await backend.stop();
+        }
+        rows.push(engineRow);
+        log(fmtRow(engineRow));
+        if (engineRow.note) log(`   engine: ${engineRow.note}`);
+        if (extra.length) log(`   ${extra[extra.length - 1]}`);
+        if (profDir)
+          extra.push(summariseProfile(profDir)), log(extra[extra.length - 1]);
+
+        // ---- rclone copy + check --download
+        const s3Flags = from === 's3' || to === 's3' ? [] : [];
+        const copy = rclone(
+          'copy',
+          srcRclone,
+          dstRclone,
+          ...common,
+          ...s3Flags,
+          '--transfers',
+          String(CONCURRENCY),
+        );
+        let check = rclone(
+          'check',
+          '--download',
+          srcRclone,
+          dstRclone,
+          ...common,
+          ...s3Flags,
+        );
+        let checkNote: string | undefined;
+        if (!check.ok && /unsupported protocol scheme ""/.test(check.stderr)) {
+          // The repo's GCS test server returns object metadata without
+          // `mediaLink`, which rclone 1.60 downloads from: `--download` cannot
+          // read it. Compare sizes + MD5 from the metadata instead.
+          checkNote =
+            'check --download impossible against the GCS test server (no mediaLink in object metadata); plain `rclone check` (size + md5 from metadata) instead';
+          log(`   rclone: ${checkNote}`);
+          check = rclone('check', srcRclone, dstRclone, ...common, ...s3Flags);
+        }
+        const rcloneRow: Row = {
+          route,
+          dataset: name,
+          tool: 'rclone',
+          objects: engineRow.objects,
+          bytes: engineRow.bytes,
+          wall: copy.seconds + check.seconds,
+          copy: copy.seconds,
+          check: check.seconds,
+          peakRssMiB: Math.max(copy.peakRssMiB, check.peakRssMiB),
+          ok: copy.ok && check.ok,
+          note:
+            copy.ok && check.ok
+              ? checkNote
+              : (copy.stderr + check.stderr).slice(-1000),
+        };
+        rows.push(rcloneRow);
+        log(fmtRow(rcloneRow));
+        if (!rcloneRow.ok) log(`   rclone: ${rcloneRow.note}`);
+
+        // ---- clean up this route's targets
+        for (const tool of ['engine', 'rclone']) {
+          const loc = dstLoc(tool);
+          if (loc.startsWith('file://')) {
+            fs.rmSync(loc.slice(7), { recursive: true, force: true });
+          } else {
+            rclone(
+              'purge',
+              loc.replace(/^s3:\/\//, ':s3:').replace(/^gs:\/\//, ':gcs:'),
+            );
+          }
+        }
+        // the engine's backup area (empty for fresh targets) and the database
+        fs.rmSync(path.join(work, 'dst'), { recursive: true, force: true });
+        for (const f of [sqliteFile, `${sqliteFile}-wal`, `${sqliteFile}-shm`])
+          fs.rmSync(f, { force: true });
+      }
+
+      // ---- clean up this case's sources
+      fs.rmSync(src, { recursive: true, force: true });
+      if (needsS3) rclone('purge', `:s3:bench-src/${name}`);
+      log(
+        `case ${name} done; df free ${(freeBytes(work) / GiB).toFixed(
+          1,
+        )} GiB; load ${load()}`,
+      );
+    }
+  } finally {
+    await stopAll();
+  }
+
+  log(`\n${header()}`);
+  for (const r of rows) log(fmtRow(r));
+  log(
+    '\nratio engine / rclone (wall incl. validation/check; >1 = engine faster), copy-only ratio, RSS:',
+  );
+  for (const e of rows.filter(r => r.tool === 'engine')) {
+    const rc = rows.find(
+      r =>
+        r.tool === 'rclone' && r.route === e.route && r.dataset === e.dataset,
+    );
+    const cp = rows.find(r => r.tool === 'cp -r' && r.dataset === e.dataset);
+    if (!rc) continue;
+    if (rc.note && rc.ok) log(`  (${e.route} ${e.dataset} rclone: ${rc.note})`);
+    log(
+      `  ${e.route.padEnd(9)} ${e.dataset}  ${(rc.wall / e.wall).toFixed(
+        2,
+      )}×  (copy ${((rc.copy ?? NaN) / (e.copy ?? NaN)).toFixed(
+        2,
+      )}×, validate vs check ${((rc.check ?? NaN) / (e.check ?? NaN)).toFixed(
+        2,
+      )}×; RSS ${((e.peakRssMiB ?? NaN) / (rc.peakRssMiB ?? NaN)).toFixed(
+        1,
+      )}× rclone's; cp -r ${cp ? (cp.wall / e.wall).toFixed(2) : '-'}×)${
+        e.ok ? '' : '  ENGINE FAILED'
+      }${rc.ok ? '' : '  RCLONE FAILED'}`,
+    );
+  }
+  log(`\nload average at the end: ${load()}`);
+  log(`\nRESULTS_JSON ${JSON.stringify(rows)}`);
+}
+
+function header() {
+  return [
+    'route'.padEnd(9),
+    'case',
+    'tool'.padEnd(6),
+    'objects'.padStart(7),
+    'objects/s'.padStart(10),
+    'MB/s'.padStart(7),
+    'wall s'.padStart(8),
+    'copy s'.padStart(7),
+    'check s'.padStart(7),
+    'peak RSS'.padStart(8),
+    'stmts/obj'.padStart(9),
+    'ok',
+  ].join('  ');
+}
+
+function fmtRow(r: Row) {
+  return [
+    r.route.padEnd(9),
+    r.dataset.padEnd(4),
+    r.tool.padEnd(6),
+    String(r.objects).padStart(7),
+    (r.objects / r.wall).toFixed(1).padStart(10),
+    (r.bytes / 1e6 / r.wall).toFixed(1).padStart(7),
+    r.wall.toFixed(2).padStart(8),
+    (r.copy?.toFixed(2) ?? '').padStart(7),
+    (r.check?.toFixed(2) ?? '').padStart(7),
+    (r.peakRssMiB !== undefined
+      ? `${r.peakRssMiB.toFixed(0)} MiB`
+      : ''
+    ).padStart(8),
+    (r.stmtsPerObject?.toFixed(1) ?? '').padStart(9),
+    r.ok ? 'ok' : 'FAILED',
+  ].join('  ');
+}
+
+main().catch(e => {
+  console.error(e);
+  process.exit(1);
+});
