@@ -34,12 +34,11 @@ export function timed<T>(label: string, p: Promise<T>): Promise<T> {
 function sqlLabel(sql: string): string | undefined {
   if (/^\s*SET /.test(sql)) return undefined;
   if (/^\s*DESCRIBE/.test(sql)) return 'DESCRIBE (sniff)';
-  if (/AS total/.test(sql)) return 'DuckDB count pass';
+  if (/AS total/.test(sql)) return 'DuckDB aggregate pass (counts + sample)';
   if (/^\s*COPY/.test(sql)) return 'DuckDB COPY';
-  if (/ORDER BY hash\(/.test(sql)) return 'DuckDB sample (ORDER BY hash)';
-  if (/__dm_h IN/.test(sql)) return 'DuckDB sample lookup';
-  if (/IS NOT NULL AND TRY_CAST/.test(sql)) return 'DuckDB unreadable count';
-  if (/^\s*SELECT count\(\*\) FROM \(/.test(sql)) return 'DuckDB row count';
+  if (/ORDER BY hash\(/.test(sql)) return 'DuckDB sample (map the kept rows)';
+  if (/__dm_h IN/.test(sql))
+    return 'DuckDB read-back scan (rows, unreadable, sample)';
   return 'DuckDB other';
 }
 
