@@ -1,7 +1,8 @@
 /**
- * Exponential backoff with full jitter: a random delay in
- * [0, min(max, base * 2^(attempt-1))], so that many workers retrying the same
- * flaky endpoint do not retry in lockstep.
+ * Exponential backoff with "equal jitter": a random delay in
+ * [ceiling / 2, ceiling], ceiling = min(max, base * 2^(attempt-1)), so that
+ * many workers retrying the same flaky endpoint do not retry in lockstep
+ * and no retry comes sooner than half the ceiling.
  */
 export function backoffDelay(
   attempt: number,
