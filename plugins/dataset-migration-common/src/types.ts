@@ -2,7 +2,7 @@ import type { Mapping, TabularFormat } from './mapping';
 import type { DatasetFormat } from './annotations';
 
 /**
- * States of a migration (see shared/DESIGN.md, "Engine").
+ * States of a migration (see docs/architecture.md, "The state machine").
  *
  * @public
  */
@@ -237,11 +237,32 @@ export interface TransformValidation {
   badRows?: Array<{ key: string; count: number; rows: number[] }>;
 }
 
+/**
+ * One replica of the fleet. Replicas that stopped or stopped heart-beating
+ * stay listed for an hour as `gone`. @public
+ */
+export interface FleetWorker {
+  id: string;
+  lastSeenAt: string;
+  /** Items the replica reported in flight at its last heartbeat. */
+  inFlight: number;
+  /** `gone`: stopped, or no heartbeat for two lease periods. */
+  state?: 'active' | 'gone';
+  /** First heartbeat. */
+  startedAt?: string;
+  /** Set when the replica stopped gracefully. */
+  stoppedAt?: string;
+  /** Work items it holds a live lease on (database clock). */
+  leasedItems?: number;
+  /** Migrations whose migration-level stage it drives now. */
+  drivenMigrations?: number;
+}
+
 /** State of the worker fleet. @public */
 export interface FleetStatus {
   queueDepth: number;
   inFlight: number;
-  workers: Array<{ id: string; lastSeenAt: string; inFlight: number }>;
+  workers: FleetWorker[];
   migrations: Partial<Record<MigrationState, number>>;
   throughput: { itemsPerMinute: number; bytesPerMinute: number };
 }

@@ -1,24 +1,49 @@
 import { Knex } from 'knex';
 import type { FleetStatus } from '@internal/backstage-plugin-dataset-migration-common';
+import { dbNow, readDbNow } from './clock';
 import { num } from './migrations';
+
+/**
+ * How long a replica that stopped heart-beating stays listed as `gone`
+ * before its row is pruned.
+ */
+export const GONE_RETENTION_MS = 60 * 60_000;
 
 /** Worker heartbeats and the queue-wide numbers behind `GET /fleet`. */
 export class FleetStore {
   constructor(private readonly knex: Knex) {}
 
+  /** Times are the database's (clock.ts), like the leases they sit beside. */
   async heartbeat(workerId: string, inFlight: number): Promise<void> {
+    const now = dbNow(this.knex);
     await this.knex('dm_workers')
-      .insert({ id: workerId, last_seen_at: Date.now(), in_flight: inFlight })
+      .insert({
+        id: workerId,
+        last_seen_at: now,
+        in_flight: inFlight,
+        started_at: now,
+        stopped_at: null,
+      })
       .onConflict('id')
-      .merge();
+      .merge(['last_seen_at', 'in_flight', 'stopped_at']);
   }
 
+  /** A graceful stop: the replica stays listed as `gone` for a while. */
   async remove(workerId: string): Promise<void> {
-    await this.knex('dm_workers').where('id', workerId).delete();
+    await this.knex('dm_workers')
+      .where('id', workerId)
+      .update({ stopped_at: dbNow(this.knex), in_flight: 0 });
   }
 
+  /**
+   * `seenWithinMs`: a replica whose last heartbeat is older is `gone` (as is
+   * one that stopped); gone replicas are listed for {@link GONE_RETENTION_MS}.
+   */
   async status(seenWithinMs: number): Promise<Omit<FleetStatus, 'migrations'>> {
-    const now = Date.now();
+    const now = await readDbNow(this.knex);
+    await this.knex('dm_workers')
+      .where('last_seen_at', '<', now - GONE_RETENTION_MS)
+      .delete();
     const active = (q: Knex.QueryBuilder) =>
       q
         .join('dm_migrations as m', 'm.id', 'wi.migration_id')
@@ -26,25 +51,50 @@ export class FleetStore {
     const [{ queued }] = await active(this.knex('dm_work_items as wi'))
       .where('wi.state', 'pending')
       .count({ queued: '*' });
-    const [{ inflight }] = await this.knex('dm_work_items')
+    // Live leases per replica: the work each one holds right now.
+    const leased: Array<{ lease_owner: string; n: unknown }> = await this.knex(
+      'dm_work_items',
+    )
       .where('state', 'running')
       .where('lease_expires_at', '>=', now)
-      .count({ inflight: '*' });
+      .groupBy('lease_owner')
+      .select('lease_owner')
+      .count({ n: '*' });
+    const leasesOf = new Map(leased.map(r => [r.lease_owner, num(r.n)]));
+    const driving: Array<{ driver_owner: string; n: unknown }> =
+      await this.knex('dm_migrations')
+        .whereNotNull('driver_owner')
+        .where('driver_expires_at', '>=', now)
+        .groupBy('driver_owner')
+        .select('driver_owner')
+        .count({ n: '*' });
+    const drivesOf = new Map(driving.map(r => [r.driver_owner, num(r.n)]));
     const [recent] = await this.knex('dm_work_items')
-      .where('copied_at', '>=', now - 60_000)
+      .where('copied_at', '>=', Date.now() - 60_000)
       .count({ items: '*' })
       .sum({ bytes: 'size' });
-    const workers = await this.knex('dm_workers')
-      .where('last_seen_at', '>=', now - seenWithinMs)
-      .orderBy('id');
+    const workers = await this.knex('dm_workers').orderBy('id');
     return {
       queueDepth: num(queued),
-      inFlight: num(inflight),
-      workers: workers.map(w => ({
-        id: w.id,
-        lastSeenAt: new Date(num(w.last_seen_at)).toISOString(),
-        inFlight: num(w.in_flight),
-      })),
+      inFlight: [...leasesOf.values()].reduce((a, b) => a + b, 0),
+      workers: workers.map(w => {
+        const gone =
+          w.stopped_at !== null || num(w.last_seen_at) < now - seenWithinMs;
+        return {
+          id: w.id,
+          lastSeenAt: new Date(num(w.last_seen_at)).toISOString(),
+          inFlight: gone ? 0 : num(w.in_flight),
+          state: gone ? 'gone' : 'active',
+          ...(w.started_at !== null && w.started_at !== undefined
+            ? { startedAt: new Date(num(w.started_at)).toISOString() }
+            : {}),
+          ...(w.stopped_at !== null && w.stopped_at !== undefined
+            ? { stoppedAt: new Date(num(w.stopped_at)).toISOString() }
+            : {}),
+          leasedItems: leasesOf.get(w.id) ?? 0,
+          drivenMigrations: drivesOf.get(w.id) ?? 0,
+        };
+      }),
       throughput: {
         itemsPerMinute: num(recent?.items),
         bytesPerMinute: num(recent?.bytes),

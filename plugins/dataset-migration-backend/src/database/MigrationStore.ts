@@ -12,6 +12,7 @@ import {
   FINAL_MIGRATION_STATES,
   MIGRATION_STEPS,
 } from '@internal/backstage-plugin-dataset-migration-common';
+import { dbNow, dbNowPlus } from './clock';
 import { num, optNum } from './migrations';
 
 /** Internal stages beyond the public running steps. */
@@ -283,28 +284,41 @@ export class MigrationStore {
     leaseMs: number,
     states: MigrationState[],
     limit: number,
-  ): Promise<MigrationRow[]> {
-    const now = Date.now();
-    const candidates = await this.knex('dm_migrations')
-      .whereIn('state', states)
-      .andWhere(q =>
-        q.whereNull('driver_owner').orWhere('driver_expires_at', '<', now),
-      )
-      .orderBy('updated_at', 'asc')
-      .limit(limit)
-      .select('id');
-    const claimed: MigrationRow[] = [];
-    for (const { id } of candidates) {
-      const updated = await this.knex('dm_migrations')
-        .where('id', id)
+  ): Promise<Array<MigrationRow & { previousDriver?: string }>> {
+    // Lease times are the database's on PostgreSQL (clock.ts).
+    const now = dbNow(this.knex);
+    const candidates: Array<{ id: string; driver_owner: string | null }> =
+      await this.knex('dm_migrations')
         .whereIn('state', states)
         .andWhere(q =>
           q.whereNull('driver_owner').orWhere('driver_expires_at', '<', now),
         )
-        .update({ driver_owner: owner, driver_expires_at: now + leaseMs });
+        .orderBy('updated_at', 'asc')
+        .limit(limit)
+        .select('id', 'driver_owner');
+    const claimed: Array<MigrationRow & { previousDriver?: string }> = [];
+    for (const { id, driver_owner: previous } of candidates) {
+      const updated = await this.knex('dm_migrations')
+        .where('id', id)
+        .whereIn('state', states)
+        .andWhere(q =>
+          q
+            .whereNull('driver_owner')
+            .orWhere('driver_expires_at', '<', dbNow(this.knex)),
+        )
+        .update({
+          driver_owner: owner,
+          driver_expires_at: dbNowPlus(this.knex, leaseMs),
+        });
       if (updated === 1) {
         const row = await this.get(id);
-        if (row) claimed.push(row);
+        if (row) {
+          claimed.push(
+            previous && previous !== owner
+              ? { ...row, previousDriver: previous }
+              : row,
+          );
+        }
       }
     }
     return claimed;
@@ -313,7 +327,7 @@ export class MigrationStore {
   async heartbeatDriver(id: string, owner: string, leaseMs: number) {
     await this.knex('dm_migrations')
       .where({ id, driver_owner: owner })
-      .update({ driver_expires_at: Date.now() + leaseMs });
+      .update({ driver_expires_at: dbNowPlus(this.knex, leaseMs) });
   }
 
   async releaseDriver(id: string, owner: string) {

@@ -6,6 +6,7 @@ import type {
 import type { ObjectInfo } from '@internal/backstage-plugin-dataset-migration-node';
 import { isPostgres, num } from './migrations';
 import { claimItems } from './claims';
+import { dbNow, dbNowPlus } from './clock';
 import {
   fromRow,
   ItemStage,
@@ -49,12 +50,7 @@ export class WorkItemStore {
       .delete();
   }
 
-  /**
-   * Leases up to `limit` claimable items. PostgreSQL lets concurrent replicas
-   * skip each other's locked rows; SQLite has a single writer, so a
-   * conditional UPDATE per candidate is enough to make a claim exclusive.
-   */
-  /** See claims.ts. */
+  /** See claims.ts; lease times are the database's (clock.ts). */
   claim(owner: string, leaseMs: number, limit: number): Promise<WorkItem[]> {
     return claimItems(this.knex, owner, leaseMs, limit);
   }
@@ -68,7 +64,7 @@ export class WorkItemStore {
     await this.knex('dm_work_items')
       .whereIn('id', ids)
       .where({ lease_owner: owner, state: 'running' })
-      .update({ lease_expires_at: Date.now() + leaseMs });
+      .update({ lease_expires_at: dbNowPlus(this.knex, leaseMs) });
   }
 
   /**
@@ -137,7 +133,7 @@ export class WorkItemStore {
     migrationId: string,
     stage: ItemStage,
   ): Promise<Record<ItemState, number> & { leased: number }> {
-    const now = Date.now();
+    const now = dbNow(this.knex);
     const rows: any[] = await this.knex('dm_work_items')
       .where({ migration_id: migrationId, stage })
       .groupBy('state')

@@ -23,6 +23,11 @@ export interface WorkItem {
   lastError?: string;
   /** Set by the copy stage of a transformed object. */
   transformStats?: ItemTransformStats;
+  /**
+   * Set by a claim that took the item over from a replica whose lease had
+   * expired: that replica's id.
+   */
+  reclaimedFrom?: string;
 }
 
 /** What a transformed object's copy and validation found (stored as JSON). */
