@@ -55,14 +55,16 @@ describe('schema-transform in the engine', () => {
     consumers: [],
   });
 
+  const transformTo = (dst: string) => ({
+    dataset: 'resource:default/orders',
+    target: { location: `file://${dst}` },
+    strategy: 'schema-transform' as const,
+    mapping,
+  });
+
   async function run(engine: MigrationEngine, src: string, dst: string) {
     const created = await engine.create(
-      {
-        dataset: 'resource:default/orders',
-        target: { location: `file://${dst}` },
-        strategy: 'schema-transform',
-        mapping,
-      },
+      transformTo(dst),
       orders(`file://${src}`),
       actor,
     );
@@ -249,16 +251,7 @@ describe('schema-transform in the engine', () => {
       await writeFile(src, 'b.csv', 'id,amount\n3,1\n');
       const engine = await setup(databaseId);
       await expect(
-        engine.create(
-          {
-            dataset: 'resource:default/orders',
-            target: { location: `file://${dst}` },
-            strategy: 'schema-transform',
-            mapping,
-          },
-          orders(`file://${src}`),
-          actor,
-        ),
+        engine.create(transformTo(dst), orders(`file://${src}`), actor),
       ).rejects.toMatchObject({
         name: 'InputError',
         message: expect.stringMatching(
@@ -274,12 +267,7 @@ describe('schema-transform in the engine', () => {
       const dst = path.join(root, 'dst');
       await writeFile(src, 'a.csv', 'id,amount\n1,2.5\n');
       const engine = await setup(databaseId);
-      const request = {
-        dataset: 'resource:default/orders',
-        target: { location: `file://${dst}` },
-        strategy: 'schema-transform' as const,
-        mapping,
-      };
+      const request = transformTo(dst);
       await expect(
         engine.create(
           request,
@@ -344,12 +332,7 @@ describe('schema-transform in the engine', () => {
       // The loop's first turn (at start) has passed before the migration exists.
       await new Promise(r => setTimeout(r, 200));
       const created = await engine.create(
-        {
-          dataset: 'resource:default/orders',
-          target: { location: `file://${dst}` },
-          strategy: 'schema-transform',
-          mapping,
-        },
+        transformTo(dst),
         orders(`file://${src}`),
         actor,
       );

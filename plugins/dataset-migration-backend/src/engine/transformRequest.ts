@@ -25,6 +25,17 @@ export interface TransformRequest {
   declaredColumns?: string[];
 }
 
+/** An annotation's YAML or JSON text, parsed; `where` names it in the error. */
+function parseAnnotationText(text: string, where: string): unknown {
+  try {
+    return parseYaml(text);
+  } catch (e) {
+    throw new InputError(
+      `${where} is not YAML or JSON: ${(e as Error).message}`,
+    );
+  }
+}
+
 /**
  * The column names of the dataset's `dataset-migration.io/schema`
  * annotation: JSON or YAML, either `{ column: type }` or a list of
@@ -36,14 +47,7 @@ export function parseSchemaAnnotation(
 ): string[] | undefined {
   if (/^\s*[a-z][a-z0-9+.-]*:\/\//i.test(text)) return undefined;
   const where = `The '${ANNOTATION_DATASET_SCHEMA}' annotation of ${datasetRef}`;
-  let value: unknown;
-  try {
-    value = parseYaml(text);
-  } catch (e) {
-    throw new InputError(
-      `${where} is not YAML or JSON: ${(e as Error).message}`,
-    );
-  }
+  const value = parseAnnotationText(text, where);
   if (Array.isArray(value)) {
     const names = value.map(c =>
       c && typeof c === 'object' ? (c as { name?: unknown }).name : undefined,
@@ -70,14 +74,7 @@ export function parseMappingAnnotation(
   datasetRef: string,
 ): Mapping {
   const where = `The '${ANNOTATION_DATASET_MAPPING}' annotation of ${datasetRef}`;
-  let value: unknown;
-  try {
-    value = parseYaml(text);
-  } catch (e) {
-    throw new InputError(
-      `${where} is not YAML or JSON: ${(e as Error).message}`,
-    );
-  }
+  const value = parseAnnotationText(text, where);
   const parsed = mappingSchema.safeParse(value);
   if (!parsed.success) {
     throw new InputError(
