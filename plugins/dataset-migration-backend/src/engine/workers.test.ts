@@ -74,6 +74,7 @@ describe('workers', () => {
     knex: Knex,
     backend?: WrappingBackend,
     workerId?: string,
+    leaseSeconds = 1,
   ) {
     const e = await createTestEngine({
       knex,
@@ -82,7 +83,7 @@ describe('workers', () => {
       wrap: backend ? () => backend : undefined,
       config: {
         autoApprove: true,
-        workers: { concurrency: 4, leaseSeconds: 1, pollIntervalMs: 20 },
+        workers: { concurrency: 4, leaseSeconds, pollIntervalMs: 20 },
       },
     });
     engines.push(e);
@@ -186,7 +187,9 @@ describe('workers', () => {
       const knex = await databases.init(databaseId);
       await smallTree(src, 12);
       const backend = wrapper({ writeDelayMs: 10 });
-      const e = await engine(knex, backend);
+      // A lease that cannot lapse on a loaded machine: a lapsed lease is
+      // re-claimable by design, which is not what this test is about.
+      const e = await engine(knex, backend, undefined, 30);
       const m = await e.create(
         { ...request(dst), options: { concurrency: 1 } },
         dataset(`file://${src}`),
