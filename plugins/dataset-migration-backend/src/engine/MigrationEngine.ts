@@ -127,7 +127,11 @@ export async function createMigrationEngine(
       const dataKeys = transform && new DataKeyCounter(transform.sourceFormat);
       const collisions =
         transform &&
-        new TargetKeyCollisions(transform.sourceFormat, transform.targetFormat);
+        new TargetKeyCollisions(
+          transform.sourceFormat,
+          transform.targetFormat,
+          transform.targetKey,
+        );
       const plan = await planMigration({
         source,
         target,

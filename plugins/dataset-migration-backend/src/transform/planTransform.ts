@@ -74,12 +74,13 @@ export class TargetKeyCollisions {
   constructor(
     private readonly source: TabularFormat,
     private readonly target: TabularFormat,
+    /** Where a source key lands: the transform request's own rule. */
+    private readonly landsOn: (key: string) => string,
   ) {}
 
   add(key: string) {
-    const data = isDataKey(key, this.source);
-    if (!data && !isDataKey(key, this.target)) return;
-    const targetKey = data ? targetKeyOf(key, this.source, this.target) : key;
+    if (!isDataKey(key, this.source) && !isDataKey(key, this.target)) return;
+    const targetKey = this.landsOn(key);
     const other = this.seen.get(targetKey);
     if (other === undefined) {
       this.seen.set(targetKey, key);
