@@ -9,6 +9,7 @@ export * from './location';
 export * from './mapping';
 export * from './permissions';
 export * from './relations';
+export * from './stateMachine';
 export * from './schemas';
 export * from './types';
 export * from './migrationEntity';
