@@ -2,6 +2,7 @@ import { AuthorizeResult } from '@backstage/plugin-permission-common';
 import { catalogEntityReadPermission } from '@backstage/plugin-catalog-common/alpha';
 import {
   datasetMigrationCreatePermission,
+  datasetMigrationReadPermission,
   datasetMigrationRollbackPermission,
 } from '@internal/backstage-plugin-dataset-migration-common';
 import { DatasetOwnerPolicy } from './permissionPolicy';
@@ -48,6 +49,15 @@ describe('DatasetOwnerPolicy', () => {
       result: AuthorizeResult.CONDITIONAL,
       conditions: { params: { claims: [] } },
     });
+  });
+
+  it('lets everyone read migrations', async () => {
+    await expect(
+      policy.handle(
+        { permission: datasetMigrationReadPermission },
+        user as any,
+      ),
+    ).resolves.toEqual({ result: AuthorizeResult.ALLOW });
   });
 
   it('allows other permissions', async () => {

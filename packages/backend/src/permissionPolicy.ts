@@ -14,17 +14,24 @@ import {
   catalogConditions,
   createCatalogConditionalDecision,
 } from '@backstage/plugin-catalog-backend/alpha';
-import { datasetMigrationPermissions } from '@internal/backstage-plugin-dataset-migration-common';
+import {
+  datasetMigrationPermissions,
+  datasetMigrationReadPermission,
+} from '@internal/backstage-plugin-dataset-migration-common';
 
+/** The permissions that change data: owner-only in this policy. */
 const migrationPermissionNames = new Set(
-  datasetMigrationPermissions.map(p => p.name),
+  datasetMigrationPermissions
+    .filter(p => p.name !== datasetMigrationReadPermission.name)
+    .map(p => p.name),
 );
 
 /**
  * The example portal's policy: a dataset's owners (the user or a group they
  * belong to) may migrate it, approve, cancel, retry and roll back its
- * migrations; nobody else may. Everything else is allowed, as in the
- * template's allow-all policy.
+ * migrations; nobody else may. Everyone signed in may read every
+ * migration (a dataset's consumers need to see what moves under them).
+ * Everything else is allowed, as in the template's allow-all policy.
  */
 export class DatasetOwnerPolicy implements PermissionPolicy {
   async handle(

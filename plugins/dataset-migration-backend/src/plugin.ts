@@ -11,7 +11,10 @@ import {
 } from '@internal/backstage-plugin-dataset-migration-node';
 import { createLocalStorageBackend, createMigrationEngine } from './engine';
 import { createRouter } from './router';
-import { createDatasetAuthorizer } from './service/authorize';
+import {
+  createDatasetAuthorizer,
+  createDatasetReadFilter,
+} from './service/authorize';
 import { DatasetResolver } from './service/datasets';
 import { LocationComparator } from './service/locations';
 import { createMigrationNotifier } from './service/notifications';
@@ -111,6 +114,7 @@ export const datasetMigrationPlugin = createBackendPlugin({
             migrations: engine,
             datasets: new DatasetResolver(catalog, engine),
             authorize: createDatasetAuthorizer(permissions),
+            readFilter: createDatasetReadFilter(permissions),
             locations: LocationComparator.fromConfig(config),
             checkDatabase: async () => {
               const knex = await database.getClient();

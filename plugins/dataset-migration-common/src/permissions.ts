@@ -7,6 +7,19 @@ import { RESOURCE_TYPE_CATALOG_ENTITY } from '@backstage/plugin-catalog-common/a
  * a dataset's owners migrate it and nobody else.
  */
 
+/**
+ * Seeing a dataset's migrations: their plans, events (object keys, errors)
+ * and validation reports. Checked on every read route; the list shows only
+ * migrations of datasets the caller may read.
+ *
+ * @public
+ */
+export const datasetMigrationReadPermission = createPermission({
+  name: 'dataset-migration.migration.read',
+  attributes: { action: 'read' },
+  resourceType: RESOURCE_TYPE_CATALOG_ENTITY,
+});
+
 /** @public */
 export const datasetMigrationCreatePermission = createPermission({
   name: 'dataset-migration.migration.create',
@@ -44,6 +57,7 @@ export const datasetMigrationRetryPermission = createPermission({
 
 /** @public */
 export const datasetMigrationPermissions = [
+  datasetMigrationReadPermission,
   datasetMigrationCreatePermission,
   datasetMigrationApprovePermission,
   datasetMigrationCancelPermission,

@@ -5,7 +5,10 @@ import type {
 import { isError } from '@backstage/errors';
 import express from 'express';
 import Router from 'express-promise-router';
-import type { DatasetAuthorizer } from '../service/authorize';
+import type {
+  DatasetAuthorizer,
+  DatasetReadFilter,
+} from '../service/authorize';
 import type { DatasetResolver } from '../service/datasets';
 import type { LocationComparator } from '../service/locations';
 import type { MigrationService } from '../service/types';
@@ -21,6 +24,8 @@ export interface RouterOptions {
   migrations: MigrationService;
   datasets: DatasetResolver;
   authorize: DatasetAuthorizer;
+  /** Which datasets' migrations a caller may list. */
+  readFilter: DatasetReadFilter;
   locations: LocationComparator;
   /** Resolves when the plugin's database answers a trivial query. */
   checkDatabase: () => Promise<void>;

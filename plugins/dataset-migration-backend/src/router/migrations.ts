@@ -10,6 +10,7 @@ import {
   datasetMigrationApprovePermission,
   datasetMigrationCancelPermission,
   datasetMigrationCreatePermission,
+  datasetMigrationReadPermission,
   datasetMigrationRetryPermission,
   datasetMigrationRollbackPermission,
   listEventsQuerySchema,
@@ -18,8 +19,12 @@ import {
   migrationActionRequestSchema,
   parseLocation,
 } from '@internal/backstage-plugin-dataset-migration-common';
+import type { Request } from 'express';
 import Router from 'express-promise-router';
-import type { DatasetAuthorizer } from '../service/authorize';
+import type {
+  DatasetAuthorizer,
+  DatasetReadFilter,
+} from '../service/authorize';
 import { type DatasetResolver, normalizeEntityRef } from '../service/datasets';
 import type { LocationComparator } from '../service/locations';
 import { normalizeOwnerRef } from '../service/owners';
@@ -53,9 +58,11 @@ export function createMigrationsRouter(options: {
   migrations: MigrationService;
   datasets: DatasetResolver;
   authorize: DatasetAuthorizer;
+  readFilter: DatasetReadFilter;
   locations: LocationComparator;
 }) {
-  const { httpAuth, migrations, datasets, authorize, locations } = options;
+  const { httpAuth, migrations, datasets, authorize, readFilter, locations } =
+    options;
   const router = Router();
 
   async function getMigration(id: string): Promise<Migration> {
@@ -65,6 +72,23 @@ export function createMigrationsRouter(options: {
     if (!migration) {
       throw new NotFoundError(`Migration '${id}' was not found`);
     }
+    return migration;
+  }
+
+  const readerOf = (req: Request) =>
+    httpAuth.credentials(req, { allow: ['user', 'service'] });
+
+  /** A migration the caller may read: plan, events and report. */
+  async function readMigration(
+    id: string,
+    credentials: BackstageCredentials,
+  ): Promise<Migration> {
+    const migration = await getMigration(id);
+    await authorize(
+      datasetMigrationReadPermission,
+      migration.dataset,
+      credentials,
+    );
     return migration;
   }
 
@@ -100,32 +124,50 @@ export function createMigrationsRouter(options: {
   });
 
   router.get('/migrations', async (req, res) => {
-    await httpAuth.credentials(req, { allow: ['user', 'service'] });
+    const credentials = await readerOf(req);
     const query = parseInput(listMigrationsQuerySchema, req.query, 'query');
-    res.json(
-      await migrations.list({
-        ...query,
-        dataset: query.dataset && normalizeEntityRef(query.dataset),
-        owner: query.owner && normalizeOwnerRef(query.owner),
-      }),
+    const filter = {
+      ...query,
+      dataset: query.dataset && normalizeEntityRef(query.dataset),
+      owner: query.owner && normalizeOwnerRef(query.owner),
+    };
+    if (filter.dataset) {
+      // One dataset asked for by name: a refusal says so.
+      await authorize(
+        datasetMigrationReadPermission,
+        filter.dataset,
+        credentials,
+      );
+      res.json(await migrations.list(filter));
+      return;
+    }
+    // Otherwise the list holds only what the caller may read, and its
+    // totalCount and pages count only those.
+    const visible = await readFilter(credentials, () =>
+      migrations.listDatasets(filter),
     );
+    if (visible === 'all') {
+      res.json(await migrations.list(filter));
+    } else if (visible.size === 0) {
+      res.json({ items: [], totalCount: 0 });
+    } else {
+      res.json(await migrations.list({ ...filter, datasets: [...visible] }));
+    }
   });
 
   router.get('/migrations/:id', async (req, res) => {
-    await httpAuth.credentials(req, { allow: ['user', 'service'] });
-    res.json(await getMigration(req.params.id));
+    res.json(await readMigration(req.params.id, await readerOf(req)));
   });
 
   router.get('/migrations/:id/events', async (req, res) => {
-    await httpAuth.credentials(req, { allow: ['user', 'service'] });
+    const credentials = await readerOf(req);
     const query = parseInput(listEventsQuerySchema, req.query, 'query');
-    const migration = await getMigration(req.params.id);
+    const migration = await readMigration(req.params.id, credentials);
     res.json({ items: await migrations.listEvents(migration.id, query) });
   });
 
   router.get('/migrations/:id/report', async (req, res) => {
-    await httpAuth.credentials(req, { allow: ['user', 'service'] });
-    const migration = await getMigration(req.params.id);
+    const migration = await readMigration(req.params.id, await readerOf(req));
     const report = await migrations.getReport(migration.id);
     if (!report) {
       throw new NotFoundError(

@@ -25,6 +25,7 @@ import type { Knex } from 'knex';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { datasetMigrationReadPermission } from '@internal/backstage-plugin-dataset-migration-common';
 import { datasetMigrationPlugin } from '../../plugin';
 
 export const API = '/api/dataset-migration';
@@ -46,7 +47,15 @@ export interface RecordedDecision {
 export function ownerOnlyPermissions(options: {
   groups?: Record<string, string[]>;
   decisions?: RecordedDecision[];
+  /**
+   * Reading migrations is open to every user unless this is set; then it
+   * is owner-only too (a conditional decision, resolved per dataset).
+   */
+  ownersOnlyRead?: boolean;
 }) {
+  const open = (permission: { name: string }) =>
+    !options.ownersOnlyRead &&
+    permission.name === datasetMigrationReadPermission.name;
   return createServiceFactory({
     service: coreServices.permissions,
     deps: { catalog: catalogServiceRef, auth: coreServices.auth },
@@ -55,7 +64,14 @@ export function ownerOnlyPermissions(options: {
         request: EvaluatePermissionRequest,
         principal: string,
       ) => {
-        if (!isResourcePermission(request.permission) || !request.resourceRef) {
+        if (
+          !isResourcePermission(request.permission) ||
+          !request.resourceRef ||
+          open(request.permission) ||
+          // Backstage's permission client never asks the policy about
+          // service principals (other backends): they are allowed.
+          principal === 'service'
+        ) {
           return AuthorizeResult.ALLOW;
         }
         const entity = await catalog.getEntityByRef(request.resourceRef, {
@@ -94,8 +110,22 @@ export function ownerOnlyPermissions(options: {
             }),
           );
         },
-        async authorizeConditional(requests) {
-          return requests.map(() => ({ result: AuthorizeResult.ALLOW }));
+        async authorizeConditional(requests, { credentials }) {
+          const user = auth.isPrincipal(credentials, 'user');
+          return requests.map(request =>
+            user && !open(request.permission)
+              ? ({
+                  result: AuthorizeResult.CONDITIONAL,
+                  pluginId: 'catalog',
+                  resourceType: 'catalog-entity',
+                  conditions: {
+                    rule: 'IS_ENTITY_OWNER',
+                    resourceType: 'catalog-entity',
+                    params: {},
+                  },
+                } as const)
+              : ({ result: AuthorizeResult.ALLOW } as const),
+          );
         },
       };
     },
