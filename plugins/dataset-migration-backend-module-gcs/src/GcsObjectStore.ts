@@ -5,11 +5,7 @@ import type {
 } from '@google-cloud/storage';
 import { PassThrough, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import {
-  InputError,
-  NotFoundError,
-  ServiceUnavailableError,
-} from '@backstage/errors';
+import { InputError, NotFoundError } from '@backstage/errors';
 import {
   Checksums,
   DatasetLocation,
@@ -21,6 +17,7 @@ import {
   HashingStream,
   ObjectInfo,
   ObjectStore,
+  RetryableUnavailableError,
   StoreCapabilities,
   WriteHints,
   WriteResult,
@@ -44,13 +41,10 @@ export function checksumsOf(metadata: FileMetadata): Checksums {
 
 /** GCS stored a different size than was sent: retryable (write again). */
 function sizeMismatch(uri: string, stored: number, sent: HashingStream) {
-  return Object.assign(
-    new ServiceUnavailableError(
-      `Writing ${uri}: GCS reported the object finished at ${stored} bytes, but ${
-        sent.byteCount
-      } bytes were sent${sent.readableEnded ? '' : ' and more were to come'}`,
-    ),
-    { retryable: true },
+  return new RetryableUnavailableError(
+    `Writing ${uri}: GCS reported the object finished at ${stored} bytes, but ${
+      sent.byteCount
+    } bytes were sent${sent.readableEnded ? '' : ' and more were to come'}`,
   );
 }
 
@@ -307,13 +301,10 @@ export class GcsObjectStore implements ObjectStore {
     }
     const stored = checksumsOf(file.metadata);
     if (!stored.crc32c && !stored.md5) {
-      throw Object.assign(
-        new ServiceUnavailableError(
-          `Writing ${this.describe(
-            key,
-          )}: GCS returned no checksum for the stored object`,
-        ),
-        { retryable: true },
+      throw new RetryableUnavailableError(
+        `Writing ${this.describe(
+          key,
+        )}: GCS returned no checksum for the stored object`,
       );
     }
     return { size: hashing.byteCount, checksums: stored };

@@ -3,11 +3,11 @@ import {
   InputError,
   NotAllowedError,
   NotFoundError,
-  ServiceUnavailableError,
 } from '@backstage/errors';
 import {
   connectionFailure as describeConnectionFailure,
   isRetryableError,
+  RetryableUnavailableError,
 } from '@internal/backstage-plugin-dataset-migration-node';
 
 interface GcsErrorLike {
@@ -77,9 +77,7 @@ export function connectionFailure(error: unknown): string | undefined {
  * `@backstage/errors` appends to the message and serializes into responses).
  */
 export function unavailable(message: string, original: unknown): Error {
-  const error = Object.assign(new ServiceUnavailableError(message), {
-    retryable: true,
-  });
+  const error = new RetryableUnavailableError(message);
   Object.defineProperty(error, 'original', { value: original });
   return error;
 }

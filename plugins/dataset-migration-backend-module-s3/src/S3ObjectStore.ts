@@ -9,7 +9,7 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { InputError, ServiceUnavailableError } from '@backstage/errors';
+import { InputError } from '@backstage/errors';
 import {
   Checksums,
   DatasetLocation,
@@ -21,6 +21,7 @@ import {
   HashingStream,
   ObjectInfo,
   ObjectStore,
+  RetryableUnavailableError,
   StoreCapabilities,
   WriteHints,
   WriteResult,
@@ -319,15 +320,12 @@ export class S3ObjectStore implements ObjectStore {
       options.etagIsMd5,
     );
     if (etagMd5 && hashing.byteCount <= partSize && etagMd5 !== checksums.md5) {
-      throw Object.assign(
-        new ServiceUnavailableError(
-          `Writing ${this.describe(
-            key,
-          )}: S3 stored MD5 ${etagMd5} but the bytes sent hash to ${
-            checksums.md5
-          }`,
-        ),
-        { retryable: true },
+      throw new RetryableUnavailableError(
+        `Writing ${this.describe(
+          key,
+        )}: S3 stored MD5 ${etagMd5} but the bytes sent hash to ${
+          checksums.md5
+        }`,
       );
     }
     return { size: hashing.byteCount, checksums };

@@ -3,11 +3,11 @@ import {
   InputError,
   NotAllowedError,
   NotFoundError,
-  ServiceUnavailableError,
 } from '@backstage/errors';
 import {
   connectionFailure,
   isRetryableError,
+  RetryableUnavailableError,
 } from '@internal/backstage-plugin-dataset-migration-node';
 
 const THROTTLING = new Set([
@@ -40,9 +40,7 @@ export { connectionFailure };
  * with the endpoint's address, port and errno).
  */
 export function unavailable(message: string, original: unknown): Error {
-  const error = Object.assign(new ServiceUnavailableError(message), {
-    retryable: true,
-  });
+  const error = new RetryableUnavailableError(message);
   Object.defineProperty(error, 'original', { value: original });
   return error;
 }

@@ -162,3 +162,45 @@ export function parseLocation(uri: string): DatasetLocation {
     path: trimmed,
   };
 }
+
+/**
+ * How location `a` relates to location `b`: the same folder or prefix, `a`
+ * containing `b`, `a` inside `b`, or disjoint. The one overlap decision of
+ * the plugins (source vs target, target vs backup area).
+ *
+ * Different schemes or buckets never overlap; an empty path (a whole bucket
+ * or named root) contains every path of its bucket; prefixes compare by
+ * whole segments (`data` does not contain `data2`). Locations are compared
+ * as written: resolve named local roots to absolute paths first (the
+ * backend's `LocationComparator` does) to compare `file://root/x` with
+ * `file:///abs/x`.
+ *
+ * @public
+ */
+export function relateLocations(
+  a: DatasetLocation,
+  b: DatasetLocation,
+): 'same' | 'contains' | 'inside' | 'disjoint' {
+  if (a.scheme !== b.scheme || a.bucket !== b.bucket) return 'disjoint';
+  if (a.path === b.path) return 'same';
+  if (isWithin(b.path, a.path)) return 'contains';
+  if (isWithin(a.path, b.path)) return 'inside';
+  return 'disjoint';
+}
+
+/**
+ * Whether two locations share objects: one is, or contains, the other.
+ * See {@link relateLocations}.
+ *
+ * @public
+ */
+export function locationsOverlap(
+  a: DatasetLocation,
+  b: DatasetLocation,
+): boolean {
+  return relateLocations(a, b) !== 'disjoint';
+}
+
+function isWithin(inner: string, outer: string): boolean {
+  return outer === '' || outer === '/' || inner.startsWith(`${outer}/`);
+}

@@ -29,12 +29,14 @@ export const FINAL_MIGRATION_STATES: readonly MigrationState[] = [
   'rolled-back',
 ];
 
-/** Steps inside the `running` state. @public */
+/**
+ * Steps inside the `running` state. A `schema-transform` has no step of its
+ * own: each object is transformed in the copy step. @public
+ */
 export const MIGRATION_STEPS = [
   'preflight',
   'snapshot',
   'copy',
-  'transform',
   'validate',
   'cutover',
 ] as const;

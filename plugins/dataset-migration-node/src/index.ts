@@ -5,6 +5,7 @@
  * @packageDocumentation
  */
 export * from './storage';
+export * from './retryableError';
 export * from './extensions';
 export * from './rateLimiter';
 export * from './checksums';

@@ -1,4 +1,5 @@
 import { Readable, Transform, pipeline } from 'node:stream';
+import { RetryableError } from './retryableError';
 import type { ObjectStore, WriteHints, WriteResult } from './storage';
 
 // The stream halves of guardObjectStore (stallGuard.ts).
@@ -10,9 +11,8 @@ import type { ObjectStore, WriteHints, WriteResult } from './storage';
  *
  * @public
  */
-export class StoreStallError extends Error {
+export class StoreStallError extends RetryableError {
   name = 'StoreStallError';
-  readonly retryable = true;
 }
 
 /**
@@ -22,9 +22,8 @@ export class StoreStallError extends Error {
  *
  * @public
  */
-export class StoreSizeMismatchError extends Error {
+export class StoreSizeMismatchError extends RetryableError {
   name = 'StoreSizeMismatchError';
-  readonly retryable = true;
   constructor(message: string, readonly sent: number, readonly stored: number) {
     super(message);
   }

@@ -145,8 +145,9 @@ export interface StorageBackend {
 
 /**
  * Whether an error is worth retrying (network resets, 5xx, 429, throttling).
- * Backends mark errors by setting `retryable: true` on them; the engine also
- * recognises common Node network error codes.
+ * Backends throw a `RetryableError`; the `retryable: true` and `$retryable`
+ * tags SDK errors carry count too, and so do 5xx/429 statuses and common
+ * Node network error codes.
  *
  * @public
  */

@@ -30,7 +30,7 @@ export function activeStep(m: Migration): CountedStep | undefined {
     return undefined;
   }
   // A schema-transform rewrites the objects in the copy stage.
-  if (m.step === 'copy' || m.step === 'transform') {
+  if (m.step === 'copy') {
     return 'copy';
   }
   return m.step === 'validate' ? 'validate' : undefined;

@@ -1,7 +1,18 @@
 import { Knex } from 'knex';
 import type { FleetStatus } from '@internal/backstage-plugin-dataset-migration-common';
 import { dbNow, readDbNow } from './clock';
-import { num } from './migrations';
+import { DbBigInt, DbCount, DbWrite, num } from './rowValues';
+
+/** A `dm_workers` row (one per replica) as the database returns it. */
+export interface DbWorkerRow {
+  id: string;
+  last_seen_at: DbBigInt;
+  in_flight: number;
+  /** First heartbeat; null on rows written before it was recorded. */
+  started_at: DbBigInt | null;
+  /** Set by a graceful stop; null while the replica runs. */
+  stopped_at: DbBigInt | null;
+}
 
 /**
  * How long a replica that stopped heart-beating stays listed as `gone`
@@ -16,14 +27,15 @@ export class FleetStore {
   /** Times are the database's (clock.ts), like the leases they sit beside. */
   async heartbeat(workerId: string, inFlight: number): Promise<void> {
     const now = dbNow(this.knex);
+    const row: DbWrite<DbWorkerRow> = {
+      id: workerId,
+      last_seen_at: now,
+      in_flight: inFlight,
+      started_at: now,
+      stopped_at: null,
+    };
     await this.knex('dm_workers')
-      .insert({
-        id: workerId,
-        last_seen_at: now,
-        in_flight: inFlight,
-        started_at: now,
-        stopped_at: null,
-      })
+      .insert(row)
       .onConflict('id')
       .merge(['last_seen_at', 'in_flight', 'stopped_at']);
   }
@@ -48,11 +60,13 @@ export class FleetStore {
       q
         .join('dm_migrations as m', 'm.id', 'wi.migration_id')
         .whereIn('m.state', ['running', 'rolling-back']);
-    const [{ queued }] = await active(this.knex('dm_work_items as wi'))
+    const [{ queued }]: Array<{ queued: DbCount }> = await active(
+      this.knex('dm_work_items as wi'),
+    )
       .where('wi.state', 'pending')
       .count({ queued: '*' });
     // Live leases per replica: the work each one holds right now.
-    const leased: Array<{ lease_owner: string; n: unknown }> = await this.knex(
+    const leased: Array<{ lease_owner: string; n: DbCount }> = await this.knex(
       'dm_work_items',
     )
       .where('state', 'running')
@@ -61,7 +75,7 @@ export class FleetStore {
       .select('lease_owner')
       .count({ n: '*' });
     const leasesOf = new Map(leased.map(r => [r.lease_owner, num(r.n)]));
-    const driving: Array<{ driver_owner: string; n: unknown }> =
+    const driving: Array<{ driver_owner: string; n: DbCount }> =
       await this.knex('dm_migrations')
         .whereNotNull('driver_owner')
         .where('driver_expires_at', '>=', now)
@@ -69,11 +83,12 @@ export class FleetStore {
         .select('driver_owner')
         .count({ n: '*' });
     const drivesOf = new Map(driving.map(r => [r.driver_owner, num(r.n)]));
-    const [recent] = await this.knex('dm_work_items')
-      .where('copied_at', '>=', Date.now() - 60_000)
-      .count({ items: '*' })
-      .sum({ bytes: 'size' });
-    const workers = await this.knex('dm_workers').orderBy('id');
+    const [recent]: Array<{ items: DbCount; bytes: DbCount | null }> =
+      await this.knex('dm_work_items')
+        .where('copied_at', '>=', Date.now() - 60_000)
+        .count({ items: '*' })
+        .sum({ bytes: 'size' });
+    const workers: DbWorkerRow[] = await this.knex('dm_workers').orderBy('id');
     return {
       queueDepth: num(queued),
       inFlight: [...leasesOf.values()].reduce((a, b) => a + b, 0),

@@ -1,126 +1,86 @@
 import { Knex } from 'knex';
 import type {
   DatasetFormat,
-  Migration,
   MigrationPlan,
-  MigrationProgress,
   MigrationState,
-  MigrationStep,
-  MigrationStrategy,
 } from '@internal/backstage-plugin-dataset-migration-common';
-import {
-  FINAL_MIGRATION_STATES,
-  MIGRATION_STEPS,
-} from '@internal/backstage-plugin-dataset-migration-common';
+import { FINAL_MIGRATION_STATES } from '@internal/backstage-plugin-dataset-migration-common';
 import { dbNow, dbNowPlus } from './clock';
-import { num, optNum } from './migrations';
+import { insertEvent, NewEvent } from './EventStore';
+import {
+  DbMigrationRow,
+  fromRow,
+  MigrationRow,
+  MigrationStepName,
+} from './migrationRows';
+import { DbClient, DbCount, DbWrite, num } from './rowValues';
 
-/** Internal stages beyond the public running steps. */
-export type Phase =
-  | MigrationStep
-  | 'rollback-prepare'
-  | 'rollback-items'
-  | 'rollback-finish';
+export type {
+  DbMigrationRow,
+  MigrationRow,
+  MigrationStepName,
+  Phase,
+} from './migrationRows';
+export { toMigration } from './migrationRows';
 
-export interface MigrationRow {
-  id: string;
-  dataset: string;
-  sourceLocation: string;
-  sourceFormat?: DatasetFormat;
-  targetLocation: string;
-  targetFormat?: DatasetFormat;
-  strategy: MigrationStrategy;
-  options: { concurrency?: number };
-  state: MigrationState;
-  phase?: Phase;
-  plan?: MigrationPlan;
-  reason?: string;
-  createdBy: string;
-  createdAt: number;
-  updatedAt: number;
-  cutoverAt?: number;
-  /** When it last reached a final state. */
-  finishedAt?: number;
-  /** Folder state of the target before the first write (opaque, per backend). */
-  targetRootState?: string;
-  /** When the retention task purged its backups; rollback is refused after. */
-  backupsPurgedAt?: number;
-  backupsPurgedCount?: number;
-  /** Entity ref of the dataset's owner when planned. */
-  datasetOwner?: string;
-  /** When the current phase began. */
-  phaseStartedAt?: number;
-}
-
-function fromRow(row: any): MigrationRow {
-  return {
-    id: row.id,
-    dataset: row.dataset,
-    sourceLocation: row.source_location,
-    sourceFormat: row.source_format ?? undefined,
-    targetLocation: row.target_location,
-    targetFormat: row.target_format ?? undefined,
-    strategy: row.strategy,
-    options: row.options ? JSON.parse(row.options) : {},
-    state: row.state,
-    phase: row.phase ?? undefined,
-    plan: row.plan ? JSON.parse(row.plan) : undefined,
-    reason: row.reason ?? undefined,
-    createdBy: row.created_by,
-    createdAt: num(row.created_at),
-    updatedAt: num(row.updated_at),
-    cutoverAt: optNum(row.cutover_at),
-    finishedAt: optNum(row.finished_at),
-    targetRootState: row.target_root_state ?? undefined,
-    backupsPurgedAt: optNum(row.backups_purged_at),
-    backupsPurgedCount: optNum(row.backups_purged_count),
-    datasetOwner: row.dataset_owner ?? undefined,
-    phaseStartedAt: optNum(row.phase_started_at),
+/**
+ * Runs a conditional update and, only if it changed the row, writes its
+ * audit event in the same transaction: a crash cannot keep one without the
+ * other. Without an event it is a plain update.
+ */
+async function updateWithEvent(
+  db: DbClient,
+  update: (db: DbClient) => Promise<number>,
+  event: NewEvent | undefined,
+): Promise<boolean> {
+  if (!event) return (await update(db)) === 1;
+  const run = async (trx: Knex.Transaction) => {
+    if ((await update(trx)) !== 1) return false;
+    await insertEvent(trx, event);
+    return true;
   };
+  // Inside a caller's transaction this is a savepoint.
+  return db.transaction(run);
 }
 
-export function toMigration(
-  row: MigrationRow,
-  progress: MigrationProgress,
-): Migration {
-  const step =
-    row.state === 'running' &&
-    row.phase &&
-    (MIGRATION_STEPS as readonly string[]).includes(row.phase)
-      ? (row.phase as MigrationStep)
-      : undefined;
-  return {
-    id: row.id,
-    dataset: row.dataset,
-    source: { location: row.sourceLocation, format: row.sourceFormat },
-    target: { location: row.targetLocation, format: row.targetFormat },
-    strategy: row.strategy,
-    state: row.state,
-    ...(step ? { step } : {}),
-    ...(row.plan ? { plan: row.plan } : {}),
-    progress,
-    ...(row.reason ? { reason: row.reason } : {}),
-    createdBy: row.createdBy,
-    ...(row.datasetOwner ? { datasetOwner: row.datasetOwner } : {}),
-    createdAt: new Date(row.createdAt).toISOString(),
-    updatedAt: new Date(row.updatedAt).toISOString(),
-    ...(row.phase && row.phaseStartedAt
-      ? { stepStartedAt: new Date(row.phaseStartedAt).toISOString() }
-      : {}),
-    ...(row.cutoverAt
-      ? { cutoverAt: new Date(row.cutoverAt).toISOString() }
-      : {}),
-    ...(row.finishedAt
-      ? { finishedAt: new Date(row.finishedAt).toISOString() }
-      : {}),
-  };
+/** What a list of migrations can be narrowed to. */
+export interface MigrationFilter {
+  dataset?: string;
+  /** Only these datasets (e.g. the ones the caller may read). */
+  datasets?: readonly string[];
+  state?: MigrationState;
+  /** Entity ref of the dataset's owner, normalised. */
+  owner?: string;
 }
 
+/** Bound parameters per `IN` list: far below SQLite's and PostgreSQL's caps. */
+const IN_CHUNK = 1000;
+
+function filtered(q: Knex.QueryBuilder, filter: MigrationFilter) {
+  if (filter.dataset) q.where('dataset', filter.dataset);
+  if (filter.datasets) {
+    const all = [...filter.datasets];
+    q.where(inner => {
+      if (all.length === 0) inner.whereRaw('1 = 0');
+      for (let i = 0; i < all.length; i += IN_CHUNK) {
+        inner.orWhereIn('dataset', all.slice(i, i + IN_CHUNK));
+      }
+    });
+  }
+  if (filter.owner) q.where('dataset_owner', filter.owner);
+  if (filter.state) q.where('state', filter.state);
+  return q;
+}
+
+/**
+ * `dm_migrations`: one row per migration, its state and step, the driver
+ * lease, and the bookkeeping of backups and cutover.
+ */
 export class MigrationStore {
   constructor(private readonly knex: Knex) {}
 
   async insert(row: MigrationRow, trx?: Knex.Transaction): Promise<void> {
-    await (trx ?? this.knex)('dm_migrations').insert({
+    const values: DbWrite<DbMigrationRow> = {
       id: row.id,
       dataset: row.dataset,
       source_location: row.sourceLocation,
@@ -138,36 +98,30 @@ export class MigrationStore {
       updated_at: row.updatedAt,
       dataset_owner: row.datasetOwner ?? null,
       phase_started_at: row.phase ? row.createdAt : null,
-    });
+    };
+    await (trx ?? this.knex)('dm_migrations').insert(values);
   }
 
   async get(
     id: string,
     trx?: Knex.Transaction,
   ): Promise<MigrationRow | undefined> {
-    const row = await (trx ?? this.knex)('dm_migrations')
+    const row: DbMigrationRow | undefined = await (trx ?? this.knex)(
+      'dm_migrations',
+    )
       .where('id', id)
       .first();
     return row ? fromRow(row) : undefined;
   }
 
-  async list(filter: {
-    dataset?: string;
-    state?: MigrationState;
-    owner?: string;
-    limit: number;
-    offset: number;
-  }): Promise<{ rows: MigrationRow[]; totalCount: number }> {
-    const where = (q: Knex.QueryBuilder) => {
-      if (filter.dataset) q.where('dataset', filter.dataset);
-      if (filter.owner) q.where('dataset_owner', filter.owner);
-      if (filter.state) q.where('state', filter.state);
-      return q;
-    };
-    const [{ count }] = await where(this.knex('dm_migrations')).count({
-      count: '*',
-    });
-    const rows = await where(this.knex('dm_migrations'))
+  async list(
+    filter: MigrationFilter & { limit: number; offset: number },
+  ): Promise<{ rows: MigrationRow[]; totalCount: number }> {
+    const where = (q: Knex.QueryBuilder) => filtered(q, filter);
+    const [{ count }]: Array<{ count: DbCount }> = await where(
+      this.knex('dm_migrations'),
+    ).count({ count: '*' });
+    const rows: DbMigrationRow[] = await where(this.knex('dm_migrations'))
       .orderBy('created_at', 'desc')
       .orderBy('id', 'asc')
       .limit(filter.limit)
@@ -176,24 +130,43 @@ export class MigrationStore {
   }
 
   /**
+   * The distinct datasets of the migrations `filter` matches, for deciding
+   * once per dataset which of them a caller may read.
+   */
+  async listDatasets(filter: MigrationFilter): Promise<string[]> {
+    const rows: Array<{ dataset: string }> = await filtered(
+      this.knex('dm_migrations'),
+      filter,
+    )
+      .distinct('dataset')
+      .orderBy('dataset');
+    return rows.map(r => r.dataset);
+  }
+
+  /**
    * Moves a migration to a new state only if it is still in one of `from`;
-   * returns false when another actor changed it first.
+   * returns false when another actor changed it first. `event` (the audit
+   * line of the change) is written in the same transaction, and only if the
+   * state changed; the caller tells the event listener after
+   * (`EventStore.notify`). Which changes are allowed at all is the engine's
+   * check (`changeState`).
    */
   async transition(
     id: string,
     from: readonly MigrationState[],
     to: {
       state: MigrationState;
-      phase?: Phase | null;
+      phase?: MigrationStepName | null;
       reason?: string | null;
       cutoverAt?: number | null;
       /** Only if the backups of overwritten objects were not purged. */
       requireBackups?: boolean;
     },
+    event?: NewEvent,
     trx?: Knex.Transaction,
   ): Promise<boolean> {
     const now = Date.now();
-    const patch: Record<string, unknown> = {
+    const patch: DbWrite<DbMigrationRow> = {
       state: to.state,
       updated_at: now,
     };
@@ -204,30 +177,47 @@ export class MigrationStore {
     }
     if (to.reason !== undefined) patch.reason = to.reason;
     if (to.cutoverAt !== undefined) patch.cutover_at = to.cutoverAt;
-    const updated = await (trx ?? this.knex)('dm_migrations')
-      .where('id', id)
-      .whereIn('state', from as MigrationState[])
-      .modify(q => {
-        if (to.requireBackups) {
-          q.where(w =>
-            w.whereNull('backups_purged_at').orWhere('backups_purged_count', 0),
-          );
-        }
-      })
-      .update(patch);
-    return updated === 1;
+    return updateWithEvent(
+      trx ?? this.knex,
+      db =>
+        db('dm_migrations')
+          .where('id', id)
+          .whereIn('state', from as MigrationState[])
+          .modify(q => {
+            if (to.requireBackups) {
+              q.where(w =>
+                w
+                  .whereNull('backups_purged_at')
+                  .orWhere('backups_purged_count', 0),
+              );
+            }
+          })
+          .update(patch),
+      event,
+    );
   }
 
-  /** Advances the internal phase while the migration stays in `state`. */
+  /**
+   * Moves a migration to another step (column `phase`) while it stays in
+   * `state`; `event` is written with it, as in {@link transition}.
+   */
   async setPhase(
     id: string,
     state: MigrationState,
-    phase: Phase,
+    phase: MigrationStepName,
+    event?: NewEvent,
   ): Promise<boolean> {
-    const updated = await this.knex('dm_migrations')
-      .where({ id, state })
-      .update({ phase, updated_at: Date.now(), phase_started_at: Date.now() });
-    return updated === 1;
+    const now = Date.now();
+    const patch: DbWrite<DbMigrationRow> = {
+      phase,
+      updated_at: now,
+      phase_started_at: now,
+    };
+    return updateWithEvent(
+      this.knex,
+      db => db('dm_migrations').where({ id, state }).update(patch),
+      event,
+    );
   }
 
   /** Records the target's folder state once, before the first write. */
@@ -246,7 +236,7 @@ export class MigrationStore {
     before: number,
     limit: number,
   ): Promise<MigrationRow[]> {
-    const rows = await this.knex('dm_migrations')
+    const rows: DbMigrationRow[] = await this.knex('dm_migrations')
       .whereIn('state', ['succeeded', 'failed', 'cancelled'])
       .whereNull('backups_purged_at')
       .where('finished_at', '<', before)
@@ -276,8 +266,9 @@ export class MigrationStore {
   }
 
   /**
-   * Claims the migration-level stage of one migration that needs it (the
-   * "driver" lease), so exactly one replica plans, validates or finishes it.
+   * Claims the driver lease of up to `limit` migrations in `states` that
+   * have no live driver, so exactly one replica advances a migration's
+   * steps. A take-over of an expired lease names the previous driver.
    */
   async claimDriver(
     owner: string,
@@ -287,7 +278,7 @@ export class MigrationStore {
   ): Promise<Array<MigrationRow & { previousDriver?: string }>> {
     // Lease times are the database's on PostgreSQL (clock.ts).
     const now = dbNow(this.knex);
-    const candidates: Array<{ id: string; driver_owner: string | null }> =
+    const candidates: Array<Pick<DbMigrationRow, 'id' | 'driver_owner'>> =
       await this.knex('dm_migrations')
         .whereIn('state', states)
         .andWhere(q =>
@@ -337,10 +328,11 @@ export class MigrationStore {
   }
 
   async countByState(): Promise<Partial<Record<MigrationState, number>>> {
-    const rows: any[] = await this.knex('dm_migrations')
-      .groupBy('state')
-      .select('state')
-      .count({ count: '*' });
+    const rows: Array<{ state: MigrationState; count: DbCount }> =
+      await this.knex('dm_migrations')
+        .groupBy('state')
+        .select('state')
+        .count({ count: '*' });
     return Object.fromEntries(rows.map(r => [r.state, num(r.count)]));
   }
 
@@ -348,7 +340,9 @@ export class MigrationStore {
   async effectiveLocation(
     dataset: string,
   ): Promise<{ location: string; format?: DatasetFormat } | undefined> {
-    const row = await this.knex('dm_migrations')
+    const row:
+      | Pick<DbMigrationRow, 'target_location' | 'target_format'>
+      | undefined = await this.knex('dm_migrations')
       .where({ dataset, state: 'succeeded' })
       .whereNotNull('cutover_at')
       .orderBy('cutover_at', 'desc')

@@ -4,10 +4,11 @@ import type {
   StepProgress,
 } from '@internal/backstage-plugin-dataset-migration-common';
 import type { ObjectInfo } from '@internal/backstage-plugin-dataset-migration-node';
-import { isPostgres, num } from './migrations';
+import { DbCount, DbWrite, isPostgres, num } from './rowValues';
 import { claimItems } from './claims';
 import { dbNow, dbNowPlus } from './clock';
 import {
+  DbWorkItemRow,
   fromRow,
   ItemStage,
   ItemState,
@@ -16,45 +17,55 @@ import {
 } from './workItemRows';
 
 export type {
+  DbWorkItemRow,
   ItemStage,
   ItemState,
   ItemTransformStats,
   WorkItem,
 } from './workItemRows';
 
+/** `dm_work_items`: one row per source object of a migration. */
 export class WorkItemStore {
   constructor(private readonly knex: Knex) {}
 
+  /** The snapshot's objects, as pending items of the copy stage. */
   async insertBatch(migrationId: string, objects: ObjectInfo[]): Promise<void> {
     if (objects.length === 0) return;
     await this.knex.batchInsert(
       'dm_work_items',
-      objects.map(o => ({
-        migration_id: migrationId,
-        key: o.key,
-        size: o.size,
-        source_etag: o.etag ?? null,
-        stage: 'copy',
-        state: 'pending',
-        attempts: 0,
-        source_sha256: o.checksums?.sha256 ?? null,
-      })),
+      objects.map(
+        (o): DbWrite<DbWorkItemRow> => ({
+          migration_id: migrationId,
+          key: o.key,
+          size: o.size,
+          source_etag: o.etag ?? null,
+          stage: 'copy',
+          state: 'pending',
+          attempts: 0,
+          source_sha256: o.checksums?.sha256 ?? null,
+        }),
+      ),
       // SQLite allows 999 bound variables per statement.
       50,
     );
   }
 
+  /** Removes a migration's items: a re-run snapshot lists them afresh. */
   async deleteAll(migrationId: string): Promise<void> {
     await this.knex('dm_work_items')
       .where('migration_id', migrationId)
       .delete();
   }
 
-  /** See claims.ts; lease times are the database's (clock.ts). */
+  /**
+   * Leases up to `limit` items of active migrations to `owner` (claims.ts);
+   * lease times are the database's (clock.ts).
+   */
   claim(owner: string, leaseMs: number, limit: number): Promise<WorkItem[]> {
     return claimItems(this.knex, owner, leaseMs, limit);
   }
 
+  /** Extends the leases `owner` still holds. */
   async heartbeat(
     ids: number[],
     owner: string,
@@ -89,7 +100,7 @@ export class WorkItemStore {
       transformStats?: ItemTransformStats | null;
     },
   ): Promise<boolean> {
-    const row: Record<string, unknown> = {};
+    const row: DbWrite<DbWorkItemRow> = {};
     if (patch.state !== undefined) {
       row.state = patch.state;
       if (patch.state !== 'running') {
@@ -129,12 +140,18 @@ export class WorkItemStore {
     return updated === 1;
   }
 
+  /**
+   * How many items of one stage are in each state, and `leased`: how many of
+   * its `running` items hold a live lease (a worker may still write them).
+   */
   async stageCounts(
     migrationId: string,
     stage: ItemStage,
   ): Promise<Record<ItemState, number> & { leased: number }> {
     const now = dbNow(this.knex);
-    const rows: any[] = await this.knex('dm_work_items')
+    const rows: Array<{ state: ItemState; count: DbCount }> = await this.knex(
+      'dm_work_items',
+    )
       .where({ migration_id: migrationId, stage })
       .groupBy('state')
       .select('state')
@@ -147,16 +164,22 @@ export class WorkItemStore {
       skipped: 0,
       leased: 0,
     };
-    for (const r of rows) result[r.state as ItemState] = num(r.count);
-    const [{ leased }] = await this.knex('dm_work_items')
-      .where({ migration_id: migrationId, state: 'running' })
+    for (const r of rows) result[r.state] = num(r.count);
+    const [{ leased }]: Array<{ leased: DbCount }> = await this.knex(
+      'dm_work_items',
+    )
+      .where({ migration_id: migrationId, stage, state: 'running' })
       .where('lease_expires_at', '>=', now)
       .count({ leased: '*' });
     result.leased = num(leased);
     return result;
   }
 
-  /** Items of a stage that did not finish, e.g. to re-queue them on retry. */
+  /**
+   * Puts the items of a stage that did not finish (pending, running or
+   * failed) back to pending with fresh attempts, for a retry; returns how
+   * many. Finished items are left alone.
+   */
   async requeue(migrationId: string, stage: ItemStage): Promise<number> {
     return this.knex('dm_work_items')
       .where({ migration_id: migrationId, stage })
@@ -171,15 +194,16 @@ export class WorkItemStore {
       });
   }
 
+  /** The first `limit` failed items, in insertion order. */
   async firstFailures(migrationId: string, limit: number): Promise<WorkItem[]> {
-    const rows = await this.knex('dm_work_items')
+    const rows: DbWorkItemRow[] = await this.knex('dm_work_items')
       .where({ migration_id: migrationId, state: 'failed' })
       .orderBy('id')
       .limit(limit);
     return rows.map(fromRow);
   }
 
-  /** Moves every item of a migration to a new stage, all pending. */
+  /** Moves every item of a migration to a new stage, all pending, leases cleared. */
   async startStage(migrationId: string, stage: ItemStage): Promise<void> {
     await this.knex('dm_work_items').where('migration_id', migrationId).update({
       stage,
@@ -192,11 +216,12 @@ export class WorkItemStore {
   }
 
   /**
-   * Rollback touches only items whose target key may have been written: the
-   * migration records `had_original` before it writes anything.
+   * Moves every item to the rollback stage. Rollback touches only items
+   * whose target key may have been written (pending): the migration records
+   * `had_original` before it writes anything. The others are skipped.
    */
   async startRollback(migrationId: string): Promise<void> {
-    const reset = {
+    const reset: DbWrite<DbWorkItemRow> = {
       stage: 'rollback',
       attempts: 0,
       not_before: null,
@@ -213,15 +238,20 @@ export class WorkItemStore {
       .update({ ...reset, state: 'pending' });
   }
 
-  /** Pages through a migration's items in byte order of their keys. */
   /** How many target objects existed before and were backed up. */
   async countOverwritten(migrationId: string): Promise<number> {
-    const [{ count }] = await this.knex('dm_work_items')
+    const [{ count }]: Array<{ count: DbCount }> = await this.knex(
+      'dm_work_items',
+    )
       .where({ migration_id: migrationId, had_original: true })
       .count({ count: '*' });
-    return Number(count);
+    return num(count);
   }
 
+  /**
+   * Pages through a migration's items in byte order of their keys (`COLLATE
+   * "C"` on PostgreSQL), so both databases walk them in the same order.
+   */
   async *iterateByKey(
     migrationId: string,
     pageSize = 1000,
@@ -232,13 +262,17 @@ export class WorkItemStore {
     for (;;) {
       const q = this.knex('dm_work_items').where('migration_id', migrationId);
       if (after !== undefined) q.whereRaw(`${keyExpr} > ?`, [after]);
-      const rows = await q.orderByRaw(keyExpr).limit(pageSize);
+      const rows: DbWorkItemRow[] = await q.orderByRaw(keyExpr).limit(pageSize);
       for (const row of rows) yield fromRow(row);
       if (rows.length < pageSize) return;
       after = rows[rows.length - 1].key;
     }
   }
 
+  /**
+   * Item and byte counts of each migration, in total and per item stage
+   * (`steps`, keyed by stage): an item past the copy stage counts as copied.
+   */
   async progress(ids: string[]): Promise<Map<string, MigrationProgress>> {
     const zero = (): StepProgress => ({
       totalItems: 0,
@@ -254,7 +288,13 @@ export class WorkItemStore {
       stages.set(id, new Set());
     }
     if (ids.length === 0) return result;
-    const rows: any[] = await this.knex('dm_work_items')
+    const rows: Array<{
+      migration_id: string;
+      stage: ItemStage;
+      state: ItemState;
+      count: DbCount;
+      bytes: DbCount | null;
+    }> = await this.knex('dm_work_items')
       .whereIn('migration_id', ids)
       .groupBy('migration_id', 'stage', 'state')
       .select('migration_id', 'stage', 'state')
@@ -277,7 +317,7 @@ export class WorkItemStore {
     };
     for (const r of rows) {
       const p = result.get(r.migration_id)!;
-      const stage = r.stage as ItemStage;
+      const stage = r.stage;
       const count = num(r.count);
       const bytes = num(r.bytes);
       stages.get(r.migration_id)!.add(stage);

@@ -1,10 +1,11 @@
 import { Knex } from 'knex';
 import { dbNow, dbNowPlus } from './clock';
-import { isPostgres, num } from './migrations';
-import { fromRow, ItemStage, WorkItem } from './workItemRows';
+import type { DbMigrationRow } from './migrationRows';
+import { DbClient, DbCount, DbWrite, isPostgres, num } from './rowValues';
+import { DbWorkItemRow, fromRow, ItemStage, WorkItem } from './workItemRows';
 
 /** Migrations whose items workers may take, and the stage they are in. */
-function activeMigrations(db: Knex | Knex.Transaction) {
+function activeMigrations(db: DbClient) {
   return db('dm_migrations').where(w =>
     w
       .where(r =>
@@ -52,12 +53,9 @@ export async function claimItems(
   limit: number,
 ): Promise<WorkItem[]> {
   if (limit <= 0) return [];
-  const active: Array<{
-    id: string;
-    state: string;
-    phase: string;
-    options: string | null;
-  }> = await activeMigrations(knex).select('id', 'state', 'phase', 'options');
+  const active: Array<
+    Pick<DbMigrationRow, 'id' | 'state' | 'phase' | 'options'>
+  > = await activeMigrations(knex).select('id', 'state', 'phase', 'options');
   const claimed: WorkItem[] = [];
   for (const m of active) {
     const stage = (
@@ -70,7 +68,7 @@ export async function claimItems(
       : undefined;
     let capRoom = Infinity;
     if (cap) {
-      const [{ n }] = await knex('dm_work_items')
+      const [{ n }]: Array<{ n: DbCount }> = await knex('dm_work_items')
         .where({ migration_id: m.id, stage, state: 'running' })
         .where('lease_expires_at', '>=', dbNow(knex))
         .count({ n: '*' });
@@ -112,7 +110,7 @@ async function claimFrom(
 ): Promise<WorkItem[]> {
   // Lease times come from the database's clock on PostgreSQL (clock.ts).
   const now = dbNow(knex);
-  const patch = {
+  const patch: DbWrite<DbWorkItemRow> = {
     state: 'running',
     lease_owner: owner,
     lease_expires_at: dbNowPlus(knex, leaseMs),
@@ -120,13 +118,13 @@ async function claimFrom(
   };
   // Re-checked in the UPDATE: a cancel or rollback may have moved the
   // migration on since it was listed as active.
-  const stillActive = (db: Knex | Knex.Transaction) =>
+  const stillActive = (db: DbClient) =>
     activeMigrations(db).where('id', migrationId).select('id');
   if (isPostgres(knex) && kind === 'expired') {
     // A take-over is rare and worth an event naming the replica that lost
     // the item, so its previous owner is read under the row locks first.
     return knex.transaction(async trx => {
-      const taken: Array<{ id: string; lease_owner: string | null }> =
+      const taken: Array<Pick<DbWorkItemRow, 'id' | 'lease_owner'>> =
         await claimableItems(
           trx('dm_work_items').select('id', 'lease_owner'),
           migrationId,
@@ -138,7 +136,7 @@ async function claimFrom(
           .forUpdate()
           .skipLocked();
       if (taken.length === 0) return [];
-      const rows = await trx('dm_work_items')
+      const rows: DbWorkItemRow[] = await trx('dm_work_items')
         .whereIn(
           'id',
           taken.map(t => t.id),
@@ -148,7 +146,7 @@ async function claimFrom(
         .update(patch)
         .returning('*');
       const previous = new Map(taken.map(t => [String(t.id), t.lease_owner]));
-      return rows.map((r: any) => ({
+      return rows.map(r => ({
         ...fromRow(r),
         reclaimedFrom: previous.get(String(r.id)) ?? undefined,
       }));
@@ -157,7 +155,7 @@ async function claimFrom(
   if (isPostgres(knex)) {
     // The MATERIALIZED CTE runs the locking subquery exactly once; inside a
     // plain `IN (…)` PostgreSQL may re-run it and claim more than `limit`.
-    const rows = await knex
+    const rows: DbWorkItemRow[] = await knex
       .withMaterialized(
         'claimable',
         claimableItems(
@@ -181,13 +179,13 @@ async function claimFrom(
   }
   // SQLite: one machine, so the process clock is the database's clock.
   const nowMs = Date.now();
-  const sqlitePatch = {
+  const sqlitePatch: DbWrite<DbWorkItemRow> = {
     ...patch,
     lease_expires_at: nowMs + leaseMs,
     started_at: nowMs,
   };
   return knex.transaction(async trx => {
-    const candidates: Array<{ id: number; lease_owner: string | null }> =
+    const candidates: Array<Pick<DbWorkItemRow, 'id' | 'lease_owner'>> =
       await claimableItems(
         trx('dm_work_items').select('id', 'lease_owner'),
         migrationId,
@@ -201,11 +199,11 @@ async function claimFrom(
       .whereIn('id', ids)
       .whereIn('migration_id', stillActive(trx))
       .update(sqlitePatch);
-    const rows = await trx('dm_work_items')
+    const rows: DbWorkItemRow[] = await trx('dm_work_items')
       .whereIn('id', ids)
       .where({ lease_owner: owner, state: 'running', started_at: nowMs });
     const previous = new Map(candidates.map(c => [c.id, c.lease_owner]));
-    return rows.map((r: any) => {
+    return rows.map(r => {
       const item = fromRow(r);
       return kind === 'expired'
         ? { ...item, reclaimedFrom: previous.get(r.id) ?? undefined }

@@ -1,5 +1,5 @@
 import { Knex } from 'knex';
-import { isPostgres } from './migrations';
+import { isPostgres } from './rowValues';
 
 /**
  * Lease time is the database's time, never a replica's: replicas' clocks

@@ -1,5 +1,13 @@
 import type { TransformSample } from '../transform/verify';
-import { num, optBool, optNum } from './migrations';
+import {
+  DbBigInt,
+  DbBoolean,
+  DbJson,
+  num,
+  optBool,
+  optNum,
+  optStr,
+} from './rowValues';
 
 export type ItemStage = 'copy' | 'validate' | 'rollback';
 export type ItemState = 'pending' | 'running' | 'done' | 'failed' | 'skipped';
@@ -51,24 +59,55 @@ export interface ItemTransformStats {
   };
 }
 
-export function fromRow(row: any): WorkItem {
+/**
+ * A `dm_work_items` row as the database returns it (columns of the knex
+ * migrations in `migrations/`).
+ */
+export interface DbWorkItemRow {
+  id: DbBigInt;
+  migration_id: string;
+  key: string;
+  size: DbBigInt;
+  source_etag: string | null;
+  stage: ItemStage;
+  state: ItemState;
+  attempts: number;
+  not_before: DbBigInt | null;
+  lease_owner: string | null;
+  lease_expires_at: DbBigInt | null;
+  started_at: DbBigInt | null;
+  finished_at: DbBigInt | null;
+  copied_at: DbBigInt | null;
+  last_error: string | null;
+  /** null: target untouched; true: original backed up; false: there was none. */
+  had_original: DbBoolean | null;
+  copy_method: string | null;
+  source_sha256: string | null;
+  source_md5: string | null;
+  target_sha256: string | null;
+  target_size: DbBigInt | null;
+  problem: string | null;
+  transform_stats: DbJson | null;
+}
+
+export function fromRow(row: DbWorkItemRow): WorkItem {
   return {
     id: num(row.id),
     migrationId: row.migration_id,
     key: row.key,
     size: num(row.size),
-    sourceEtag: row.source_etag ?? undefined,
+    sourceEtag: optStr(row.source_etag),
     stage: row.stage,
     state: row.state,
     attempts: num(row.attempts),
     hadOriginal: optBool(row.had_original),
-    copyMethod: row.copy_method ?? undefined,
-    sourceSha256: row.source_sha256 ?? undefined,
-    sourceMd5: row.source_md5 ?? undefined,
-    targetSha256: row.target_sha256 ?? undefined,
+    copyMethod: optStr(row.copy_method),
+    sourceSha256: optStr(row.source_sha256),
+    sourceMd5: optStr(row.source_md5),
+    targetSha256: optStr(row.target_sha256),
     targetSize: optNum(row.target_size),
-    problem: row.problem ?? undefined,
-    lastError: row.last_error ?? undefined,
+    problem: optStr(row.problem),
+    lastError: optStr(row.last_error),
     transformStats: row.transform_stats
       ? JSON.parse(row.transform_stats)
       : undefined,

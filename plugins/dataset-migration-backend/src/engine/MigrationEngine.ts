@@ -4,7 +4,7 @@ import { InputError, NotFoundError } from '@backstage/errors';
 import type { Migration } from '@internal/backstage-plugin-dataset-migration-common';
 import { EventStore } from '../database/EventStore';
 import { FleetStore } from '../database/FleetStore';
-import { openDatabase } from '../database/migrations';
+import { openDatabase } from '../database/openDatabase';
 import {
   MigrationRow,
   MigrationStore,
@@ -20,7 +20,7 @@ import { StorageRegistry } from '../storage/StorageRegistry';
 import { readBackupLocations } from '../storage/backupArea';
 import { purgeExpiredBackups } from './retention';
 import type { MigrationService } from '../service/types';
-import * as actions from './actions';
+import * as commands from './commands';
 import { readEngineConfig } from './config';
 import { AbandonedError, EngineContext, StoreCache, Stores } from './context';
 import { planMigration } from './plan';
@@ -34,11 +34,8 @@ import {
   TargetKeyCollisions,
 } from '../transform/planTransform';
 import { TransformRuntime } from '../transform/TransformRuntime';
-
-function overlaps(a: string, b: string) {
-  const norm = (s: string) => `${s.replace(/\/+$/, '')}/`;
-  return norm(a).startsWith(norm(b)) || norm(b).startsWith(norm(a));
-}
+import { LocationComparator } from '../service/locations';
+import { findCutoverMigration } from '../database/effectiveLocation';
 
 /**
  * Creates the durable migration engine: the API-facing service backed by the
@@ -49,6 +46,8 @@ export async function createMigrationEngine(
 ): Promise<MigrationEngine> {
   const knex = await openDatabase(options.database);
   const config = readEngineConfig(options.config);
+  // The API's overlap check again, so no caller of create can skip it.
+  const locations = LocationComparator.fromConfig(options.config);
   const stores: Stores = {
     migrations: new MigrationStore(knex),
     items: new WorkItemStore(knex),
@@ -109,11 +108,7 @@ export async function createMigrationEngine(
       const targetUri = request.target.location;
       const source = guard(await registry.open(dataset.location));
       const target = guard(await registry.open(targetUri));
-      if (
-        source.location.scheme === target.location.scheme &&
-        source.location.bucket === target.location.bucket &&
-        overlaps(source.location.path, target.location.path)
-      ) {
+      if (locations.relate(source.location, target.location) !== 'disjoint') {
         throw new InputError(
           `Target ${target.location.uri} overlaps the source ${source.location.uri}; choose a location outside it`,
         );
@@ -221,26 +216,29 @@ export async function createMigrationEngine(
     },
 
     async approve(id, actor, reason) {
-      await actions.approve(ctx, cache, id, actor, reason);
+      await commands.approve(ctx, cache, id, actor, reason);
       pool?.nudge();
       return current(id);
     },
     async cancel(id, actor, reason) {
-      await actions.cancel(ctx, id, actor, reason);
+      await commands.cancel(ctx, id, actor, reason);
       pool?.nudge();
       return current(id);
     },
     async rollback(id, actor, reason) {
-      await actions.rollback(ctx, id, actor, reason);
+      await commands.rollback(ctx, id, actor, reason);
       pool?.nudge();
       return current(id);
     },
     async retry(id, actor, reason) {
-      await actions.retry(ctx, id, actor, reason);
+      await commands.retry(ctx, id, actor, reason);
       pool?.nudge();
       return current(id);
     },
 
+    async listDatasets(filter) {
+      return stores.migrations.listDatasets(filter);
+    },
     async listEvents(id, opts) {
       if (!(await stores.migrations.get(id))) {
         throw new NotFoundError(`Migration '${id}' does not exist`);
@@ -259,6 +257,10 @@ export async function createMigrationEngine(
 
     async getEffectiveLocation(datasetRef) {
       return stores.migrations.effectiveLocation(datasetRef);
+    },
+
+    async findCutover(datasetRef, location) {
+      return findCutoverMigration(knex, datasetRef, location);
     },
   };
 

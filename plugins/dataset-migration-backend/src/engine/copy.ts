@@ -1,10 +1,13 @@
+import type { MigrationRow } from '../database/MigrationStore';
+import type { EngineContext, StoreCache } from './context';
 import {
   backUpOriginal,
   checkSize,
   ItemContext,
   writeHashed,
 } from './itemContext';
-import { transformItem } from './transformItem';
+import { removeTemporaryFiles } from './tempFiles';
+import { transformItem } from './transform';
 
 /**
  * Copies one source object to the target. Before the first write to a key
@@ -49,4 +52,31 @@ export async function copyItem(ctx: ItemContext): Promise<void> {
     sourceMd5: written.md5,
     lastError: null,
   });
+}
+
+/**
+ * The end of the copy step, once no copy item is pending or running: any
+ * failed item fails the migration; otherwise temp files of interrupted writes
+ * are swept and every item moves to stage `validate`. Returns the number of
+ * objects copied, or undefined while items are still being copied.
+ */
+export async function finishCopy(
+  ctx: EngineContext,
+  cache: StoreCache,
+  m: MigrationRow,
+): Promise<number | undefined> {
+  const { stores } = ctx;
+  const counts = await stores.items.stageCounts(m.id, 'copy');
+  if (counts.pending + counts.running > 0) return undefined;
+  if (counts.failed > 0) {
+    const [first] = await stores.items.firstFailures(m.id, 1);
+    throw new Error(
+      `${counts.failed} object(s) could not be copied; first: '${first?.key}': ${first?.lastError}`,
+    );
+  }
+  await removeTemporaryFiles(ctx, cache, m);
+  await ctx.hooks.beforeValidate?.(m.id);
+  ctx.assertAlive();
+  await stores.items.startStage(m.id, 'validate');
+  return counts.done;
 }

@@ -1,6 +1,9 @@
 import { ConflictError } from '@backstage/errors';
 import type { Readable } from 'node:stream';
-import { HashingStream } from '@internal/backstage-plugin-dataset-migration-node';
+import {
+  HashingStream,
+  RetryableError,
+} from '@internal/backstage-plugin-dataset-migration-node';
 import type { PlannedTransform } from '@internal/backstage-plugin-dataset-migration-common';
 import type { ObjectStore } from '@internal/backstage-plugin-dataset-migration-node';
 import type { WorkItem, WorkItemStore } from '../database/WorkItemStore';
@@ -94,11 +97,8 @@ export async function writeHashed(
     });
   const digests = hashing.digests();
   if (result.checksums.sha256 && result.checksums.sha256 !== digests.sha256) {
-    throw Object.assign(
-      new Error(
-        `Target reported sha256 ${result.checksums.sha256} for '${key}', expected ${digests.sha256}`,
-      ),
-      { retryable: true },
+    throw new RetryableError(
+      `Target reported sha256 ${result.checksums.sha256} for '${key}', expected ${digests.sha256}`,
     );
   }
   return {

@@ -3,42 +3,9 @@ import type {
   ObjectInfo,
   ObjectStore,
 } from '@internal/backstage-plugin-dataset-migration-node';
-import { isInternalKey } from '../storage/backupArea';
-import { SetDigest } from './checksums';
 import { DEFAULT_PREFLIGHT_SECONDS } from './config';
 import { probeStores } from './preflight';
-
-/** What identifies an object's content version in the snapshot hash. */
-function snapshotLine(o: ObjectInfo): string {
-  const version = o.checksums?.sha256 ?? o.checksums?.md5 ?? o.etag ?? '';
-  return `${o.key}\u0000${o.size}\u0000${version}`;
-}
-
-/**
- * Streams a source listing page by page, feeding each page to `onPage`, and
- * returns the snapshot digest. Memory stays bounded by the page size.
- */
-export async function snapshotSource(
-  source: ObjectStore,
-  onPage?: (page: ObjectInfo[]) => Promise<void>,
-  pageSize = 500,
-): Promise<{ count: number; bytes: number; hash: string }> {
-  const digest = new SetDigest();
-  let page: ObjectInfo[] = [];
-  for await (const object of source.list()) {
-    if (isInternalKey(object.key)) continue;
-    digest.add(snapshotLine(object), object.size);
-    if (onPage) {
-      page.push(object);
-      if (page.length >= pageSize) {
-        await onPage(page);
-        page = [];
-      }
-    }
-  }
-  if (onPage && page.length > 0) await onPage(page);
-  return { count: digest.count, bytes: digest.bytes, hash: digest.digest() };
-}
+import { snapshotSource } from './snapshot';
 
 // Conservative single-replica rates used only for the estimate.
 const BYTES_PER_SECOND = 50 * 1024 * 1024;

@@ -1,5 +1,7 @@
 import { ServiceUnavailableError } from '@backstage/errors';
 import type { ObjectStore } from '@internal/backstage-plugin-dataset-migration-node';
+import type { MigrationRow } from '../database/MigrationStore';
+import type { EngineContext, StoreCache } from './context';
 
 /** Errors a probe may throw whose message was written for the caller. */
 const CLEAN = new Set([
@@ -86,4 +88,26 @@ export async function probeStores(
     clearTimeout(timer);
     options?.signal?.removeEventListener('abort', onOuterAbort);
   }
+}
+
+/**
+ * The preflight step. Opening the stores checks roots and the backup area up
+ * front; the probes check that buckets exist and credentials work, in a
+ * bounded time. Then, before the first write, the target's folder state is
+ * recorded so a rollback can restore it.
+ */
+export async function runPreflight(
+  ctx: EngineContext,
+  cache: StoreCache,
+  m: MigrationRow,
+): Promise<void> {
+  const { source, target } = await cache.get(m);
+  await probeStores([source, target], ctx.config.timeouts.preflightMs);
+  if (target.captureRootState && m.targetRootState === undefined) {
+    await ctx.stores.migrations.setTargetRootState(
+      m.id,
+      await target.captureRootState(),
+    );
+  }
+  ctx.assertAlive();
 }

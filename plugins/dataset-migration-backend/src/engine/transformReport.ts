@@ -4,7 +4,7 @@ import type {
   ValidationReport,
 } from '@internal/backstage-plugin-dataset-migration-common';
 import type { WorkItem } from '../database/WorkItemStore';
-import { DEFAULT_SAMPLE_SIZE } from './transformItem';
+import { DEFAULT_SAMPLE_SIZE } from './transform';
 
 const MAX_BAD_ROW_OBJECTS = 100;
 

@@ -3,12 +3,14 @@ import type {
   PlannedTransform,
   ValidationReport,
 } from '@internal/backstage-plugin-dataset-migration-common';
+import type { MigrationRow } from '../database/MigrationStore';
 import type { WorkItemStore } from '../database/WorkItemStore';
 import { createHash } from 'node:crypto';
 import { sha256Of } from './checksums';
+import type { EngineContext, StoreCache } from './context';
 import { ItemContext } from './itemContext';
-import { validateTransformedItem } from './transformItem';
-import { TransformTally } from './transformReport';
+import { QUARANTINE_FOLDER, validateTransformedItem } from './transform';
+import { describeTransformLayers, TransformTally } from './transformReport';
 
 /**
  * Re-reads one target object and compares its sha256 with the source's, as
@@ -137,4 +139,74 @@ export async function buildReport(
     report.objects.mismatched === 0 &&
     report.objects.missing === 0;
   return report;
+}
+
+/** The `validation-report` event's message: the verdict and its numbers. */
+function describeReport(report: ValidationReport): string {
+  const verdict = report.passed
+    ? `Validation passed: ${report.objects.checked} objects, manifest matches`
+    : `Validation failed: ${report.objects.mismatched} mismatched, ${
+        report.objects.missing
+      } missing, manifest ${report.manifest.matches ? 'matches' : 'differs'}`;
+  return `${verdict}${
+    report.transform ? `; ${describeTransformLayers(report)}` : ''
+  }`;
+}
+
+/**
+ * The end of the validate step, once no validate item is pending or running:
+ * a failed item fails the migration; otherwise the report is built, stored
+ * and logged as a `validation-report` event, and a report that did not pass
+ * fails the migration. Returns true when validation passed, false while
+ * items are still being validated.
+ */
+export async function finishValidation(
+  ctx: EngineContext,
+  cache: StoreCache,
+  m: MigrationRow,
+): Promise<boolean> {
+  const { stores } = ctx;
+  const counts = await stores.items.stageCounts(m.id, 'validate');
+  if (counts.pending + counts.running > 0) return false;
+  if (counts.failed > 0) {
+    const [first] = await stores.items.firstFailures(m.id, 1);
+    throw new Error(
+      `${counts.failed} object(s) could not be validated; first: '${first?.key}': ${first?.lastError}`,
+    );
+  }
+  const planned = m.plan?.transform;
+  const report = await buildReport(
+    m.id,
+    stores.items,
+    planned && {
+      plan: planned,
+      quarantine:
+        planned.mapping.badRows === 'quarantine'
+          ? `${(await cache.get(m)).backups.location.uri}/${QUARANTINE_FOLDER}`
+          : undefined,
+    },
+  );
+  ctx.assertAlive();
+  await stores.reports.put(report);
+  await stores.events.append({
+    migrationId: m.id,
+    type: 'validation-report',
+    level: report.passed ? 'info' : 'error',
+    message: describeReport(report),
+    details: {
+      objects: report.objects,
+      manifestMatches: report.manifest.matches,
+    },
+  });
+  if (!report.passed) {
+    const first = report.failures[0];
+    throw new Error(
+      `Validation failed: ${report.objects.mismatched} object(s) differ and ${
+        report.objects.missing
+      } are missing in the target${
+        first ? `; first: '${first.key}': ${first.problem}` : ''
+      }`,
+    );
+  }
+  return true;
 }

@@ -79,7 +79,28 @@ export class WorkerPool {
       ...this.inFlight.values(),
       ...this.drivers.values(),
     ]);
-    await this.ctx.stores.fleet.remove(this.ctx.workerId).catch(() => {});
+    await this.ctx.stores.fleet
+      .remove(this.ctx.workerId)
+      .catch(
+        this.survive(
+          `Could not record that replica ${this.ctx.workerId} stopped`,
+        ),
+      );
+  }
+
+  /**
+   * A handler for a failed lease or bookkeeping call that must not stop the
+   * work (heartbeats, releases, reclaim events): it logs what failed at
+   * warn, as a lost lease or a stale fleet row starts there; at debug once
+   * this replica is abandoning its work, when such failures are expected.
+   * Store errors are database errors: they carry no storage credentials.
+   */
+  private survive(what: string) {
+    return (e: unknown) => {
+      const message = `${what}: ${errorMessage(e)}`;
+      if (this.ctx.signal.aborted) this.ctx.logger.debug(message);
+      else this.ctx.logger.warn(message);
+    };
   }
 
   private async run() {
@@ -180,7 +201,11 @@ export class WorkerPool {
       if (this.ctx.signal.aborted) return;
       stores.migrations
         .heartbeatDriver(m.id, workerId, config.leaseMs)
-        .catch(() => {});
+        .catch(
+          this.survive(
+            `Could not extend the driver lease of migration ${m.id}; another replica may take over when it expires`,
+          ),
+        );
     }, config.leaseMs / 3);
     try {
       await driveMigration(this.ctx, this.cache, m);
@@ -193,7 +218,13 @@ export class WorkerPool {
     } finally {
       clearInterval(timer);
       if (!this.ctx.signal.aborted) {
-        await stores.migrations.releaseDriver(m.id, workerId).catch(() => {});
+        await stores.migrations
+          .releaseDriver(m.id, workerId)
+          .catch(
+            this.survive(
+              `Could not release the driver lease of migration ${m.id}; it is free again when it expires`,
+            ),
+          );
       }
     }
   }
@@ -209,7 +240,11 @@ export class WorkerPool {
   ) {
     await this.ctx.stores.events
       .append({ migrationId, type, level: 'warn', ...event })
-      .catch(() => {});
+      .catch(
+        this.survive(
+          `Could not record a ${type} event of migration ${migrationId}`,
+        ),
+      );
   }
 
   private async process(item: WorkItem) {
@@ -229,7 +264,11 @@ export class WorkerPool {
       if (this.ctx.signal.aborted) return;
       stores.items
         .heartbeat([item.id], workerId, config.leaseMs)
-        .catch(() => {});
+        .catch(
+          this.survive(
+            `Could not extend the lease on ${item.stage} of '${item.key}' (migration ${item.migrationId}); another replica may take it over when it expires`,
+          ),
+        );
     }, config.leaseMs / 3);
     try {
       const opened = await this.cache.getById(item.migrationId, () =>

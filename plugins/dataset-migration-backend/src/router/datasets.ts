@@ -32,7 +32,7 @@ export function createDatasetsRouter(options: {
     const migratedBy =
       dataset.location === dataset.annotationLocation
         ? undefined
-        : await findCutover(migrations, dataset.ref, dataset.location);
+        : await migrations.findCutover(dataset.ref, dataset.location);
     res.json({
       entityRef: dataset.ref,
       location: dataset.location,
@@ -42,21 +42,4 @@ export function createDatasetsRouter(options: {
   });
 
   return router;
-}
-
-/** The id of the latest succeeded migration that moved the dataset there. */
-async function findCutover(
-  migrations: MigrationService,
-  dataset: string,
-  location: string,
-): Promise<string | undefined> {
-  const { items } = await migrations.list({
-    dataset,
-    state: 'succeeded',
-    limit: 500,
-    offset: 0,
-  });
-  return items
-    .filter(m => m.target.location === location)
-    .sort((a, b) => b.updatedAt.localeCompare(a.updatedAt))[0]?.id;
 }

@@ -3,6 +3,7 @@ import { InputError } from '@backstage/errors';
 import {
   type DatasetLocation,
   parseLocation,
+  relateLocations,
 } from '@internal/backstage-plugin-dataset-migration-common';
 import { posix } from 'node:path';
 import { readLocalRoots } from '../storage/local/LocalStorageBackend';
@@ -10,7 +11,9 @@ import { readLocalRoots } from '../storage/local/LocalStorageBackend';
 /**
  * Compares dataset locations. `file://<root>/x` and `file:///<root path>/x`
  * name the same folder, so named local roots are resolved to absolute paths
- * (from `datasetMigration.storage.local.roots`) before comparing.
+ * (from `datasetMigration.storage.local.roots`) before comparing. The
+ * decision itself is `relateLocations` (-common), shared with the storage
+ * registry's backup-area checks.
  */
 export class LocationComparator {
   static fromConfig(config: Config): LocationComparator {
@@ -24,29 +27,37 @@ export class LocationComparator {
   constructor(private readonly namedRoots: Map<string, string>) {}
 
   /**
+   * How `a` relates to `b` once named local roots are resolved; URIs are
+   * parsed first (an invalid one throws `InvalidLocationError`).
+   */
+  relate(
+    a: string | DatasetLocation,
+    b: string | DatasetLocation,
+  ): ReturnType<typeof relateLocations> {
+    return relateLocations(this.canonical(a), this.canonical(b));
+  }
+
+  /**
    * Refuses a target that is the source or nests inside it (or the other way
    * round): copying into yourself reads what it writes, and a rollback would
    * delete source objects.
    */
   assertDisjoint(source: string, target: string): void {
-    const s = this.canonical(parseLocation(source));
-    const t = this.canonical(parseLocation(target));
-    if (s.scheme !== t.scheme || s.bucket !== t.bucket) {
-      return;
-    }
-    if (s.path === t.path) {
+    const relation = this.relate(source, target);
+    if (relation === 'same') {
       throw new InputError(
         `target.location '${target}' is the dataset's current location; choose a different target`,
       );
     }
-    if (contains(s, t) || contains(t, s)) {
+    if (relation !== 'disjoint') {
       throw new InputError(
         `target.location '${target}' overlaps the dataset's current location '${source}'; source and target must not contain one another`,
       );
     }
   }
 
-  private canonical(location: DatasetLocation): DatasetLocation {
+  private canonical(value: string | DatasetLocation): DatasetLocation {
+    const location = typeof value === 'string' ? parseLocation(value) : value;
     if (location.scheme !== 'file' || location.bucket === '') {
       return location;
     }
@@ -57,11 +68,4 @@ export class LocationComparator {
     const path = location.path ? posix.join(root, location.path) : root;
     return { ...location, bucket: '', path };
   }
-}
-
-function contains(outer: DatasetLocation, inner: DatasetLocation): boolean {
-  if (outer.path === '' || outer.path === '/') {
-    return true;
-  }
-  return inner.path.startsWith(`${outer.path}/`);
 }

@@ -4,9 +4,9 @@ import type {
   FleetStatus,
   Migration,
   MigrationEvent,
-  MigrationState,
   ValidationReport,
 } from '@internal/backstage-plugin-dataset-migration-common';
+import type { MigrationFilter } from '../database/MigrationStore';
 
 /**
  * What the API layer resolved about the dataset from the catalog before it
@@ -60,14 +60,11 @@ export interface MigrationService {
     actor: Actor,
   ): Promise<Migration>;
   get(id: string): Promise<Migration | undefined>;
-  list(filter: {
-    dataset?: string;
-    state?: MigrationState;
-    /** Entity ref of the dataset's owner, normalised. */
-    owner?: string;
-    limit: number;
-    offset: number;
-  }): Promise<{ items: Migration[]; totalCount: number }>;
+  list(
+    filter: MigrationFilter & { limit: number; offset: number },
+  ): Promise<{ items: Migration[]; totalCount: number }>;
+  /** The distinct datasets of the migrations `filter` matches. */
+  listDatasets(filter: MigrationFilter): Promise<string[]>;
   approve(id: string, actor: Actor, reason?: string): Promise<Migration>;
   cancel(id: string, actor: Actor, reason?: string): Promise<Migration>;
   rollback(id: string, actor: Actor, reason?: string): Promise<Migration>;
@@ -86,4 +83,12 @@ export interface MigrationService {
   getEffectiveLocation(
     datasetRef: string,
   ): Promise<{ location: string; format?: DatasetFormat } | undefined>;
+  /**
+   * The id of the latest succeeded migration whose cutover moved the
+   * dataset to `location`, or undefined when none did.
+   */
+  findCutover(
+    datasetRef: string,
+    location: string,
+  ): Promise<string | undefined>;
 }

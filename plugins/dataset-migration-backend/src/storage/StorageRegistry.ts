@@ -1,6 +1,7 @@
 import { InputError } from '@backstage/errors';
 import {
   InvalidLocationError,
+  locationsOverlap,
   parseLocation,
 } from '@internal/backstage-plugin-dataset-migration-common';
 import type { DatasetLocation } from '@internal/backstage-plugin-dataset-migration-common';
@@ -8,11 +9,7 @@ import type {
   ObjectStore,
   StorageBackend,
 } from '@internal/backstage-plugin-dataset-migration-node';
-import {
-  assertNotBackupArea,
-  defaultBucketBackupUri,
-  overlapping,
-} from './backupArea';
+import { assertNotBackupArea, defaultBucketBackupUri } from './backupArea';
 
 /** Maps URI schemes to the storage backend that serves them. */
 export class StorageRegistry {
@@ -62,7 +59,7 @@ export class StorageRegistry {
     const configured = this.backupAreas.get(target.scheme);
     let store: ObjectStore;
     if (configured) {
-      if (overlapping(configured, target)) {
+      if (locationsOverlap(configured, target)) {
         throw new InputError(
           `Target ${target.uri} overlaps the backup area ${configured.uri}; choose a target outside it`,
         );
@@ -80,7 +77,7 @@ export class StorageRegistry {
         `The ${backend.id} storage backend has no backup area for ${target.uri}; set datasetMigration.backups.locations.${target.scheme}`,
       );
     }
-    if (overlapping(store.location, target)) {
+    if (locationsOverlap(store.location, target)) {
       throw new InputError(
         `The backup area ${store.location.uri} would overlap the target ${target.uri}`,
       );

@@ -1,7 +1,10 @@
 import { InputError } from '@backstage/errors';
 import type { Config } from '@backstage/config';
 import type { DatasetLocation } from '@internal/backstage-plugin-dataset-migration-common';
-import { parseLocation } from '@internal/backstage-plugin-dataset-migration-common';
+import {
+  locationsOverlap,
+  parseLocation,
+} from '@internal/backstage-plugin-dataset-migration-common';
 
 /**
  * Folder (first key segment of a bucket or local root) reserved for the
@@ -43,22 +46,6 @@ export function readBackupLocations(
   return result;
 }
 
-function contains(outer: DatasetLocation, inner: DatasetLocation) {
-  if (outer.scheme !== inner.scheme || outer.bucket !== inner.bucket) {
-    return false;
-  }
-  return (
-    outer.path === '' ||
-    inner.path === outer.path ||
-    inner.path.startsWith(`${outer.path}/`)
-  );
-}
-
-/** Whether two locations share objects (one contains the other). */
-export function overlapping(a: DatasetLocation, b: DatasetLocation) {
-  return contains(a, b) || contains(b, a);
-}
-
 /**
  * Refuses a dataset location (a source or target named by a user) that lies
  * in a backup area: the reserved folder of a bucket, or a configured area.
@@ -72,7 +59,7 @@ export function assertNotBackupArea(
     location.scheme !== 'file' && isInternalKey(location.path)
       ? `${location.scheme}://${location.bucket}/${BACKUP_FOLDER}`
       : undefined;
-  if (reserved || (area && overlapping(area, location))) {
+  if (reserved || (area && locationsOverlap(area, location))) {
     throw new InputError(
       `Location ${location.uri} overlaps the backup area ${
         reserved ?? area!.uri

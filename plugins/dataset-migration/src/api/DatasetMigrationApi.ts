@@ -30,8 +30,9 @@ export interface DatasetLocationResponse {
   migratedBy?: string;
 }
 
-/** Actions a user can take on an existing migration. @public */
-export type MigrationAction = 'approve' | 'cancel' | 'rollback' | 'retry';
+// The actions a user can take on an existing migration: the one list in
+// -common, next to the states each applies to (MIGRATION_ACTION_RULES).
+export type { MigrationAction } from '@internal/backstage-plugin-dataset-migration-common';
 
 /**
  * Client of the dataset-migration backend's REST API. Every method throws a

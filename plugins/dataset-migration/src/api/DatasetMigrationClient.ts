@@ -4,6 +4,7 @@ import type {
   CreateMigrationRequest,
   FleetStatus,
   Migration,
+  MigrationAction,
   MigrationEvent,
   ValidationReport,
 } from '@internal/backstage-plugin-dataset-migration-common';
@@ -11,7 +12,6 @@ import type {
   DatasetLocationResponse,
   DatasetMigrationApi,
   ListMigrationsOptions,
-  MigrationAction,
 } from './DatasetMigrationApi';
 
 /**

@@ -1,12 +1,16 @@
 import { useApi } from '@backstage/frontend-plugin-api';
 import Box from '@material-ui/core/Box';
 import Typography from '@material-ui/core/Typography';
-import type {
-  Migration,
-  MigrationState,
+import {
+  MIGRATION_ACTIONS,
+  MIGRATION_ACTION_RULES,
+  actionAppliesTo,
+  type Migration,
+  type MigrationAction,
+  type MigrationState,
 } from '@internal/backstage-plugin-dataset-migration-common';
 import { useEffect, useState } from 'react';
-import { datasetMigrationApiRef, type MigrationAction } from '../../api';
+import { datasetMigrationApiRef } from '../../api';
 import { errorMessage } from '../../format';
 import { neverStarted } from '../../migrationStatus';
 import type { DatasetPermissions } from '../../hooks/useDatasetPermissions';
@@ -14,15 +18,18 @@ import { ConfirmDialog } from '../ConfirmDialog';
 import { PermissionedButton } from '../PermissionedButton';
 
 /**
- * The states each action applies to, as the engine accepts them (DESIGN.md's
- * state machine); the API answers 409 with the reason otherwise.
+ * Why Rollback is disabled, worded from the states the engine accepts it in
+ * (`MIGRATION_ACTION_RULES`), so the text cannot drift from the rule:
+ * "Only succeeded, failed or cancelled migrations can be rolled back; …".
  */
-const ALLOWED_FROM: Record<MigrationAction, MigrationState[]> = {
-  approve: ['planned', 'awaiting-approval'],
-  cancel: ['planned', 'awaiting-approval', 'queued', 'running'],
-  retry: ['failed', 'cancelled'],
-  rollback: ['succeeded', 'failed', 'cancelled'],
-};
+function rollbackUnavailableReason(state: MigrationState): string {
+  const from = MIGRATION_ACTION_RULES.rollback.from;
+  const states =
+    from.length > 1
+      ? `${from.slice(0, -1).join(', ')} or ${from[from.length - 1]}`
+      : from.join('');
+  return `Only ${states} migrations can be rolled back; this one is ${state}`;
+}
 
 const LABELS: Record<MigrationAction, string> = {
   approve: 'Approve',
@@ -85,7 +92,8 @@ export const MigrationActions = (props: {
   const untouched = neverStarted(migration);
 
   const button = (action: MigrationAction) => {
-    const applies = ALLOWED_FROM[action].includes(migration.state);
+    // The engine answers 409 with the reason in any other state.
+    const applies = actionAppliesTo(action, migration.state);
     if ((action === 'rollback' || action === 'retry') && untouched) {
       return null;
     }
@@ -103,7 +111,7 @@ export const MigrationActions = (props: {
     } else if (!permissions[action]) {
       disabledReason = `You do not have permission to ${action} migrations of this dataset`;
     } else if (!applies) {
-      disabledReason = `Only succeeded, failed or cancelled migrations can be rolled back; this one is ${migration.state}`;
+      disabledReason = rollbackUnavailableReason(migration.state);
     }
     return (
       <Box mr={1} key={action} component="span">
@@ -127,9 +135,7 @@ export const MigrationActions = (props: {
     );
   };
 
-  const buttons = (['approve', 'cancel', 'retry', 'rollback'] as const)
-    .map(button)
-    .filter(Boolean);
+  const buttons = MIGRATION_ACTIONS.map(button).filter(Boolean);
   if (buttons.length === 0 && !error) {
     return null;
   }

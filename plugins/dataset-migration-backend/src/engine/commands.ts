@@ -1,9 +1,21 @@
+/*
+ * The user commands on a migration: approve, cancel, retry and rollback.
+ * Which states each applies to comes from the one transition table in -common
+ * (`MIGRATION_ACTION_RULES`), so the engine and the frontend's buttons agree;
+ * any other state is refused with a 409 naming the allowed ones.
+ */
+
 import { ConflictError, NotFoundError } from '@backstage/errors';
-import type { MigrationState } from '@internal/backstage-plugin-dataset-migration-common';
+import {
+  MIGRATION_ACTION_RULES,
+  actionAppliesTo,
+  type MigrationAction,
+  type MigrationState,
+} from '@internal/backstage-plugin-dataset-migration-common';
 import type { MigrationRow } from '../database/MigrationStore';
 import type { Actor } from '../service/types';
 import type { EngineContext, StoreCache } from './context';
-import { snapshotSource } from './plan';
+import { snapshotSource } from './snapshot';
 import { probeStores } from './preflight';
 import { changeState, failMigration } from './transitions';
 
@@ -13,36 +25,45 @@ async function load(ctx: EngineContext, id: string): Promise<MigrationRow> {
   return m;
 }
 
-function illegal(
-  m: MigrationRow,
-  action: string,
-  allowed: readonly MigrationState[],
-) {
+/** The verb of each action as the 409 messages spell it. */
+const VERBS: Record<MigrationAction, string> = {
+  approve: 'approve',
+  cancel: 'cancel',
+  retry: 'retry',
+  rollback: 'roll back',
+};
+
+function illegal(m: MigrationRow, action: MigrationAction) {
+  const verb = VERBS[action];
+  const allowed = MIGRATION_ACTION_RULES[action].from;
   return new ConflictError(
-    `Cannot ${action} migration '${m.id}': it is '${
+    `Cannot ${verb} migration '${m.id}': it is '${
       m.state
-    }'; ${action} is only possible when it is ${allowed
+    }'; ${verb} is only possible when it is ${allowed
       .map(s => `'${s}'`)
       .join(' or ')}`,
   );
+}
+
+/** Refuses an action in a state its rule does not list. */
+function assertApplies(m: MigrationRow, action: MigrationAction) {
+  if (!actionAppliesTo(action, m.state)) throw illegal(m, action);
 }
 
 /** Runs a conditional transition; a lost race reads as an illegal transition. */
 async function move(
   ctx: EngineContext,
   m: MigrationRow,
-  action: string,
-  from: readonly MigrationState[],
+  action: MigrationAction,
   to: MigrationState,
   options: Parameters<typeof changeState>[4],
 ) {
-  if (!from.includes(m.state)) throw illegal(m, action, from);
+  assertApplies(m, action);
+  const { from } = MIGRATION_ACTION_RULES[action];
   if (!(await changeState(ctx.stores, m.id, from, to, options))) {
-    throw illegal(await load(ctx, m.id), action, from);
+    throw illegal(await load(ctx, m.id), action);
   }
 }
-
-const APPROVABLE: MigrationState[] = ['planned', 'awaiting-approval'];
 
 /**
  * Approves a planned migration after checking that the source still matches
@@ -56,7 +77,7 @@ export async function approve(
   reason?: string,
 ) {
   const m = await load(ctx, id);
-  if (!APPROVABLE.includes(m.state)) throw illegal(m, 'approve', APPROVABLE);
+  assertApplies(m, 'approve');
   const { source, target } = await cache.get(m);
   // Nothing is queued towards a store that cannot be reached (any more).
   await probeStores([source, target], ctx.config.timeouts.preflightMs);
@@ -70,19 +91,12 @@ export async function approve(
     });
     throw new ConflictError(`Cannot approve migration '${id}': ${why}`);
   }
-  await move(ctx, m, 'approve', APPROVABLE, 'queued', {
+  await move(ctx, m, 'approve', 'queued', {
     actor: actor.ref,
     reason: reason ?? null,
     details: { approved: true },
   });
 }
-
-const CANCELLABLE: MigrationState[] = [
-  'planned',
-  'awaiting-approval',
-  'queued',
-  'running',
-];
 
 /**
  * Stops a migration: workers stop claiming its items, in-flight items finish
@@ -97,13 +111,11 @@ export async function cancel(
   reason?: string,
 ) {
   const m = await load(ctx, id);
-  await move(ctx, m, 'cancel', CANCELLABLE, 'cancelled', {
+  await move(ctx, m, 'cancel', 'cancelled', {
     actor: actor.ref,
     reason: reason ?? `Cancelled by ${actor.ref}`,
   });
 }
-
-const ROLLBACKABLE: MigrationState[] = ['succeeded', 'failed', 'cancelled'];
 
 export async function rollback(
   ctx: EngineContext,
@@ -113,13 +125,11 @@ export async function rollback(
 ) {
   const m = await load(ctx, id);
   assertBackupsKept(ctx, m);
-  if (!ROLLBACKABLE.includes(m.state)) {
-    throw illegal(m, 'roll back', ROLLBACKABLE);
-  }
+  assertApplies(m, 'rollback');
   const moved = await changeState(
     ctx.stores,
     m.id,
-    ROLLBACKABLE,
+    MIGRATION_ACTION_RULES.rollback.from,
     'rolling-back',
     {
       actor: actor.ref,
@@ -132,7 +142,7 @@ export async function rollback(
     // Lost a race: with another action, or with the retention task.
     const now = await load(ctx, id);
     assertBackupsKept(ctx, now);
-    throw illegal(now, 'roll back', ROLLBACKABLE);
+    throw illegal(now, 'rollback');
   }
 }
 
@@ -150,8 +160,6 @@ function assertBackupsKept(ctx: EngineContext, m: MigrationRow) {
   }
 }
 
-const RETRYABLE: MigrationState[] = ['failed', 'cancelled'];
-
 /** Re-queues only what did not finish: finished items are never copied again. */
 export async function retry(
   ctx: EngineContext,
@@ -160,10 +168,10 @@ export async function retry(
   reason?: string,
 ) {
   const m = await load(ctx, id);
-  if (!RETRYABLE.includes(m.state)) throw illegal(m, 'retry', RETRYABLE);
+  assertApplies(m, 'retry');
   if (m.phase === 'copy' || m.phase === 'validate') {
     const requeued = await ctx.stores.items.requeue(id, m.phase);
-    await move(ctx, m, 'retry', RETRYABLE, 'running', {
+    await move(ctx, m, 'retry', 'running', {
       actor: actor.ref,
       reason: null,
       details: {
@@ -181,19 +189,12 @@ export async function retry(
     // A migration cancelled before anyone approved it goes back to review:
     // a retry must not stand in for the approval.
     const approved = await wasApproved(ctx, id);
-    await move(
-      ctx,
-      m,
-      'retry',
-      RETRYABLE,
-      approved ? 'queued' : 'awaiting-approval',
-      {
-        actor: actor.ref,
-        phase: null,
-        reason: null,
-        details: { retry: true, note: reason },
-      },
-    );
+    await move(ctx, m, 'retry', approved ? 'queued' : 'awaiting-approval', {
+      actor: actor.ref,
+      phase: null,
+      reason: null,
+      details: { retry: true, note: reason },
+    });
   } else {
     throw new ConflictError(
       `Cannot retry migration '${id}': it stopped during '${m.phase}', which is not retryable; roll it back instead`,

@@ -1,13 +1,14 @@
 import fs from 'node:fs';
 import { Knex } from 'knex';
 import { TestDatabases } from '@backstage/backend-test-utils';
+import { openDatabase } from './openDatabase';
 
 const migrationsDir = `${__dirname}/../../migrations`;
 const migrationsFiles = fs.readdirSync(migrationsDir).sort();
 
 jest.setTimeout(60_000);
 
-describe('migrations', () => {
+describe('schema migrations', () => {
   const databases = TestDatabases.create({ ids: ['POSTGRES_16', 'SQLITE_3'] });
 
   async function seed(knex: Knex) {
@@ -83,6 +84,30 @@ describe('migrations', () => {
       await knex('dm_migrations').where('id', 'm1').delete();
       expect(await knex('dm_work_items')).toEqual([]);
       expect(await knex('dm_events')).toEqual([]);
+      await knex.destroy();
+    },
+  );
+});
+
+describe('openDatabase', () => {
+  const databases = TestDatabases.create({ ids: ['SQLITE_3', 'POSTGRES_16'] });
+
+  it.each(databases.eachSupportedId())(
+    'applies the schema migrations unless told to skip them, %p',
+    async databaseId => {
+      const knex = await databases.init(databaseId);
+      const service = (skip: boolean) => ({
+        getClient: async () => knex,
+        migrations: { skip },
+      });
+
+      await expect(openDatabase(service(true))).resolves.toBe(knex);
+      expect(await knex.schema.hasTable('dm_migrations')).toBe(false);
+
+      await openDatabase(service(false));
+      for (const table of ['dm_migrations', 'dm_work_items', 'dm_workers']) {
+        expect(await knex.schema.hasTable(table)).toBe(true);
+      }
       await knex.destroy();
     },
   );

@@ -9,7 +9,10 @@ const migrationsDir = resolvePackagePath(
   'migrations',
 );
 
-/** Opens the plugin database, applying knex migrations unless told to skip. */
+/**
+ * Opens the plugin database, applying the knex schema migrations (the
+ * `migrations/` folder) unless `database.migrations.skip` is set.
+ */
 export async function openDatabase(database: DatabaseService): Promise<Knex> {
   const client = await database.getClient();
   await tuneSqlite(client);
@@ -17,26 +20,6 @@ export async function openDatabase(database: DatabaseService): Promise<Knex> {
     await client.migrate.latest({ directory: migrationsDir });
   }
   return client;
-}
-
-/** Whether the client speaks PostgreSQL (for `FOR UPDATE SKIP LOCKED`). */
-export function isPostgres(knex: Knex): boolean {
-  const client = String(knex.client.config.client);
-  return client === 'pg' || client === 'postgres' || client === 'postgresql';
-}
-
-/** PostgreSQL returns bigint columns as strings. */
-export function num(value: unknown): number {
-  return value === null || value === undefined ? 0 : Number(value);
-}
-
-export function optNum(value: unknown): number | undefined {
-  return value === null || value === undefined ? undefined : Number(value);
-}
-
-/** SQLite returns booleans as 0/1. */
-export function optBool(value: unknown): boolean | null {
-  return value === null || value === undefined ? null : Boolean(value);
 }
 
 /**
