@@ -296,8 +296,22 @@ describe('schema-transform in the engine', () => {
         actor,
       );
       expect(planned.plan?.transform?.schemaFrom).toBe(
-        'object a.csv, which has the columns the entity declares',
+        'object a.csv, which has the columns and types the entity declares',
       );
+      // Types are compared too: `2.5` is no integer.
+      await expect(
+        engine.create(
+          request,
+          {
+            ...orders(`file://${src}`),
+            schemaText: 'id: bigint\namount: integer\n',
+          },
+          actor,
+        ),
+      ).rejects.toThrow(
+        'does not match \'a.csv\' (types: amount is declared integer but holds "2.5")',
+      );
+      expect((await engine.list({ limit: 10, offset: 0 })).totalCount).toBe(1);
       // A URL is not fetched: the plan reads the schema from the data.
       const byUrl = await engine.create(
         request,

@@ -9,6 +9,7 @@ import {
   TABULAR_FORMATS,
   type TabularFormat,
 } from '@internal/backstage-plugin-dataset-migration-common';
+import type { DeclaredColumn } from '../transform/declaredSchema';
 import { parse as parseYaml } from 'yaml';
 import type { DatasetInfo } from '../service/types';
 import { isDataKey, targetKeyOf } from '../transform/planTransform';
@@ -21,8 +22,8 @@ export interface TransformRequest {
   targetFormat: TabularFormat;
   /** Where a source key lands in the target. */
   targetKey(key: string): string;
-  /** Column names the dataset entity declares (its schema annotation). */
-  declaredColumns?: string[];
+  /** The columns the dataset entity declares (its schema annotation). */
+  declaredColumns?: DeclaredColumn[];
 }
 
 /** An annotation's YAML or JSON text, parsed; `where` names it in the error. */
@@ -37,27 +38,36 @@ function parseAnnotationText(text: string, where: string): unknown {
 }
 
 /**
- * The column names of the dataset's `dataset-migration.io/schema`
- * annotation: JSON or YAML, either `{ column: type }` or a list of
- * `{ name, type }`. A URL is not fetched (undefined).
+ * The columns of the dataset's `dataset-migration.io/schema` annotation:
+ * JSON or YAML, either `{ column: type }` or a list of `{ name, type }`.
+ * A URL is not fetched (undefined).
  */
 export function parseSchemaAnnotation(
   text: string,
   datasetRef: string,
-): string[] | undefined {
+): DeclaredColumn[] | undefined {
   if (/^\s*[a-z][a-z0-9+.-]*:\/\//i.test(text)) return undefined;
   const where = `The '${ANNOTATION_DATASET_SCHEMA}' annotation of ${datasetRef}`;
   const value = parseAnnotationText(text, where);
+  const typeOf = (t: unknown) =>
+    typeof t === 'string' && t.trim() !== '' ? t.trim() : undefined;
   if (Array.isArray(value)) {
-    const names = value.map(c =>
-      c && typeof c === 'object' ? (c as { name?: unknown }).name : undefined,
+    const columns = value.map(c =>
+      c && typeof c === 'object'
+        ? (c as { name?: unknown; type?: unknown })
+        : {},
     );
-    if (names.every(n => typeof n === 'string' && n !== '')) {
-      return names as string[];
+    if (columns.every(c => typeof c.name === 'string' && c.name !== '')) {
+      return columns.map(c => ({
+        name: c.name as string,
+        type: typeOf(c.type),
+      }));
     }
   } else if (value && typeof value === 'object') {
-    const names = Object.keys(value);
-    if (names.length > 0) return names;
+    const entries = Object.entries(value);
+    if (entries.length > 0) {
+      return entries.map(([name, type]) => ({ name, type: typeOf(type) }));
+    }
   }
   throw new InputError(
     `${where} must map column names to types ({"id": "bigint", ...}) or list columns ([{name: id, type: bigint}, ...])`,

@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import { InputError } from '@backstage/errors';
 import {
-  ANNOTATION_DATASET_SCHEMA,
   type Mapping,
   type PlannedTransform,
   type SchemaColumn,
@@ -9,9 +8,10 @@ import {
 } from '@internal/backstage-plugin-dataset-migration-common';
 import type { ObjectStore } from '@internal/backstage-plugin-dataset-migration-node';
 import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import { checkDeclared, type DeclaredColumn } from './declaredSchema';
 import { buildTransformSql, impossibleCasts } from './sql';
 import { createSpillArea, spillHead, spillObject } from './spill';
-import { connect, readSchema } from './transformFile';
+import { connect, openSource, readSchema } from './transformFile';
 
 const EXTENSIONS: Record<TabularFormat, string[]> = {
   csv: ['.csv'],
@@ -142,7 +142,7 @@ export async function planTransform(options: {
   /** Bytes of a CSV / NDJSON object read for its schema (tests). */
   headBytes?: number;
   /** Columns the dataset entity declares; the data must have exactly these. */
-  declaredColumns?: string[];
+  declaredColumns?: DeclaredColumn[];
 }): Promise<PlannedTransform> {
   const { sourceFormat, mapping } = options;
   const targetFormat = mapping.format ?? sourceFormat;
@@ -164,7 +164,17 @@ export async function planTransform(options: {
       headBytes: options.headBytes ?? SCHEMA_HEAD_BYTES,
     });
     const declared = options.declaredColumns;
-    if (declared) checkDeclared(declared, sourceSchema, first);
+    const notCompared = declared
+      ? await checkDeclared(
+          conn,
+          (
+            await openSource(conn, file, sourceFormat)
+          ).from,
+          declared,
+          sourceSchema,
+          first,
+        )
+      : [];
     const sql = buildTransformSql(mapping, sourceSchema);
     const problems = [...sql.problems, ...impossibleCasts(sql)];
     if (problems.length > 0) {
@@ -181,7 +191,13 @@ export async function planTransform(options: {
       sourceFormat,
       targetFormat,
       schemaFrom: declared
-        ? `object ${first}, which has the columns the entity declares`
+        ? `object ${first}, which has the columns ${
+            declared.some(c => c.type) ? 'and types ' : ''
+          }the entity declares${
+            notCompared.length > 0
+              ? ` (types not compared: ${notCompared.join(', ')})`
+              : ''
+          }`
         : `object ${first}`,
       sourceSchema,
       targetSchema: sql.targetSchema,
@@ -195,31 +211,6 @@ export async function planTransform(options: {
     conn.closeSync();
     await spill.dispose();
   }
-}
-
-/**
- * The entity's declared columns against the data's: a dataset whose
- * annotation no longer describes it is a plan error, not a guess.
- */
-function checkDeclared(
-  declared: string[],
-  schema: SchemaColumn[],
-  key: string,
-) {
-  const actual = new Set(schema.map(c => c.name));
-  const expected = new Set(declared);
-  const missing = declared.filter(n => !actual.has(n));
-  const extra = schema.map(c => c.name).filter(n => !expected.has(n));
-  if (missing.length === 0 && extra.length === 0) return;
-  const parts = [
-    missing.length > 0 && `declared but not in the data: ${missing.join(', ')}`,
-    extra.length > 0 && `in the data but not declared: ${extra.join(', ')}`,
-  ].filter(Boolean);
-  throw new InputError(
-    `The dataset's declared schema (${ANNOTATION_DATASET_SCHEMA}) does not match '${key}' (${parts.join(
-      '; ',
-    )}); update the annotation or the data`,
-  );
 }
 
 /**
