@@ -4,6 +4,7 @@ import { InputError, NotFoundError } from '@backstage/errors';
 import type { Migration } from '@internal/backstage-plugin-dataset-migration-common';
 import { EventStore } from '../database/EventStore';
 import { FleetStore } from '../database/FleetStore';
+import { MetricsStore } from '../database/MetricsStore';
 import { openDatabase } from '../database/openDatabase';
 import {
   MigrationRow,
@@ -22,6 +23,7 @@ import { purgeExpiredBackups } from './retention';
 import type { MigrationService } from '../service/types';
 import * as commands from './commands';
 import { readEngineConfig } from './config';
+import { databaseGaugeSources, EngineMetrics } from './metrics';
 import { AbandonedError, EngineContext, StoreCache, Stores } from './context';
 import { planMigration } from './plan';
 import { changeState } from './transitions';
@@ -60,6 +62,17 @@ export async function createMigrationEngine(
     readBackupLocations(options.config),
   );
   const abort = new AbortController();
+  const workerId =
+    options.workerId ??
+    `${os.hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`;
+  // One set of instruments per engine; its gauges are detached on stop.
+  const metrics = new EngineMetrics({
+    sources: databaseGaugeSources(
+      { metrics: new MetricsStore(knex), migrations: stores.migrations },
+      workerId,
+    ),
+    logger: options.logger,
+  });
   const ctx: EngineContext = {
     stores,
     registry,
@@ -67,9 +80,8 @@ export async function createMigrationEngine(
     logger: options.logger,
     hooks: options.hooks ?? {},
     transforms: new TransformRuntime(config.transform),
-    workerId:
-      options.workerId ??
-      `${os.hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`,
+    workerId,
+    metrics,
     signal: abort.signal,
     assertAlive() {
       if (abort.signal.aborted) {
@@ -275,6 +287,7 @@ export async function createMigrationEngine(
       pool.start();
     },
     async stop(opts) {
+      metrics.close();
       if (opts?.abandon) {
         abort.abort();
         await pool?.stop(true);

@@ -9,6 +9,7 @@ import { WorkItemStore } from '../database/WorkItemStore';
 import { StorageRegistry } from '../storage/StorageRegistry';
 import type { TransformRuntime } from '../transform/TransformRuntime';
 import type { EngineConfig } from './config';
+import type { EngineMetrics } from './metrics';
 import type { MigrationEngineHooks } from './types';
 
 export interface Stores {
@@ -29,6 +30,8 @@ export interface EngineContext {
   /** The embedded DuckDB of schema-transform migrations (opened lazily). */
   transforms: TransformRuntime;
   workerId: string;
+  /** OpenTelemetry instruments; the item worker reports each attempt here. */
+  metrics: EngineMetrics;
   /** Throws once the engine was abandoned, so no more DB writes happen. */
   assertAlive(): void;
   signal: AbortSignal;
