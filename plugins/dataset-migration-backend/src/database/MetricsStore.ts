@@ -1,4 +1,5 @@
 import { Knex } from 'knex';
+import { whereActive, whereClaimable } from './claims';
 import { dbNow } from './clock';
 import { DbCount, num } from './rowValues';
 import type { ItemStage } from './workItemRows';
@@ -23,41 +24,30 @@ export class MetricsStore {
   async queueDepth(): Promise<Record<ItemStage, number>> {
     const { knex } = this;
     const now = dbNow(knex);
-    const rows: Array<{ stage: ItemStage; n: DbCount }> = await knex(
-      'dm_work_items as wi',
+    const rows: Array<{ stage: ItemStage; n: DbCount }> = await whereActive(
+      knex('dm_work_items as wi').join(
+        'dm_migrations as m',
+        'm.id',
+        'wi.migration_id',
+      ),
+      'm',
     )
-      .join('dm_migrations as m', 'm.id', 'wi.migration_id')
-      .where(active =>
-        active
+      // The stage their migration is in (claims.ts maps it the same way).
+      .where(stage =>
+        stage
           .where(r =>
             r
               .where('m.state', 'running')
-              .whereIn('m.phase', ['copy', 'validate'])
               .where('wi.stage', knex.ref('m.phase')),
           )
           .orWhere(r =>
-            r
-              .where('m.state', 'rolling-back')
-              .where('m.phase', 'rollback-items')
-              .where('wi.stage', 'rollback'),
+            r.where('m.state', 'rolling-back').where('wi.stage', 'rollback'),
           ),
       )
       .where(claimable =>
         claimable
-          .where(p =>
-            p
-              .where('wi.state', 'pending')
-              .where(due =>
-                due
-                  .whereNull('wi.not_before')
-                  .orWhere('wi.not_before', '<=', now),
-              ),
-          )
-          .orWhere(e =>
-            e
-              .where('wi.state', 'running')
-              .where('wi.lease_expires_at', '<', now),
-          ),
+          .where(p => whereClaimable(p, 'pending', now, 'wi'))
+          .orWhere(e => whereClaimable(e, 'expired', now, 'wi')),
       )
       .groupBy('wi.stage')
       .select('wi.stage as stage')

@@ -4,20 +4,62 @@ import type { DbMigrationRow } from './migrationRows';
 import { DbClient, DbCount, DbWrite, isPostgres, num } from './rowValues';
 import { DbWorkItemRow, fromRow, ItemStage, WorkItem } from './workItemRows';
 
-/** Migrations whose items workers may take, and the stage they are in. */
-function activeMigrations(db: DbClient) {
-  return db('dm_migrations').where(w =>
+/** `column` of the table aliased `alias`, or bare when there is none. */
+const col = (alias: string, column: string) =>
+  alias ? `${alias}.${column}` : column;
+
+/**
+ * Migrations whose items workers may take: running in copy or validate, or
+ * rolling back its items. `m` is the alias of `dm_migrations` in `q`, when
+ * it is joined. Shared with the queue-depth gauge (MetricsStore), so the
+ * gauge counts exactly the work claims hand out.
+ */
+export function whereActive(q: Knex.QueryBuilder, m = '') {
+  return q.where(w =>
     w
       .where(r =>
-        r.where('state', 'running').whereIn('phase', ['copy', 'validate']),
+        r
+          .where(col(m, 'state'), 'running')
+          .whereIn(col(m, 'phase'), ['copy', 'validate']),
       )
       .orWhere(r =>
-        r.where('state', 'rolling-back').where('phase', 'rollback-items'),
+        r
+          .where(col(m, 'state'), 'rolling-back')
+          .where(col(m, 'phase'), 'rollback-items'),
       ),
   );
 }
 
-type Claimable = 'pending' | 'expired';
+function activeMigrations(db: DbClient) {
+  return whereActive(db('dm_migrations'));
+}
+
+export type Claimable = 'pending' | 'expired';
+
+/**
+ * Items that can be claimed now: pending and due, or (`expired`) running on a
+ * lease that expired. `wi` is the alias of `dm_work_items` in `q`, when it is
+ * joined. Shared with the queue-depth gauge (MetricsStore).
+ */
+export function whereClaimable(
+  q: Knex.QueryBuilder,
+  kind: Claimable,
+  now: Knex.Raw | number,
+  wi = '',
+) {
+  if (kind === 'pending') {
+    return q
+      .where(col(wi, 'state'), 'pending')
+      .where(n =>
+        n
+          .whereNull(col(wi, 'not_before'))
+          .orWhere(col(wi, 'not_before'), '<=', now),
+      );
+  }
+  return q
+    .where(col(wi, 'state'), 'running')
+    .where(col(wi, 'lease_expires_at'), '<', now);
+}
 
 /**
  * Items of one migration stage that can be claimed now. Equality on
@@ -31,13 +73,11 @@ function claimableItems(
   kind: Claimable,
   now: Knex.Raw | number,
 ) {
-  q.where({ migration_id: migrationId, stage });
-  if (kind === 'pending') {
-    return q
-      .where('state', 'pending')
-      .where(n => n.whereNull('not_before').orWhere('not_before', '<=', now));
-  }
-  return q.where('state', 'running').where('lease_expires_at', '<', now);
+  return whereClaimable(
+    q.where({ migration_id: migrationId, stage }),
+    kind,
+    now,
+  );
 }
 
 /**
