@@ -25,12 +25,25 @@ export interface Config {
        */
       enabled?: boolean;
       /**
-       * Maximum number of work items (objects or chunks) in flight on this
-       * replica.
+       * Worker lanes of this replica: how many objects it copies or
+       * validates at once (each lane works through its claimed batch).
        *
        * @default 4
        */
       concurrency?: number;
+      /**
+       * Small objects are claimed, checkpointed and recorded in batches: a
+       * worker lane claims up to `maxObjects` items adding up to at most
+       * `maxMiB` (always one item per lane, however large), and writes their
+       * progress in one statement per phase. A crash redoes at most one
+       * batch's unrecorded objects.
+       */
+      batch?: {
+        /** @default 64 */
+        maxObjects?: number;
+        /** @default 64 */
+        maxMiB?: number;
+      };
       /**
        * How long a claimed work item stays leased to this replica without a
        * heartbeat. Workers heartbeat every `leaseSeconds / 3`; an expired
@@ -45,7 +58,57 @@ export interface Config {
        * @default 500
        */
       pollIntervalMs?: number;
+      /**
+       * The fewest work items this replica keeps in flight when it adapts
+       * its concurrency: it starts at `concurrency`, grows by one per
+       * 5-second window while work waits and requests succeed, halves when
+       * a store throttles (S3 `SlowDown`, HTTP 429) or memory runs short,
+       * and shrinks by one per window when idle (docs/fleet.md, "Adaptive
+       * concurrency"). Set it equal to `maxConcurrency` for a fixed number.
+       *
+       * @default 1
+       */
+      minConcurrency?: number;
+      /**
+       * The most work items this replica keeps in flight.
+       *
+       * @default `concurrency` when set, else 16
+       */
+      maxConcurrency?: number;
+      /**
+       * Resident memory (RSS) this replica may use, in MiB; set it to the
+       * container's limit. At 80 % concurrency stops growing, at 90 % it
+       * halves.
+       *
+       * @default the V8 heap limit (`--max-old-space-size`)
+       */
+      memoryLimitMiB?: number;
     };
+
+    /**
+     * Request-rate limits per storage location, held by the whole fleet:
+     * every replica takes its requests' tokens from one bucket per entry,
+     * kept in the database. A store whose location is, or lies inside, an
+     * entry's location waits for a token before each read, write, stat,
+     * delete, server-side copy and listing page (docs/fleet.md, "Rate
+     * limits").
+     */
+    rateLimits?: Array<{
+      /**
+       * A location prefix as migrations name it: a bucket (`s3://bucket`,
+       * `gs://bucket`) or a prefix inside one (`s3://bucket/datasets`), or
+       * a local folder (`file:///data`, `file://<root name>`).
+       */
+      location: string;
+      /** Requests per second, summed over every replica. */
+      requestsPerSecond: number;
+      /**
+       * Requests allowed back to back after a quiet spell.
+       *
+       * @default one second's worth (`requestsPerSecond`)
+       */
+      burst?: number;
+    }>;
 
     /**
      * Retries of work items that failed with a retryable error (network
@@ -122,6 +185,17 @@ export interface Config {
       spillDirectory?: string;
     };
 
+    /** How validation may verify the objects a migration copied. */
+    validation?: {
+      /**
+       * Accept `options.verify: 'none'` (compare sizes only, no checksum and
+       * no re-read). Without it such a request is refused with a 400.
+       *
+       * @default false
+       */
+      allowVerifyNone?: boolean;
+    };
+
     /**
      * Backups: before a migration overwrites a target object, the engine
      * keeps the original in a backup area so a rollback can restore it.
@@ -153,6 +227,36 @@ export interface Config {
        * `<location>/<migration id>/`. Targets overlapping it are refused.
        */
       locations?: { [scheme: string]: string };
+    };
+
+    /**
+     * Data retention: a scheduled task (one replica at a time) deletes the
+     * work items, events and validation report of migrations that finished
+     * longer than `dataAge` ago and can no longer be rolled back (rolled
+     * back, or their backups were purged). The migration itself stays, with
+     * a summary (`dataSummary`) of what was deleted; it can no longer be
+     * rolled back or retried.
+     */
+    retention?: {
+      /**
+       * Turns the task off: all data is kept.
+       *
+       * @default true
+       */
+      enabled?: boolean;
+      /**
+       * How long after a migration finished its data is kept. A Backstage
+       * duration: `{ days: 90 }`, `P90D`, `90d`.
+       *
+       * @default { days: 90 }
+       */
+      dataAge?: { [unit: string]: number } | string;
+      /**
+       * How often the task runs.
+       *
+       * @default { hours: 1 }
+       */
+      frequency?: { [unit: string]: number } | string;
     };
 
     /**

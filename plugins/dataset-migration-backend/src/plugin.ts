@@ -106,6 +106,32 @@ export const datasetMigrationPlugin = createBackendPlugin({
             }
           },
         });
+        // Work items, events and reports of old migrations go after
+        // datasetMigration.retention.dataAge, so the database does not grow
+        // without bound; each migration stays with a summary.
+        const dataPurgeFrequencyMs = engine.dataPurgeFrequencyMs;
+        if (dataPurgeFrequencyMs !== undefined) {
+          await scheduler.scheduleTask({
+            id: 'dataset-migration-purge-expired-data',
+            scope: 'global',
+            frequency: { milliseconds: dataPurgeFrequencyMs },
+            timeout: { hours: 1 },
+            initialDelay: {
+              milliseconds: Math.min(30_000, dataPurgeFrequencyMs),
+            },
+            fn: async signal => {
+              const { purged } = await engine.purgeExpiredData(
+                undefined,
+                signal,
+              );
+              if (purged > 0) {
+                logger.info(
+                  `Purged the expired data of ${purged} migration(s)`,
+                );
+              }
+            },
+          });
+        }
 
         httpRouter.use(
           await createRouter({

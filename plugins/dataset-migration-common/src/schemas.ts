@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { DATASET_FORMATS } from './annotations';
 import { InvalidLocationError, parseLocation } from './location';
 import { mappingSchema } from './mapping';
-import { MIGRATION_STATES, MIGRATION_STRATEGIES } from './types';
+import { MIGRATION_STATES, MIGRATION_STRATEGIES, VERIFY_MODES } from './types';
 
 const locationSchema = z.string().superRefine((value, ctx) => {
   try {
@@ -50,6 +50,12 @@ export const createMigrationRequestSchema = z
         concurrency: z.number().int().min(1).max(256).optional(),
         /** Skip the approval step (only honoured when config allows it). */
         autoApprove: z.boolean().optional(),
+        /**
+         * How validation verifies each object (`full`, `checksum`, `none`);
+         * without one, `checksum` where both stores keep a common checksum,
+         * else `full`. `none` needs `datasetMigration.validation.allowVerifyNone`.
+         */
+        verify: z.enum(VERIFY_MODES).optional(),
       })
       .strict()
       .optional(),

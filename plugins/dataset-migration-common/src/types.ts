@@ -50,6 +50,20 @@ export const MIGRATION_STRATEGIES = ['bulk-copy', 'schema-transform'] as const;
 /** @public */
 export type MigrationStrategy = (typeof MIGRATION_STRATEGIES)[number];
 
+/**
+ * How validation verifies each copied object: `full` re-reads and hashes
+ * the target, `checksum` compares the checksums both stores already keep
+ * (falling back to `full` per object without a common one), `none` compares
+ * sizes only. A request without one gets `checksum` wherever possible,
+ * else `full`, per object.
+ *
+ * @public
+ */
+export const VERIFY_MODES = ['full', 'checksum', 'none'] as const;
+
+/** @public */
+export type VerifyMode = (typeof VERIFY_MODES)[number];
+
 /** Checksum algorithms the engine and backends speak. @public */
 export type ChecksumAlgorithm = 'sha256' | 'md5' | 'crc32c';
 
@@ -156,6 +170,47 @@ export interface Migration {
   cutoverAt?: string;
   /** When the migration last reached a final state. */
   finishedAt?: string;
+  /**
+   * When the retention task (`datasetMigration.retention.dataAge`) deleted
+   * the migration's work items, events and validation report. From then on
+   * the migration cannot change state and `dataSummary` holds what they said.
+   */
+  dataPurgedAt?: string;
+  /** What the purged work items, events and report said; set with `dataPurgedAt`. */
+  dataSummary?: MigrationDataSummary;
+}
+
+/**
+ * What a migration's work items, events and validation report said when the
+ * retention task deleted them. @public
+ */
+export interface MigrationDataSummary {
+  /** Work items (source objects) and their bytes. */
+  objects: number;
+  bytes: number;
+  /** Work items per state, e.g. `{ done: 120, skipped: 2 }`. */
+  itemStates: Record<string, number>;
+  /** The gist of the validation report, if there was one. */
+  report?: {
+    passed: boolean;
+    checkedAt: string;
+    objects: ValidationReport['objects'];
+    manifestMatches: boolean;
+    /** How many failures the report listed. */
+    failures: number;
+  };
+  /** How many events there were, and the last few of them. */
+  events: {
+    count: number;
+    last: Array<
+      Pick<MigrationEvent, 'type' | 'level' | 'message' | 'createdAt'>
+    >;
+  };
+  /** The progress the items showed, which the API keeps returning. */
+  progress: MigrationProgress;
+  /** The retention that applied, in milliseconds and in words (`90 days`). */
+  dataAgeMs: number;
+  dataAge: string;
 }
 
 /** @public */
@@ -185,11 +240,32 @@ export interface ValidationReport {
     target: { count: number; bytes: number; hash: string };
     matches: boolean;
   };
-  /** How each object was compared, e.g. `{ sha256: 120, 'reread-sha256': 3 }`. */
+  /**
+   * How each object was compared, e.g. `{ sha256: 120, 'reread-sha256': 3,
+   * 'checksum-md5': 40, 'checksum-crc32c': 2, size: 1 }`.
+   */
   methods: Record<string, number>;
-  failures: Array<{ key: string; problem: string }>;
+  /** The verify mode and how many objects each way verified (reports since verify modes). */
+  verify?: ValidationVerify;
+  failures: Array<{ key: string; problem: string; method?: VerifyMode }>;
   /** Present for a `schema-transform`: the record-level layers. */
   transform?: TransformValidation;
+}
+
+/**
+ * What validation's verify mode did: the mode asked for (`auto` when the
+ * request named none) and how many objects were verified each way.
+ *
+ * @public
+ */
+export interface ValidationVerify {
+  mode: VerifyMode | 'auto';
+  methods: Record<VerifyMode, number>;
+  /**
+   * With `checksum` or `auto`: the first keys (up to 100) that had no
+   * checksum in common with the target and were re-read instead.
+   */
+  fellBackToFull: string[];
 }
 
 /**

@@ -6,6 +6,7 @@
  */
 export * from './storage';
 export * from './retryableError';
+export * from './throttling';
 export * from './extensions';
 export * from './rateLimiter';
 export * from './checksums';

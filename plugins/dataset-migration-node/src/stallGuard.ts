@@ -51,8 +51,24 @@ export const DEFAULT_STALL_GUARD_OPTIONS: Readonly<
 const INNER = new WeakMap<ObjectStore, ObjectStore>();
 
 /**
- * The store a {@link guardObjectStore} wrapper (or several) wraps; `store`
- * itself when it is not guarded.
+ * Records that `wrapper` forwards every call to `inner`, so that
+ * {@link unwrapGuardedStore}, and with it a guarded store's `copyWithin`,
+ * sees through it: a backend copies server-side only from its own stores.
+ * For wrappers of other packages (the engine's request-rate limits).
+ *
+ * @public
+ */
+export function registerStoreWrapper(
+  wrapper: ObjectStore,
+  inner: ObjectStore,
+): void {
+  INNER.set(wrapper, inner);
+}
+
+/**
+ * The store a {@link guardObjectStore} wrapper (or several, or any
+ * {@link registerStoreWrapper} wrapper) wraps; `store` itself when it is
+ * not wrapped.
  *
  * @public
  */

@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { createReadStream, writeFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { crc32c } from '@internal/backstage-plugin-dataset-migration-node';
@@ -122,6 +122,32 @@ export class GcsTestStore {
       await fs.rm(previous.file, { force: true });
     }
     return resource;
+  }
+
+  /**
+   * Replaces an object's bytes at once, as another writer would behind every
+   * client's back (a new generation with fresh checksums). Synchronous, so a
+   * test can do it from a fault proxy's decider before a request goes on.
+   */
+  overwriteSync(bucket: string, name: string, data: Buffer): void {
+    const stored = this.get(bucket, name);
+    if (!stored) {
+      throw new Error(`no object ${bucket}/${name}`);
+    }
+    writeFileSync(stored.file, data);
+    const crcBytes = Buffer.alloc(4);
+    crcBytes.writeUInt32BE(crc32c(data));
+    const generation = String(++this.#generation);
+    stored.resource = {
+      ...stored.resource,
+      id: `${bucket}/${name}/${generation}`,
+      generation,
+      size: String(data.length),
+      md5Hash: createHash('md5').update(data).digest('base64'),
+      crc32c: crcBytes.toString('base64'),
+      etag: Buffer.from(generation).toString('base64'),
+      updated: new Date().toISOString(),
+    };
   }
 
   async delete(bucket: string, name: string): Promise<boolean> {

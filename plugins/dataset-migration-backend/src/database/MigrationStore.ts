@@ -1,4 +1,5 @@
 import { Knex } from 'knex';
+import { ITEM_STAGE_SQL } from './claims';
 import type {
   DatasetFormat,
   MigrationPlan,
@@ -149,7 +150,8 @@ export class MigrationStore {
    * line of the change) is written in the same transaction, and only if the
    * state changed; the caller tells the event listener after
    * (`EventStore.notify`). Which changes are allowed at all is the engine's
-   * check (`changeState`).
+   * check (`changeState`). A migration whose data was purged
+   * (`data_purged_at`) never changes state again.
    */
   async transition(
     id: string,
@@ -183,6 +185,9 @@ export class MigrationStore {
         db('dm_migrations')
           .where('id', id)
           .whereIn('state', from as MigrationState[])
+          // Without its items, events and report a migration cannot move:
+          // a rollback or retry would have nothing to work from.
+          .whereNull('data_purged_at')
           .modify(q => {
             if (to.requireBackups) {
               q.where(w =>
@@ -283,6 +288,14 @@ export class MigrationStore {
         .whereIn('state', states)
         .andWhere(q =>
           q.whereNull('driver_owner').orWhere('driver_expires_at', '<', now),
+        )
+        // Migrations whose items are all finished (or that have a stage
+        // without items, e.g. snapshot or cutover) first: they wait only
+        // for a driver. Oldest first otherwise. Without this, queued
+        // migrations (always older) took every driver while finished
+        // copies waited (measured: 1,020 of 1,026 running migrations idle).
+        .orderByRaw(
+          `CASE WHEN state IN ('running', 'rolling-back') AND NOT EXISTS (SELECT 1 FROM dm_work_items wi WHERE wi.migration_id = dm_migrations.id AND wi.stage = ${ITEM_STAGE_SQL} AND wi.state IN ('pending', 'running')) THEN 0 ELSE 1 END`,
         )
         .orderBy('updated_at', 'asc')
         .limit(limit)

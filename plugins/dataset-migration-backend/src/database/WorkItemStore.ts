@@ -2,10 +2,11 @@ import { Knex } from 'knex';
 import type {
   MigrationProgress,
   StepProgress,
+  VerifyMode,
 } from '@internal/backstage-plugin-dataset-migration-common';
 import type { ObjectInfo } from '@internal/backstage-plugin-dataset-migration-node';
 import { DbCount, DbWrite, isPostgres, num } from './rowValues';
-import { claimItems } from './claims';
+import { ClaimBudget, claimItems } from './claims';
 import { dbNow, dbNowPlus } from './clock';
 import {
   DbWorkItemRow,
@@ -23,6 +24,78 @@ export type {
   ItemTransformStats,
   WorkItem,
 } from './workItemRows';
+
+/** What a stage records on a leased item (WorkItemStore.update). */
+export interface ItemPatch {
+  state?: ItemState;
+  hadOriginal?: boolean;
+  copyMethod?: string;
+  sourceSha256?: string;
+  sourceMd5?: string;
+  sourceCrc32c?: string;
+  targetSha256?: string | null;
+  targetSize?: number | null;
+  verifyMethod?: VerifyMode;
+  targetChecksum?: string | null;
+  problem?: string | null;
+  lastError?: string | null;
+  attempts?: number;
+  notBefore?: number | null;
+  transformStats?: ItemTransformStats | null;
+}
+
+type RowPatch = DbWrite<DbWorkItemRow>;
+
+/** Items per multi-row UPDATE: well under SQLite's 999 bound variables. */
+const UPDATE_CHUNK = 100;
+
+/** PostgreSQL types of the columns a CASE may set (others are text). */
+const PG_TYPES: Partial<Record<keyof DbWorkItemRow, string>> = {
+  had_original: 'boolean',
+  attempts: 'integer',
+  not_before: 'bigint',
+  target_size: 'bigint',
+  finished_at: 'bigint',
+  copied_at: 'bigint',
+  lease_expires_at: 'bigint',
+};
+
+/** The columns a patch sets; `now` stamps finished and copied times. */
+function patchToRow(patch: ItemPatch, now: number): RowPatch {
+  const row: RowPatch = {};
+  if (patch.state !== undefined) {
+    row.state = patch.state;
+    if (patch.state !== 'running') {
+      row.lease_owner = null;
+      row.lease_expires_at = null;
+      row.finished_at = now;
+    }
+  }
+  if (patch.hadOriginal !== undefined) row.had_original = patch.hadOriginal;
+  if (patch.copyMethod !== undefined) {
+    row.copy_method = patch.copyMethod;
+    row.copied_at = now;
+  }
+  if (patch.sourceSha256 !== undefined) row.source_sha256 = patch.sourceSha256;
+  if (patch.sourceMd5 !== undefined) row.source_md5 = patch.sourceMd5;
+  if (patch.sourceCrc32c !== undefined) row.source_crc32c = patch.sourceCrc32c;
+  if (patch.verifyMethod !== undefined) row.verify_method = patch.verifyMethod;
+  if (patch.targetChecksum !== undefined) {
+    row.target_checksum = patch.targetChecksum;
+  }
+  if (patch.targetSha256 !== undefined) row.target_sha256 = patch.targetSha256;
+  if (patch.targetSize !== undefined) row.target_size = patch.targetSize;
+  if (patch.problem !== undefined) row.problem = patch.problem;
+  if (patch.lastError !== undefined) row.last_error = patch.lastError;
+  if (patch.attempts !== undefined) row.attempts = patch.attempts;
+  if (patch.notBefore !== undefined) row.not_before = patch.notBefore;
+  if (patch.transformStats !== undefined) {
+    row.transform_stats = patch.transformStats
+      ? JSON.stringify(patch.transformStats)
+      : null;
+  }
+  return row;
+}
 
 /** `dm_work_items`: one row per source object of a migration. */
 export class WorkItemStore {
@@ -43,6 +116,10 @@ export class WorkItemStore {
           state: 'pending',
           attempts: 0,
           source_sha256: o.checksums?.sha256 ?? null,
+          // Kept for the `checksum` verify mode, which compares them with
+          // the target's without reading either object.
+          source_md5: o.checksums?.md5 ?? null,
+          source_crc32c: o.checksums?.crc32c ?? null,
         }),
       ),
       // SQLite allows 999 bound variables per statement.
@@ -61,8 +138,13 @@ export class WorkItemStore {
    * Leases up to `limit` items of active migrations to `owner` (claims.ts);
    * lease times are the database's (clock.ts).
    */
-  claim(owner: string, leaseMs: number, limit: number): Promise<WorkItem[]> {
-    return claimItems(this.knex, owner, leaseMs, limit);
+  claim(
+    owner: string,
+    leaseMs: number,
+    limit: number,
+    budget?: ClaimBudget,
+  ): Promise<WorkItem[]> {
+    return claimItems(this.knex, owner, leaseMs, limit, budget);
   }
 
   /** Extends the leases `owner` still holds. */
@@ -85,50 +167,8 @@ export class WorkItemStore {
   async update(
     item: WorkItem,
     owner: string,
-    patch: {
-      state?: ItemState;
-      hadOriginal?: boolean;
-      copyMethod?: string;
-      sourceSha256?: string;
-      sourceMd5?: string;
-      targetSha256?: string | null;
-      targetSize?: number | null;
-      problem?: string | null;
-      lastError?: string | null;
-      attempts?: number;
-      notBefore?: number | null;
-      transformStats?: ItemTransformStats | null;
-    },
+    patch: ItemPatch,
   ): Promise<boolean> {
-    const row: DbWrite<DbWorkItemRow> = {};
-    if (patch.state !== undefined) {
-      row.state = patch.state;
-      if (patch.state !== 'running') {
-        row.lease_owner = null;
-        row.lease_expires_at = null;
-        row.finished_at = Date.now();
-      }
-    }
-    if (patch.hadOriginal !== undefined) row.had_original = patch.hadOriginal;
-    if (patch.copyMethod !== undefined) {
-      row.copy_method = patch.copyMethod;
-      row.copied_at = Date.now();
-    }
-    if (patch.sourceSha256 !== undefined)
-      row.source_sha256 = patch.sourceSha256;
-    if (patch.sourceMd5 !== undefined) row.source_md5 = patch.sourceMd5;
-    if (patch.targetSha256 !== undefined)
-      row.target_sha256 = patch.targetSha256;
-    if (patch.targetSize !== undefined) row.target_size = patch.targetSize;
-    if (patch.problem !== undefined) row.problem = patch.problem;
-    if (patch.lastError !== undefined) row.last_error = patch.lastError;
-    if (patch.attempts !== undefined) row.attempts = patch.attempts;
-    if (patch.notBefore !== undefined) row.not_before = patch.notBefore;
-    if (patch.transformStats !== undefined) {
-      row.transform_stats = patch.transformStats
-        ? JSON.stringify(patch.transformStats)
-        : null;
-    }
     const updated = await this.knex('dm_work_items')
       .where({
         id: item.id,
@@ -136,8 +176,81 @@ export class WorkItemStore {
         state: 'running',
         stage: item.stage,
       })
-      .update(row);
+      .update(patchToRow(patch, Date.now()));
     return updated === 1;
+  }
+
+  /**
+   * Records the progress of many leased items in as few
+   * statements as their patches allow: one UPDATE per group of items whose
+   * patches set the same columns in one stage (a `CASE id` per column whose values
+   * differ), at most {@link UPDATE_CHUNK} items each. Returns the ids
+   * written; an item missing from it lost its lease to another worker.
+   */
+  async updateMany(
+    owner: string,
+    entries: Array<{ id: number; stage: ItemStage; patch: ItemPatch }>,
+  ): Promise<Set<number>> {
+    const written = new Set<number>();
+    const now = Date.now();
+    const groups = new Map<
+      string,
+      { stage: ItemStage; rows: Array<{ id: number; row: RowPatch }> }
+    >();
+    for (const e of entries) {
+      const row = patchToRow(e.patch, now);
+      const shape = `${e.stage}:${Object.keys(row).sort().join(',')}`;
+      let group = groups.get(shape);
+      if (!group) groups.set(shape, (group = { stage: e.stage, rows: [] }));
+      group.rows.push({ id: e.id, row });
+    }
+    for (const { stage, rows: group } of groups.values()) {
+      for (let i = 0; i < group.length; i += UPDATE_CHUNK) {
+        const chunk = group.slice(i, i + UPDATE_CHUNK);
+        const ids: Array<{ id: number | string }> = await this.knex(
+          'dm_work_items',
+        )
+          .whereIn(
+            'id',
+            chunk.map(c => c.id),
+          )
+          .where({ lease_owner: owner, state: 'running', stage })
+          .update(this.caseRow(chunk))
+          .returning('id');
+        for (const r of ids) written.add(Number(r.id));
+      }
+    }
+    return written;
+  }
+
+  /**
+   * One SET clause for many rows: a column every row sets to the same value
+   * is set to it; one whose values differ becomes `CASE id WHEN … THEN … END`
+   * (with a cast on PostgreSQL, whose parameters have no type in a CASE).
+   */
+  private caseRow(chunk: Array<{ id: number; row: RowPatch }>): RowPatch {
+    const pg = isPostgres(this.knex);
+    const set: Record<string, unknown> = {};
+    const columns = Object.keys(chunk[0].row) as Array<keyof RowPatch>;
+    for (const column of columns) {
+      const values = chunk.map(c => c.row[column]);
+      if (values.every(v => v === values[0])) {
+        set[column] = values[0];
+        continue;
+      }
+      const then = pg ? `CAST(? AS ${PG_TYPES[column] ?? 'text'})` : '?';
+      const sql = `CASE id ${chunk
+        .map(c => {
+          if (!Number.isSafeInteger(c.id)) throw new Error(`Bad id ${c.id}`);
+          return `WHEN ${c.id} THEN ${then}`;
+        })
+        .join(' ')} END`;
+      set[column] = this.knex.raw(
+        sql,
+        values.map(v => (v === undefined ? null : v)) as Knex.Value[],
+      );
+    }
+    return set as RowPatch;
   }
 
   /**

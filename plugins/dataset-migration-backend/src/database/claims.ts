@@ -34,6 +34,35 @@ function activeMigrations(db: DbClient) {
   return whereActive(db('dm_migrations'));
 }
 
+/**
+ * The stage whose items workers take in a migration row of `dm_migrations`
+ * (joined under its table name): `rollback` while rolling back, else its
+ * step (`copy` or `validate`).
+ */
+export const ITEM_STAGE_SQL = `CASE WHEN dm_migrations.state = 'rolling-back' THEN 'rollback' ELSE dm_migrations.phase END`;
+
+/**
+ * Active migrations that have an item to claim now. Without the EXISTS, a
+ * claim probed every active migration with a few statements each, even those
+ * whose items were all done and waited for their driver (measured with 1,000
+ * migrations at once: 1.9 M probes for 6,000 claimed items).
+ */
+function migrationsWithWork(knex: Knex) {
+  const now = dbNow(knex);
+  return activeMigrations(knex).whereExists(q =>
+    q
+      .select(knex.raw('1'))
+      .from('dm_work_items as wi')
+      .whereRaw('wi.migration_id = dm_migrations.id')
+      .whereRaw(`wi.stage = ${ITEM_STAGE_SQL}`)
+      .where(w =>
+        whereClaimable(w, 'pending', now, 'wi').orWhere(e =>
+          whereClaimable(e, 'expired', now, 'wi'),
+        ),
+      ),
+  );
+}
+
 export type Claimable = 'pending' | 'expired';
 
 /**
@@ -91,12 +120,14 @@ export async function claimItems(
   owner: string,
   leaseMs: number,
   limit: number,
+  budget?: ClaimBudget,
 ): Promise<WorkItem[]> {
   if (limit <= 0) return [];
   const active: Array<
     Pick<DbMigrationRow, 'id' | 'state' | 'phase' | 'options'>
-  > = await activeMigrations(knex).select('id', 'state', 'phase', 'options');
+  > = await migrationsWithWork(knex).select('id', 'state', 'phase', 'options');
   const claimed: WorkItem[] = [];
+  let bytes = 0;
   for (const m of active) {
     const stage = (
       m.state === 'rolling-back' ? 'rollback' : m.phase
@@ -122,21 +153,51 @@ export async function claimItems(
     for (const kind of ['expired', 'pending'] as Claimable[]) {
       const room = Math.min(limit - claimed.length, capRoom - taken);
       if (room <= 0) break;
-      const batch = await claimFrom(
-        knex,
-        owner,
-        leaseMs,
-        room,
-        m.id,
-        stage,
+      const left = budget && {
+        maxBytes: budget.maxBytes - bytes,
+        minItems: Math.max(0, budget.minItems - claimed.length),
+      };
+      if (left && left.maxBytes <= 0 && left.minItems === 0) break;
+      const batch = await claimFrom(knex, owner, leaseMs, room, m.id, stage, {
         kind,
-      );
+        budget: left,
+      });
       taken += batch.length;
+      for (const item of batch) bytes += item.size;
       claimed.push(...batch);
     }
     if (claimed.length >= limit) break;
+    if (budget && bytes >= budget.maxBytes && claimed.length >= budget.minItems)
+      break;
   }
   return claimed;
+}
+
+/**
+ * A bound on the bytes of one claim: items are taken while their sizes add
+ * up to at most `maxBytes`, but always the first `minItems` (one per worker
+ * lane), so large objects still spread over the lanes.
+ */
+export interface ClaimBudget {
+  maxBytes: number;
+  minItems: number;
+}
+
+/** The candidates a budget keeps, in their order (SQLite, reclaims). */
+export function withinBudget<T extends { size: number | string }>(
+  candidates: T[],
+  budget: ClaimBudget | undefined,
+): T[] {
+  if (!budget) return candidates;
+  let bytes = 0;
+  return candidates.filter((c, i) => {
+    const size = Number(c.size);
+    if (i < budget.minItems || bytes + size <= budget.maxBytes) {
+      bytes += size;
+      return true;
+    }
+    return false;
+  });
 }
 
 async function claimFrom(
@@ -146,7 +207,7 @@ async function claimFrom(
   limit: number,
   migrationId: string,
   stage: ItemStage,
-  kind: Claimable,
+  { kind, budget }: { kind: Claimable; budget?: ClaimBudget },
 ): Promise<WorkItem[]> {
   // Lease times come from the database's clock on PostgreSQL (clock.ts).
   const now = dbNow(knex);
@@ -164,9 +225,9 @@ async function claimFrom(
     // A take-over is rare and worth an event naming the replica that lost
     // the item, so its previous owner is read under the row locks first.
     return knex.transaction(async trx => {
-      const taken: Array<Pick<DbWorkItemRow, 'id' | 'lease_owner'>> =
+      const locked: Array<Pick<DbWorkItemRow, 'id' | 'lease_owner' | 'size'>> =
         await claimableItems(
-          trx('dm_work_items').select('id', 'lease_owner'),
+          trx('dm_work_items').select('id', 'lease_owner', 'size'),
           migrationId,
           stage,
           kind,
@@ -175,6 +236,7 @@ async function claimFrom(
           .limit(limit)
           .forUpdate()
           .skipLocked();
+      const taken = withinBudget(locked, budget);
       if (taken.length === 0) return [];
       const rows: DbWorkItemRow[] = await trx('dm_work_items')
         .whereIn(
@@ -195,11 +257,19 @@ async function claimFrom(
   if (isPostgres(knex)) {
     // The MATERIALIZED CTE runs the locking subquery exactly once; inside a
     // plain `IN (…)` PostgreSQL may re-run it and claim more than `limit`.
+    // The budget is applied to the locked candidates by a running sum;
+    // candidates it leaves out are unlocked when the statement ends.
+    const picked = budget
+      ? knex.raw(
+          `SELECT id FROM (SELECT id, row_number() OVER (ORDER BY id) AS n, sum(size) OVER (ORDER BY id) AS total FROM claimable) AS t WHERE n <= ? OR total <= ?`,
+          [budget.minItems, budget.maxBytes],
+        )
+      : knex('claimable').select('id');
     const rows: DbWorkItemRow[] = await knex
       .withMaterialized(
         'claimable',
         claimableItems(
-          knex('dm_work_items').select('id'),
+          knex('dm_work_items').select('id', 'size'),
           migrationId,
           stage,
           kind,
@@ -209,8 +279,9 @@ async function claimFrom(
           .forUpdate()
           .skipLocked(),
       )
+      .with('picked', picked)
       .table('dm_work_items')
-      .whereIn('id', knex('claimable').select('id'))
+      .whereIn('id', knex('picked').select('id'))
       .whereIn('migration_id', stillActive(knex))
       .where('stage', stage)
       .update(patch)
@@ -225,14 +296,18 @@ async function claimFrom(
     started_at: nowMs,
   };
   return knex.transaction(async trx => {
-    const candidates: Array<Pick<DbWorkItemRow, 'id' | 'lease_owner'>> =
-      await claimableItems(
-        trx('dm_work_items').select('id', 'lease_owner'),
+    const candidates = withinBudget(
+      (await claimableItems(
+        trx('dm_work_items').select('id', 'lease_owner', 'size'),
         migrationId,
         stage,
         kind,
         nowMs,
-      ).limit(limit);
+      ).limit(limit)) as Array<
+        Pick<DbWorkItemRow, 'id' | 'lease_owner' | 'size'>
+      >,
+      budget,
+    );
     const ids = candidates.map(r => r.id);
     if (ids.length === 0) return [];
     await claimableItems(trx('dm_work_items'), migrationId, stage, kind, nowMs)

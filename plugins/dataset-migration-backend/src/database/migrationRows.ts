@@ -1,11 +1,13 @@
 import type {
   DatasetFormat,
   Migration,
+  MigrationDataSummary,
   MigrationPlan,
   MigrationProgress,
   MigrationState,
   MigrationStep,
   MigrationStrategy,
+  VerifyMode,
 } from '@internal/backstage-plugin-dataset-migration-common';
 import { MIGRATION_STEPS } from '@internal/backstage-plugin-dataset-migration-common';
 import { DbBigInt, DbJson, num, optNum, optStr } from './rowValues';
@@ -34,7 +36,7 @@ export interface MigrationRow {
   targetLocation: string;
   targetFormat?: DatasetFormat;
   strategy: MigrationStrategy;
-  options: { concurrency?: number };
+  options: { concurrency?: number; verify?: VerifyMode };
   state: MigrationState;
   /** The step (column `phase`); unset outside `running` and `rolling-back`. */
   phase?: MigrationStepName;
@@ -55,6 +57,13 @@ export interface MigrationRow {
   datasetOwner?: string;
   /** When the current step began. */
   phaseStartedAt?: number;
+  /**
+   * When the data retention task deleted its work items, events and report;
+   * no change of state is possible after.
+   */
+  dataPurgedAt?: number;
+  /** What the deleted data said (written with `dataPurgedAt`). */
+  dataSummary?: MigrationDataSummary;
 }
 
 /**
@@ -86,6 +95,8 @@ export interface DbMigrationRow {
   backups_purged_count: number | null;
   dataset_owner: string | null;
   phase_started_at: DbBigInt | null;
+  data_purged_at: DbBigInt | null;
+  data_summary: DbJson | null;
 }
 
 export function fromRow(row: DbMigrationRow): MigrationRow {
@@ -112,10 +123,16 @@ export function fromRow(row: DbMigrationRow): MigrationRow {
     backupsPurgedCount: optNum(row.backups_purged_count),
     datasetOwner: optStr(row.dataset_owner),
     phaseStartedAt: optNum(row.phase_started_at),
+    dataPurgedAt: optNum(row.data_purged_at),
+    dataSummary: row.data_summary ? JSON.parse(row.data_summary) : undefined,
   };
 }
 
-/** The API view: the step is shown only while running, and only public ones. */
+/**
+ * The API view: the step is shown only while running, and only public ones.
+ * Once the data was purged the items are gone, so the progress is the one
+ * kept in the summary.
+ */
 export function toMigration(
   row: MigrationRow,
   progress: MigrationProgress,
@@ -135,7 +152,7 @@ export function toMigration(
     state: row.state,
     ...(step ? { step } : {}),
     ...(row.plan ? { plan: row.plan } : {}),
-    progress,
+    progress: row.dataSummary?.progress ?? progress,
     ...(row.reason ? { reason: row.reason } : {}),
     createdBy: row.createdBy,
     ...(row.datasetOwner ? { datasetOwner: row.datasetOwner } : {}),
@@ -150,5 +167,9 @@ export function toMigration(
     ...(row.finishedAt
       ? { finishedAt: new Date(row.finishedAt).toISOString() }
       : {}),
+    ...(row.dataPurgedAt
+      ? { dataPurgedAt: new Date(row.dataPurgedAt).toISOString() }
+      : {}),
+    ...(row.dataSummary ? { dataSummary: row.dataSummary } : {}),
   };
 }

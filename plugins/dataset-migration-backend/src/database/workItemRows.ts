@@ -1,3 +1,4 @@
+import type { VerifyMode } from '@internal/backstage-plugin-dataset-migration-common';
 import type { TransformSample } from '../transform/verify';
 import {
   DbBigInt,
@@ -25,8 +26,13 @@ export interface WorkItem {
   copyMethod?: string;
   sourceSha256?: string;
   sourceMd5?: string;
+  sourceCrc32c?: string;
   targetSha256?: string;
   targetSize?: number;
+  /** How validation verified the object. */
+  verifyMethod?: VerifyMode;
+  /** The target checksum a `checksum` verification compared, `algorithm:hex`. */
+  targetChecksum?: string;
   problem?: string;
   lastError?: string;
   /** Set by the copy stage of a transformed object. */
@@ -84,8 +90,11 @@ export interface DbWorkItemRow {
   copy_method: string | null;
   source_sha256: string | null;
   source_md5: string | null;
+  source_crc32c: string | null;
   target_sha256: string | null;
   target_size: DbBigInt | null;
+  verify_method: VerifyMode | null;
+  target_checksum: string | null;
   problem: string | null;
   transform_stats: DbJson | null;
 }
@@ -104,8 +113,11 @@ export function fromRow(row: DbWorkItemRow): WorkItem {
     copyMethod: optStr(row.copy_method),
     sourceSha256: optStr(row.source_sha256),
     sourceMd5: optStr(row.source_md5),
+    sourceCrc32c: optStr(row.source_crc32c),
     targetSha256: optStr(row.target_sha256),
     targetSize: optNum(row.target_size),
+    verifyMethod: optStr(row.verify_method),
+    targetChecksum: optStr(row.target_checksum),
     problem: optStr(row.problem),
     lastError: optStr(row.last_error),
     transformStats: row.transform_stats

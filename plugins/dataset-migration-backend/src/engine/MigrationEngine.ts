@@ -11,7 +11,9 @@ import {
   MigrationStore,
   toMigration,
 } from '../database/MigrationStore';
+import { RateLimitStore } from '../database/RateLimitStore';
 import { ReportStore } from '../database/ReportStore';
+import { RetentionStore } from '../database/RetentionStore';
 import { WorkItemStore } from '../database/WorkItemStore';
 import {
   type ObjectStore,
@@ -20,6 +22,7 @@ import {
 import { StorageRegistry } from '../storage/StorageRegistry';
 import { readBackupLocations } from '../storage/backupArea';
 import { purgeExpiredBackups } from './retention';
+import { purgeExpiredData } from './dataRetention';
 import type { MigrationService } from '../service/types';
 import * as commands from './commands';
 import { readEngineConfig } from './config';
@@ -29,7 +32,9 @@ import { planMigration } from './plan';
 import { changeState } from './transitions';
 import type { MigrationEngine, MigrationEngineOptions } from './types';
 import { WorkerPool } from './workers';
+import { StoreRateLimits } from './rateLimitedStore';
 import { resolveTransformRequest } from './transformRequest';
+import { resolveVerifyMode } from './verifyMode';
 import {
   DataKeyCounter,
   planTransform,
@@ -56,7 +61,9 @@ export async function createMigrationEngine(
     events: new EventStore(knex, options.onEvent),
     reports: new ReportStore(knex),
     fleet: new FleetStore(knex),
+    metrics: new MetricsStore(knex),
   };
+  const retention = new RetentionStore(knex);
   const registry = new StorageRegistry(
     options.backends,
     readBackupLocations(options.config),
@@ -68,7 +75,7 @@ export async function createMigrationEngine(
   // One set of instruments per engine; its gauges are detached on stop.
   const metrics = new EngineMetrics({
     sources: databaseGaugeSources(
-      { metrics: new MetricsStore(knex), migrations: stores.migrations },
+      { metrics: stores.metrics, migrations: stores.migrations },
       workerId,
     ),
     logger: options.logger,
@@ -89,13 +96,22 @@ export async function createMigrationEngine(
       }
     },
   };
+  // Requests to a rate-limited location wait for a token the fleet shares;
+  // outside the stall guard, so waiting is not a stall.
+  const rateLimits = new StoreRateLimits(
+    new RateLimitStore(knex),
+    config.rateLimits,
+    abort.signal,
+  );
   // No store call may hang: a stall becomes a retryable error and an event.
   const guard = (store: ObjectStore) =>
-    guardObjectStore(store, {
-      idleTimeoutMs: config.timeouts.idleMs,
-      operationTimeoutMs: config.timeouts.operationMs,
-      copyTimeoutMs: config.timeouts.copyMs,
-    });
+    rateLimits.wrap(
+      guardObjectStore(store, {
+        idleTimeoutMs: config.timeouts.idleMs,
+        operationTimeoutMs: config.timeouts.operationMs,
+        copyTimeoutMs: config.timeouts.copyMs,
+      }),
+    );
   const cache = new StoreCache(registry, guard);
   const transforms = ctx.transforms;
   let pool: WorkerPool | undefined;
@@ -117,6 +133,7 @@ export async function createMigrationEngine(
         request.strategy === 'schema-transform'
           ? resolveTransformRequest(request, dataset)
           : undefined;
+      const verify = resolveVerifyMode(request, config.validation);
       const targetUri = request.target.location;
       const source = guard(await registry.open(dataset.location));
       const target = guard(await registry.open(targetUri));
@@ -156,6 +173,11 @@ export async function createMigrationEngine(
       });
       const collision = collisions?.problem();
       if (collision) throw collision;
+      if (verify === 'none') {
+        plan.warnings.push(
+          "Validation will compare sizes only (options.verify 'none'): an object changed to other bytes of the same size would go unnoticed.",
+        );
+      }
       if (transform && dataKeys) {
         plan.transform = await planTransform({
           db: await transforms.instance(),
@@ -183,7 +205,7 @@ export async function createMigrationEngine(
         targetLocation: target.location.uri,
         targetFormat,
         strategy: request.strategy,
-        options: { concurrency: request.options?.concurrency },
+        options: { concurrency: request.options?.concurrency, verify },
         state: 'planned',
         plan,
         createdBy: actor.ref,
@@ -281,6 +303,12 @@ export async function createMigrationEngine(
     purgeExpiredBackups: (now?: number) =>
       purgeExpiredBackups(ctx, cache, now ?? Date.now()),
     backupPurgeFrequencyMs: config.backups.purgeFrequencyMs,
+    purgeExpiredData: (now?: number, signal?: AbortSignal) =>
+      purgeExpiredData(ctx, retention, now ?? Date.now(), signal),
+    dataPurgeFrequencyMs:
+      config.retention.dataAgeMs === undefined
+        ? undefined
+        : config.retention.frequencyMs,
     async start() {
       if (!config.workersEnabled || abort.signal.aborted) return;
       pool ??= new WorkerPool(ctx, cache);

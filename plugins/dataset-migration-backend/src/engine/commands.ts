@@ -15,6 +15,7 @@ import {
 import type { MigrationRow } from '../database/MigrationStore';
 import type { Actor } from '../service/types';
 import type { EngineContext, StoreCache } from './context';
+import { describeDataAge } from './dataRetention';
 import { snapshotSource } from './snapshot';
 import { probeStores } from './preflight';
 import { changeState, failMigration } from './transitions';
@@ -61,8 +62,37 @@ async function move(
   assertApplies(m, action);
   const { from } = MIGRATION_ACTION_RULES[action];
   if (!(await changeState(ctx.stores, m.id, from, to, options))) {
-    throw illegal(await load(ctx, m.id), action);
+    const now = await load(ctx, m.id);
+    assertDataKept(ctx, now, action);
+    throw illegal(now, action);
   }
+}
+
+/**
+ * A rollback or retry works from the migration's work items; the data
+ * retention task may have deleted them (and `MigrationStore.transition`
+ * then refuses any change of state).
+ */
+function assertDataKept(
+  ctx: EngineContext,
+  m: MigrationRow,
+  action: MigrationAction,
+) {
+  if (!m.dataPurgedAt) return;
+  // The retention that applied when it was purged, else today's.
+  const configured = ctx.config.retention.dataAgeMs;
+  const age =
+    m.dataSummary?.dataAge ??
+    (configured === undefined ? undefined : describeDataAge(configured));
+  throw new ConflictError(
+    `Cannot ${VERBS[action]} migration '${
+      m.id
+    }': its work items, events and report were purged on ${new Date(
+      m.dataPurgedAt,
+    ).toISOString()} after the retention${
+      age ? ` of ${age}` : ''
+    } (datasetMigration.retention.dataAge)`,
+  );
 }
 
 /**
@@ -124,6 +154,7 @@ export async function rollback(
   reason?: string,
 ) {
   const m = await load(ctx, id);
+  assertDataKept(ctx, m, 'rollback');
   assertBackupsKept(ctx, m);
   assertApplies(m, 'rollback');
   const moved = await changeState(
@@ -141,6 +172,7 @@ export async function rollback(
   if (!moved) {
     // Lost a race: with another action, or with the retention task.
     const now = await load(ctx, id);
+    assertDataKept(ctx, now, 'rollback');
     assertBackupsKept(ctx, now);
     throw illegal(now, 'rollback');
   }
@@ -168,6 +200,7 @@ export async function retry(
   reason?: string,
 ) {
   const m = await load(ctx, id);
+  assertDataKept(ctx, m, 'retry');
   assertApplies(m, 'retry');
   if (m.phase === 'copy' || m.phase === 'validate') {
     const requeued = await ctx.stores.items.requeue(id, m.phase);

@@ -1,10 +1,25 @@
 import { type Config, readDurationFromConfig } from '@backstage/config';
 import { durationToMilliseconds } from '@backstage/types';
+import { readValidationConfig, type ValidationConfig } from './verifyMode';
+import {
+  type ConcurrencyLimits,
+  readConcurrencyLimits,
+} from './adaptiveConcurrency';
+import { type RateLimit, readRateLimits } from './rateLimitedStore';
 
 export interface EngineConfig {
   autoApprove: boolean;
   workersEnabled: boolean;
   concurrency: number;
+  /** How far the number of items in flight may adapt (adaptiveConcurrency.ts). */
+  concurrencyLimits: ConcurrencyLimits;
+  /** Request-rate limits the fleet shares, by location (rateLimitedStore.ts). */
+  rateLimits: RateLimit[];
+  /**
+   * How many objects, and bytes, one worker lane claims and checkpoints at
+   * once: claims and item updates are per batch, not per object.
+   */
+  batch: { maxObjects: number; maxBytes: number };
   leaseMs: number;
   pollIntervalMs: number;
   retry: { maxAttempts: number; baseDelayMs: number; maxDelayMs: number };
@@ -13,6 +28,16 @@ export interface EngineConfig {
     retentionMs: number;
     /** How often the replica-safe purge task runs. */
     purgeFrequencyMs: number;
+  };
+  /** Data retention (`datasetMigration.retention`, `engine/dataRetention.ts`). */
+  retention: {
+    /**
+     * How long after it finished a migration keeps its work items, events
+     * and report; undefined when retention is disabled.
+     */
+    dataAgeMs?: number;
+    /** How often the replica-safe purge task runs. */
+    frequencyMs: number;
   };
   /** Stall timeouts for every store call (see guardObjectStore in -node). */
   timeouts: {
@@ -29,6 +54,8 @@ export interface EngineConfig {
     /** Where objects are spilled for DuckDB (and where it spills itself). */
     spillDirectory?: string;
   };
+  /** How validation may verify objects (see verifyMode.ts). */
+  validation: ValidationConfig;
 }
 
 /** Default of `datasetMigration.timeouts.preflightSeconds`. */
@@ -54,6 +81,9 @@ export function readEngineConfig(root: Config): EngineConfig {
     autoApprove: c?.getOptionalBoolean('autoApprove') ?? false,
     workersEnabled: c?.getOptionalBoolean('workers.enabled') ?? true,
     concurrency: Math.max(1, c?.getOptionalNumber('workers.concurrency') ?? 4),
+    concurrencyLimits: readConcurrencyLimits(c),
+    rateLimits: readRateLimits(c),
+    batch: readBatchConfig(c),
     leaseMs: Math.max(
       100,
       (c?.getOptionalNumber('workers.leaseSeconds') ?? 60) * 1000,
@@ -85,7 +115,43 @@ export function readEngineConfig(root: Config): EngineConfig {
       ),
     },
     transform: readTransformConfig(c),
+    validation: readValidationConfig(c),
+    retention: readRetentionConfig(c),
   };
+}
+
+/** Default of `datasetMigration.retention.dataAge`: 90 days. */
+export const DEFAULT_DATA_AGE_MS = 90 * 86_400_000;
+
+function readRetentionConfig(c: Config | undefined): EngineConfig['retention'] {
+  const frequencyMs = Math.max(
+    1000,
+    durationMs(c, 'retention.frequency', 3_600_000),
+  );
+  if (!(c?.getOptionalBoolean('retention.enabled') ?? true)) {
+    return { dataAgeMs: undefined, frequencyMs };
+  }
+  const dataAgeMs = durationMs(c, 'retention.dataAge', DEFAULT_DATA_AGE_MS);
+  if (!(dataAgeMs > 0)) {
+    throw new Error(
+      'datasetMigration.retention.dataAge must be positive; set datasetMigration.retention.enabled: false to keep all data',
+    );
+  }
+  return { dataAgeMs, frequencyMs };
+}
+
+function readBatchConfig(c: Config | undefined): EngineConfig['batch'] {
+  const maxObjects = c?.getOptionalNumber('workers.batch.maxObjects') ?? 64;
+  const maxMiB = c?.getOptionalNumber('workers.batch.maxMiB') ?? 64;
+  if (!Number.isInteger(maxObjects) || maxObjects < 1 || maxObjects > 1000) {
+    throw new Error(
+      'datasetMigration.workers.batch.maxObjects must be an integer from 1 to 1000',
+    );
+  }
+  if (!(maxMiB > 0)) {
+    throw new Error('datasetMigration.workers.batch.maxMiB must be positive');
+  }
+  return { maxObjects, maxBytes: Math.round(maxMiB * 1024 * 1024) };
 }
 
 function readTransformConfig(c: Config | undefined): EngineConfig['transform'] {

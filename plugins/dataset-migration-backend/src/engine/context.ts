@@ -1,5 +1,8 @@
 import type { LoggerService } from '@backstage/backend-plugin-api';
-import type { MigrationPlan } from '@internal/backstage-plugin-dataset-migration-common';
+import type {
+  MigrationPlan,
+  VerifyMode,
+} from '@internal/backstage-plugin-dataset-migration-common';
 import type { ObjectStore } from '@internal/backstage-plugin-dataset-migration-node';
 import { EventStore } from '../database/EventStore';
 import { FleetStore } from '../database/FleetStore';
@@ -10,6 +13,7 @@ import { StorageRegistry } from '../storage/StorageRegistry';
 import type { TransformRuntime } from '../transform/TransformRuntime';
 import type { EngineConfig } from './config';
 import type { EngineMetrics } from './metrics';
+import type { MetricsStore } from '../database/MetricsStore';
 import type { MigrationEngineHooks } from './types';
 
 export interface Stores {
@@ -18,6 +22,8 @@ export interface Stores {
   events: EventStore;
   reports: ReportStore;
   fleet: FleetStore;
+  /** Grouped counts for the gauges and adaptive concurrency. */
+  metrics: MetricsStore;
 }
 
 /** Everything the engine's parts share. */
@@ -43,6 +49,8 @@ export interface MigrationStores {
   backups: ObjectStore;
   /** The migration's plan (its transform decides how items are copied). */
   plan?: MigrationPlan;
+  /** The request's `options.verify`; undefined: checksum where possible. */
+  verify?: VerifyMode;
 }
 
 /** Opens (and caches) the stores of a migration. */
@@ -65,6 +73,7 @@ export class StoreCache {
           await this.registry.openBackupArea(m.targetLocation, m.id),
         ),
         plan: m.plan,
+        verify: m.options.verify,
       }))();
       entry.catch(() => this.cache.delete(m.id));
       this.cache.set(m.id, entry);

@@ -27,11 +27,12 @@ export async function copyItem(ctx: ItemContext): Promise<void> {
     const result = await target.copyWithin(source, item.key, item.key);
     if (result) {
       checkSize(item.key, item.size, result.size);
+      // The result's checksums describe the copy the target now holds, so
+      // they are no source checksums: the snapshot's listed ones stay, for
+      // validation to compare the target against.
       await ctx.save({
         state: 'done',
         copyMethod: 'server-side',
-        sourceSha256: result.checksums.sha256,
-        sourceMd5: result.checksums.md5,
         lastError: null,
       });
       return;
@@ -50,6 +51,7 @@ export async function copyItem(ctx: ItemContext): Promise<void> {
     copyMethod: 'stream',
     sourceSha256: written.sha256,
     sourceMd5: written.md5,
+    sourceCrc32c: written.crc32c,
     lastError: null,
   });
 }

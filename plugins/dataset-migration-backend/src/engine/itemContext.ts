@@ -4,12 +4,15 @@ import {
   HashingStream,
   RetryableError,
 } from '@internal/backstage-plugin-dataset-migration-node';
-import type { PlannedTransform } from '@internal/backstage-plugin-dataset-migration-common';
+import type {
+  PlannedTransform,
+  VerifyMode,
+} from '@internal/backstage-plugin-dataset-migration-common';
 import type { ObjectStore } from '@internal/backstage-plugin-dataset-migration-node';
-import type { WorkItem, WorkItemStore } from '../database/WorkItemStore';
+import type { ItemPatch, WorkItem } from '../database/WorkItemStore';
 import type { TransformRuntime } from '../transform/TransformRuntime';
 
-export type ItemPatch = Parameters<WorkItemStore['update']>[2];
+export type { ItemPatch };
 
 /** What a stage needs to process one leased work item. */
 export interface ItemContext {
@@ -26,6 +29,8 @@ export interface ItemContext {
   target: ObjectStore;
   /** Where originals of overwritten target objects are kept. */
   backups: ObjectStore;
+  /** How validation verifies the item; undefined: checksum where possible. */
+  verify?: VerifyMode;
   signal: AbortSignal;
   /** Persists progress; throws {@link LeaseLostError} if another worker took over. */
   save(patch: ItemPatch): Promise<void>;
@@ -86,8 +91,10 @@ export async function writeHashed(
   key: string,
   body: Readable,
   options: { size: number; signal: AbortSignal },
-): Promise<{ sha256: string; md5: string; size: number }> {
-  const hashing = new HashingStream(['sha256', 'md5']);
+): Promise<{ sha256: string; md5: string; crc32c: string; size: number }> {
+  // md5 and crc32c too, so the `checksum` verify mode can compare them
+  // with what the target keeps, whatever the source store knew.
+  const hashing = new HashingStream(['sha256', 'md5', 'crc32c']);
   body.on('error', e => hashing.destroy(e));
   const result = await target
     .write(key, body.pipe(hashing), options)
@@ -104,6 +111,7 @@ export async function writeHashed(
   return {
     sha256: digests.sha256!,
     md5: digests.md5!,
+    crc32c: digests.crc32c!,
     size: hashing.byteCount,
   };
 }

@@ -3,6 +3,7 @@ import { TestDatabaseId, TestDatabases } from '@backstage/backend-test-utils';
 import type { MigrationState } from '@internal/backstage-plugin-dataset-migration-common';
 import { EventStore, NewEvent } from '../database/EventStore';
 import { FleetStore } from '../database/FleetStore';
+import { MetricsStore } from '../database/MetricsStore';
 import { MigrationStore } from '../database/MigrationStore';
 import { ReportStore } from '../database/ReportStore';
 import { WorkItemStore } from '../database/WorkItemStore';
@@ -34,6 +35,7 @@ describe('transitions', () => {
       }),
       reports: new ReportStore(knex),
       fleet: new FleetStore(knex),
+      metrics: new MetricsStore(knex),
     };
     await stores.migrations.insert(migrationRow('m1', { state }));
     return { knex, stores, notified };

@@ -28,6 +28,23 @@ export interface MigrationEngine extends MigrationService {
   purgeExpiredBackups(now?: number): Promise<{ purged: number }>;
   /** How often the purge should run (`datasetMigration.backups.purgeFrequency`). */
   readonly backupPurgeFrequencyMs: number;
+  /**
+   * Deletes the work items, events and report of migrations that finished
+   * more than `datasetMigration.retention.dataAge` before `now` and can no
+   * longer be rolled back, keeping each migration with a summary; run by a
+   * scheduled task with `scope: 'global'`, and safe if two replicas run it
+   * at once. Does nothing when retention is disabled. `signal` stops it
+   * between two statements (the task's timeout); the next run goes on.
+   */
+  purgeExpiredData(
+    now?: number,
+    signal?: AbortSignal,
+  ): Promise<{ purged: number }>;
+  /**
+   * How often the data purge should run (`datasetMigration.retention.frequency`),
+   * or undefined when retention is disabled.
+   */
+  readonly dataPurgeFrequencyMs?: number;
 }
 
 /** Test seams; production code never sets them. */

@@ -1,26 +1,95 @@
 import { NotFoundError } from '@backstage/errors';
 import type {
+  ChecksumAlgorithm,
   PlannedTransform,
   ValidationReport,
+  ValidationVerify,
+  VerifyMode,
 } from '@internal/backstage-plugin-dataset-migration-common';
 import type { MigrationRow } from '../database/MigrationStore';
-import type { WorkItemStore } from '../database/WorkItemStore';
+import type { WorkItem, WorkItemStore } from '../database/WorkItemStore';
 import { createHash } from 'node:crypto';
 import { sha256Of } from './checksums';
 import type { EngineContext, StoreCache } from './context';
 import { ItemContext } from './itemContext';
 import { QUARANTINE_FOLDER, validateTransformedItem } from './transform';
 import { describeTransformLayers, TransformTally } from './transformReport';
+import { commonChecksum, sourceChecksums } from './verifyMode';
 
 /**
- * Re-reads one target object and compares its sha256 with the source's, as
- * hashed during the copy (or re-read now when a server-side copy gave none).
+ * Verifies one copied object in the migration's verify mode (verifyMode.ts):
+ * `checksum` (and the default) compares the target's stored checksum with
+ * the source's, without reading the body, and falls back to `full` when they
+ * share none; `full` re-reads the target and compares sha256; `none`
+ * compares sizes only. The item records which of the three it used.
  */
 export async function validateItem(ctx: ItemContext): Promise<void> {
   if (ctx.transform) {
     await validateTransformedItem(ctx);
     return;
   }
+  if (ctx.verify === 'none') {
+    await verifyBySize(ctx);
+  } else if (ctx.verify === 'full' || !(await verifyByChecksum(ctx))) {
+    await verifyByRereading(ctx);
+  }
+}
+
+function sizeProblem(actual: number, expected: number) {
+  return actual === expected
+    ? null
+    : `size ${actual} differs from source size ${expected}`;
+}
+
+async function verifyBySize(ctx: ItemContext): Promise<void> {
+  const { item, target } = ctx;
+  const info = await target.stat(item.key);
+  await ctx.save({
+    state: 'done',
+    verifyMethod: 'none',
+    targetSize: info?.size ?? null,
+    problem: info ? sizeProblem(info.size, item.size) : 'missing in target',
+  });
+}
+
+/** Returns false, having saved nothing, when no checksum is in common. */
+async function verifyByChecksum(ctx: ItemContext): Promise<boolean> {
+  const { item, target } = ctx;
+  // A store that keeps no checksum (local files) needs no stat to know.
+  if (target.capabilities.checksums.length === 0) return false;
+  const info = await target.stat(item.key);
+  if (!info) {
+    await ctx.save({
+      state: 'done',
+      verifyMethod: 'checksum',
+      targetSize: null,
+      targetChecksum: null,
+      problem: 'missing in target',
+    });
+    return true;
+  }
+  const common = commonChecksum(sourceChecksums(item), info.checksums);
+  if (!common) return false;
+  const { algorithm } = common;
+  let problem = sizeProblem(info.size, item.size);
+  if (!problem && common.target !== common.source) {
+    problem = `${algorithm} ${common.target} differs from source ${algorithm} ${common.source}`;
+  }
+  await ctx.save({
+    state: 'done',
+    verifyMethod: 'checksum',
+    targetSize: info.size,
+    targetChecksum: `${algorithm}:${common.target}`,
+    problem,
+  });
+  return true;
+}
+
+/**
+ * Re-reads the target object and compares its sha256 with the source's, as
+ * hashed during the copy (or re-read now when a server-side copy gave none).
+ */
+async function verifyByRereading(ctx: ItemContext): Promise<void> {
   const { item, source, target, signal } = ctx;
   let sourceSha256 = item.sourceSha256;
   if (!sourceSha256) {
@@ -36,12 +105,13 @@ export async function validateItem(ctx: ItemContext): Promise<void> {
   if (!actual) {
     problem = 'missing in target';
   } else if (actual.size !== item.size) {
-    problem = `size ${actual.size} differs from source size ${item.size}`;
+    problem = sizeProblem(actual.size, item.size);
   } else if (actual.sha256 !== sourceSha256) {
     problem = `sha256 ${actual.sha256} differs from source sha256 ${sourceSha256}`;
   }
   await ctx.save({
     state: 'done',
+    verifyMethod: 'full',
     sourceSha256,
     targetSha256: actual?.sha256 ?? null,
     targetSize: actual?.size ?? null,
@@ -71,18 +141,68 @@ class ManifestDigest {
 }
 
 /**
- * Builds the report from the per-object results: object checks plus a
- * manifest (count, bytes, hash of the key-sorted key+sha256 lines) of each
- * side.
+ * What one item adds to the report: the method label of `report.methods` and
+ * its manifest lines. An object verified by checksum is listed on both sides
+ * with the checksum compared, one verified by size alone with `size`.
+ */
+function describeItem(item: WorkItem, method: VerifyMode) {
+  const output = item.transformStats?.output;
+  if (output) {
+    return {
+      label: 'transform',
+      key: output.key,
+      source: output.sha256,
+      target: item.targetSha256,
+    };
+  }
+  if (method === 'checksum') {
+    const [algorithm] = (item.targetChecksum?.split(':') ?? []) as [
+      ChecksumAlgorithm?,
+    ];
+    return {
+      label: algorithm ? `checksum-${algorithm}` : 'checksum',
+      key: item.key,
+      source: algorithm
+        ? `${algorithm}:${sourceChecksums(item)[algorithm] ?? ''}`
+        : '',
+      target: item.targetChecksum,
+    };
+  }
+  if (method === 'none') {
+    return {
+      label: 'size',
+      key: item.key,
+      source: 'size',
+      target: item.targetSize === undefined ? undefined : 'size',
+    };
+  }
+  return {
+    label: item.copyMethod === 'server-side' ? 'reread-sha256' : 'sha256',
+    key: item.key,
+    source: item.sourceSha256 ?? '',
+    target: item.targetSha256,
+  };
+}
+
+/**
+ * Builds the report from the per-object results: object checks, how each
+ * was verified, plus a manifest (count, bytes, hash of the key-sorted
+ * key+checksum lines) of each side.
  */
 export async function buildReport(
   migrationId: string,
   items: WorkItemStore,
   transform?: { plan: PlannedTransform; quarantine?: string },
+  mode?: VerifyMode,
 ): Promise<ValidationReport> {
   const tally = transform ? new TransformTally() : undefined;
   const source = new ManifestDigest();
   const target = new ManifestDigest();
+  const verify: ValidationVerify = {
+    mode: mode ?? 'auto',
+    methods: { checksum: 0, full: 0, none: 0 },
+    fellBackToFull: [],
+  };
   const report: ValidationReport = {
     migrationId,
     passed: false,
@@ -94,30 +214,41 @@ export async function buildReport(
       matches: false,
     },
     methods: {},
+    verify,
     failures: [],
   };
   for await (const item of items.iterateByKey(migrationId)) {
     report.objects.checked += 1;
     tally?.add(item);
-    const output = item.transformStats?.output;
-    let method = item.copyMethod === 'server-side' ? 'reread-sha256' : 'sha256';
-    if (output) method = 'transform';
-    report.methods[method] = (report.methods[method] ?? 0) + 1;
+    // Items validated before verify modes existed were all re-read.
+    const method = item.verifyMethod ?? 'full';
+    verify.methods[method] += 1;
+    const line = describeItem(item, method);
+    report.methods[line.label] = (report.methods[line.label] ?? 0) + 1;
+    if (
+      method === 'full' &&
+      line.label !== 'transform' &&
+      verify.mode !== 'full' &&
+      verify.fellBackToFull.length < MAX_FAILURES
+    ) {
+      verify.fellBackToFull.push(item.key);
+    }
     // A transformed object is expected to hold exactly what the transform
     // wrote: the manifest's source side lists that output.
-    const key = output?.key ?? item.key;
-    source.add(
-      `${key}\u0000${output?.sha256 ?? item.sourceSha256 ?? ''}`,
-      output?.size ?? item.size,
-    );
-    if (item.targetSha256 !== undefined && item.targetSize !== undefined) {
-      target.add(`${key}\u0000${item.targetSha256}`, item.targetSize);
+    const output = item.transformStats?.output;
+    source.add(`${line.key}\u0000${line.source}`, output?.size ?? item.size);
+    if (line.target !== undefined && item.targetSize !== undefined) {
+      target.add(`${line.key}\u0000${line.target}`, item.targetSize);
     }
     if (item.problem) {
-      if (item.targetSha256 === undefined) report.objects.missing += 1;
+      if (item.targetSize === undefined) report.objects.missing += 1;
       else report.objects.mismatched += 1;
       if (report.failures.length < MAX_FAILURES) {
-        report.failures.push({ key: item.key, problem: item.problem });
+        report.failures.push({
+          key: item.key,
+          problem: item.problem,
+          method,
+        });
       }
     }
   }
@@ -148,7 +279,17 @@ function describeReport(report: ValidationReport): string {
     : `Validation failed: ${report.objects.mismatched} mismatched, ${
         report.objects.missing
       } missing, manifest ${report.manifest.matches ? 'matches' : 'differs'}`;
-  return `${verdict}${
+  const v = report.verify?.methods;
+  const ways = v
+    ? ` (verified ${[
+        v.checksum && `${v.checksum} by checksum`,
+        v.full && `${v.full} by re-reading`,
+        v.none && `${v.none} by size only`,
+      ]
+        .filter(Boolean)
+        .join(', ')})`
+    : '';
+  return `${verdict}${report.objects.checked > 0 ? ways : ''}${
     report.transform ? `; ${describeTransformLayers(report)}` : ''
   }`;
 }
@@ -185,6 +326,7 @@ export async function finishValidation(
           ? `${(await cache.get(m)).backups.location.uri}/${QUARANTINE_FOLDER}`
           : undefined,
     },
+    m.options.verify,
   );
   ctx.assertAlive();
   await stores.reports.put(report);
@@ -196,6 +338,7 @@ export async function finishValidation(
     details: {
       objects: report.objects,
       manifestMatches: report.manifest.matches,
+      verify: report.verify?.methods,
     },
   });
   if (!report.passed) {

@@ -1,35 +1,19 @@
-import { isRetryableError } from '@internal/backstage-plugin-dataset-migration-node';
 import type { WorkItem } from '../database/WorkItemStore';
-import { backoffDelay } from './backoff';
-import { copyItem } from './copy';
 import { AbandonedError, EngineContext, StoreCache } from './context';
 import { DRIVEN_STATES, driveMigration } from './driver';
-import { ItemContext, LeaseLostError } from './itemContext';
-import { rollbackItem } from './rollback';
-import { validateItem } from './validate';
-import { isDataKey, targetKeyOf } from '../transform/planTransform';
+import v8 from 'node:v8';
+import { isThrottlingError } from '@internal/backstage-plugin-dataset-migration-node';
+import { AdaptiveConcurrency, DEFAULT_WINDOW_MS } from './adaptiveConcurrency';
+import { errorMessage, ItemBatch, packLanes } from './itemBatch';
 
-const STAGES = {
-  copy: copyItem,
-  validate: validateItem,
-  rollback: rollbackItem,
-};
 const MAX_DRIVERS = 2;
-
-function errorMessage(e: unknown) {
-  if (e instanceof Error) {
-    const code = (e as { code?: string }).code;
-    return code && !e.message.includes(code)
-      ? `${code}: ${e.message}`
-      : e.message;
-  }
-  return String(e);
-}
 
 /**
  * This replica's share of the fleet: a poll loop that claims migration-level
- * stages ("drivers") and work items with leases, processes up to
- * `concurrency` items at once and heartbeats their leases.
+ * stages ("drivers") and work items with leases. `concurrency` worker lanes
+ * each take a batch of claimed items (bounded by count and bytes) and work
+ * through it, heartbeating its leases and recording its results per batch
+ * (itemBatch.ts).
  */
 export class WorkerPool {
   private running = false;
@@ -43,15 +27,61 @@ export class WorkerPool {
   private driverPollDue = false;
   /** Set by {@link nudge}: poll the drivers on the next turn of the loop. */
   private nudged = false;
+  /** How many times {@link nudge} was called: lanes re-check their migrations. */
+  private changes = 0;
+  /** The batches being processed, one per busy lane. */
   private readonly inFlight = new Map<number, Promise<void>>();
-  /** The migration of each item in flight. */
+  private nextLane = 0;
+  /** The migration of each item this replica holds. */
   private readonly itemMigration = new Map<number, string>();
+  /** The items of each busy lane. */
+  private readonly laneItems = new Map<number, WorkItem[]>();
   private readonly drivers = new Map<string, Promise<void>>();
+  /** Item attempts since start, for adaptive concurrency. */
+  private readonly attempts = { completed: 0, failed: 0, throttled: 0 };
+  private queueDepth = 0;
+  private queueReadAt = 0;
+  /** How many lanes this replica runs now (adaptiveConcurrency.ts). */
+  private readonly lanes: AdaptiveConcurrency;
   constructor(
     private readonly ctx: EngineContext,
     /** The engine's cache, whose stores carry the stall timeouts. */
     private readonly cache: StoreCache,
-  ) {}
+  ) {
+    this.lanes = new AdaptiveConcurrency(ctx.config.concurrencyLimits, {
+      onChange: c =>
+        ctx.logger.info(
+          `Dataset migration worker lanes ${c.from} → ${c.to} (${c.reason})`,
+        ),
+    });
+  }
+
+  /** How many worker lanes this replica runs now. */
+  get concurrency(): number {
+    return this.lanes.current();
+  }
+
+  /**
+   * Feeds adaptive concurrency: the fleet's queue depth (read at most once
+   * per decision window), this replica's busy lanes, attempts and memory.
+   */
+  private async observeLoad() {
+    const { config, stores } = this.ctx;
+    const { min, max } = config.concurrencyLimits;
+    if (min === max) return;
+    if (Date.now() - this.queueReadAt >= DEFAULT_WINDOW_MS) {
+      this.queueReadAt = Date.now();
+      const depth = await stores.metrics.queueDepth();
+      this.queueDepth = Object.values(depth).reduce((a, b) => a + b, 0);
+    }
+    this.lanes.observe({
+      queueDepth: this.queueDepth,
+      inFlight: this.inFlight.size,
+      ...this.attempts,
+      rssBytes: process.memoryUsage.rss(),
+      heapLimitBytes: v8.getHeapStatistics().heap_size_limit,
+    });
+  }
 
   start() {
     if (this.running) return;
@@ -66,6 +96,7 @@ export class WorkerPool {
    */
   nudge() {
     this.nudged = true;
+    this.changes += 1;
     this.wake?.();
   }
 
@@ -111,20 +142,27 @@ export class WorkerPool {
         const onTheClock = Date.now() - lastDriverPoll >= config.pollIntervalMs;
         if (onTheClock) {
           lastDriverPoll = Date.now();
-          await stores.fleet.heartbeat(workerId, this.inFlight.size);
+          await stores.fleet.heartbeat(workerId, this.itemMigration.size);
         }
         let drained = false;
-        const free = config.concurrency - this.inFlight.size;
+        await this.observeLoad();
+        const free = this.lanes.current() - this.inFlight.size;
         if (free > 0 && this.running) {
+          // One claim fills every free lane: up to a batch each, by count
+          // and bytes, and at least one item per lane.
           const items = await stores.items.claim(
             workerId,
             config.leaseMs,
-            free,
+            free * config.batch.maxObjects,
+            { maxBytes: free * config.batch.maxBytes, minItems: free },
           );
           drained = items.length < free;
-          for (const item of items) {
-            this.itemMigration.set(item.id, item.migrationId);
-            this.track(this.inFlight, item.id, this.process(item), true);
+          for (const batch of packLanes(items, free)) {
+            const lane = this.nextLane++;
+            for (const item of batch)
+              this.itemMigration.set(item.id, item.migrationId);
+            this.laneItems.set(lane, batch);
+            this.track(this.inFlight, lane, this.process(batch), true);
           }
         }
         // Drivers are polled on the clock, and early when this replica has
@@ -172,15 +210,17 @@ export class WorkerPool {
     map.set(key, work);
     work.finally(() => {
       map.delete(key);
-      if (map === this.inFlight) this.itemFinished(key as number);
+      if (map === this.inFlight) this.batchFinished(key as number);
       if (wake) this.wake?.();
     });
   }
 
-  private itemFinished(itemId: number) {
-    const migrationId = this.itemMigration.get(itemId);
-    this.itemMigration.delete(itemId);
-    if (![...this.itemMigration.values()].includes(migrationId!)) {
+  private batchFinished(lane: number) {
+    const items = this.laneItems.get(lane) ?? [];
+    this.laneItems.delete(lane);
+    for (const item of items) this.itemMigration.delete(item.id);
+    const held = new Set(this.itemMigration.values());
+    if (items.some(item => !held.has(item.migrationId))) {
       this.driverPollDue = true;
     }
   }
@@ -247,129 +287,37 @@ export class WorkerPool {
       );
   }
 
-  private async process(item: WorkItem) {
-    const { stores, workerId, config } = this.ctx;
-    if (item.reclaimedFrom) {
-      await this.recordReclaim(item.migrationId, 'lease-reclaimed', {
-        message: `Replica ${workerId} took over ${item.stage} of '${item.key}' from ${item.reclaimedFrom}, whose lease expired`,
-        details: {
-          key: item.key,
-          stage: item.stage,
-          from: item.reclaimedFrom,
-          to: workerId,
-        },
-      });
-    }
-    const timer = setInterval(() => {
-      if (this.ctx.signal.aborted) return;
-      stores.items
-        .heartbeat([item.id], workerId, config.leaseMs)
-        .catch(
-          this.survive(
-            `Could not extend the lease on ${item.stage} of '${item.key}' (migration ${item.migrationId}); another replica may take it over when it expires`,
-          ),
-        );
-    }, config.leaseMs / 3);
-    try {
-      const opened = await this.cache.getById(item.migrationId, () =>
-        stores.migrations.get(item.migrationId),
+  private async process(items: WorkItem[]) {
+    const { workerId } = this.ctx;
+    const batch = new ItemBatch(this.ctx, this.cache, items, {
+      reclaimed: item =>
+        this.recordReclaim(item.migrationId, 'lease-reclaimed', {
+          message: `Replica ${workerId} took over ${item.stage} of '${item.key}' from ${item.reclaimedFrom}, whose lease expired`,
+          details: {
+            key: item.key,
+            stage: item.stage,
+            from: item.reclaimedFrom,
+            to: workerId,
+          },
+        }),
+      survive: what => this.survive(what),
+      changes: () => this.changes,
+      attemptEnded: error => {
+        this.attempts.completed += 1;
+        if (error !== undefined) this.attempts.failed += 1;
+        if (error !== undefined && isThrottlingError(error))
+          this.attempts.throttled += 1;
+      },
+    });
+    await batch.run().catch(e => {
+      if (e instanceof AbandonedError || this.ctx.signal.aborted) return;
+      // Unrecorded items keep their leases until they expire, and are
+      // redone by whichever replica claims them then.
+      this.ctx.logger.warn(
+        `Could not record the results of ${
+          items.length
+        } work item(s): ${errorMessage(e)}`,
       );
-      if (!opened) return;
-      const transform = opened.plan?.transform;
-      const rewrites =
-        transform && isDataKey(item.key, transform.sourceFormat)
-          ? transform
-          : undefined;
-      const itemCtx: ItemContext = {
-        item,
-        ...opened,
-        targetKey: rewrites
-          ? targetKeyOf(item.key, rewrites.sourceFormat, rewrites.targetFormat)
-          : item.key,
-        transform: rewrites,
-        transforms: this.ctx.transforms,
-        signal: this.ctx.signal,
-        save: async patch => {
-          this.ctx.assertAlive();
-          if (!(await stores.items.update(item, workerId, patch))) {
-            throw new LeaseLostError(`Lost the lease on '${item.key}'`);
-          }
-          if (patch.hadOriginal !== undefined)
-            item.hadOriginal = patch.hadOriginal;
-        },
-      };
-      await STAGES[item.stage](itemCtx);
-    } catch (e) {
-      if (
-        e instanceof AbandonedError ||
-        e instanceof LeaseLostError ||
-        this.ctx.signal.aborted
-      ) {
-        return;
-      }
-      await this.failOrRetry(item, e).catch(err =>
-        this.ctx.logger.warn(
-          `Could not record failure of '${item.key}': ${errorMessage(err)}`,
-        ),
-      );
-    } finally {
-      clearInterval(timer);
-    }
-  }
-
-  private async failOrRetry(item: WorkItem, e: unknown) {
-    const { stores, workerId, config } = this.ctx;
-    const attempts = item.attempts + 1;
-    const reason = errorMessage(e);
-    // Rollback must converge, so its errors are always retried (capped delay).
-    const retry =
-      item.stage === 'rollback' ||
-      (isRetryableError(e) && attempts < config.retry.maxAttempts);
-    if (retry) {
-      const delay = backoffDelay(attempts, config.retry);
-      if (
-        !(await stores.items.update(item, workerId, {
-          state: 'pending',
-          attempts,
-          notBefore: Date.now() + delay,
-          lastError: reason,
-        }))
-      )
-        return;
-      await stores.events.append({
-        migrationId: item.migrationId,
-        type: 'item-retry',
-        level: 'warn',
-        message: `Retrying ${item.stage} of '${
-          item.key
-        }' in ${delay} ms (attempt ${attempts}${
-          item.stage === 'rollback' ? '' : ` of ${config.retry.maxAttempts}`
-        }): ${reason}`,
-        details: {
-          key: item.key,
-          stage: item.stage,
-          attempt: attempts,
-          delayMs: delay,
-        },
-      });
-      return;
-    }
-    if (
-      !(await stores.items.update(item, workerId, {
-        state: 'failed',
-        attempts,
-        lastError: reason,
-      }))
-    )
-      return;
-    await stores.events.append({
-      migrationId: item.migrationId,
-      type: 'item-failed',
-      level: 'error',
-      message: `${item.stage} of '${item.key}' failed${
-        isRetryableError(e) ? ` after ${attempts} attempts` : ' (not retryable)'
-      }: ${reason}`,
-      details: { key: item.key, stage: item.stage, attempts },
     });
   }
 }

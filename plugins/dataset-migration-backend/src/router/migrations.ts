@@ -163,11 +163,26 @@ export function createMigrationsRouter(options: {
     const credentials = await readerOf(req);
     const query = parseInput(listEventsQuerySchema, req.query, 'query');
     const migration = await readMigration(req.params.id, credentials);
+    if (migration.dataPurgedAt) {
+      // Deleted by the retention task; the last ones are in `dataSummary`.
+      res.json({ items: [] });
+      return;
+    }
     res.json({ items: await migrations.listEvents(migration.id, query) });
   });
 
   router.get('/migrations/:id/report', async (req, res) => {
     const migration = await readMigration(req.params.id, await readerOf(req));
+    if (migration.dataPurgedAt) {
+      const retention = migration.dataSummary?.dataAge;
+      throw new NotFoundError(
+        `The validation report of migration '${migration.id}' was purged on ${
+          migration.dataPurgedAt
+        } after the retention${
+          retention ? ` of ${retention}` : ''
+        } (datasetMigration.retention.dataAge); its summary is in the migration's dataSummary`,
+      );
+    }
     const report = await migrations.getReport(migration.id);
     if (!report) {
       throw new NotFoundError(

@@ -190,6 +190,29 @@ describe('POST /migrations refuses bad input', () => {
       400,
       /options\.concurrency: /,
     ],
+    [
+      'an unknown verify mode',
+      { ...valid, options: { verify: 'sometimes' } },
+      400,
+      /options\.verify: /,
+    ],
+    [
+      "verify 'none' while datasetMigration.validation.allowVerifyNone is off",
+      { ...valid, options: { verify: 'none' } },
+      400,
+      /options\.verify 'none' would only compare sizes and is not allowed on this backend; set datasetMigration\.validation\.allowVerifyNone/,
+    ],
+    [
+      "schema-transform with verify 'checksum'",
+      {
+        ...valid,
+        strategy: 'schema-transform',
+        mapping: { fields: [{ from: 'user', to: 'user_id' }] },
+        options: { verify: 'checksum' },
+      },
+      400,
+      /options\.verify 'checksum' cannot be used with the schema-transform strategy: transformed objects differ from the source byte for byte/,
+    ],
     ['a missing target', { dataset: valid.dataset }, 400, /target: /],
     [
       'a dataset that is not an entity ref',

@@ -13,6 +13,7 @@ import type {
   MigrationState,
 } from '@internal/backstage-plugin-dataset-migration-common';
 import type {
+  ObjectInfo,
   ObjectStore,
   StorageBackend,
 } from '@internal/backstage-plugin-dataset-migration-node';
@@ -137,6 +138,11 @@ export class WrappingBackend implements StorageBackend {
       onWrite?: (key: string) => void | Promise<unknown>;
       /** Throw this (or nothing) before the n-th (1-based) write of a key. */
       failWrite?: (key: string, attempt: number) => Error | undefined;
+      /**
+       * Keys whose md5 `list` and `stat` report (hashed from the file), as
+       * a store that keeps checksums would.
+       */
+      md5For?: (key: string) => boolean;
     } = {},
   ) {
     this.id = inner.id;
@@ -180,13 +186,28 @@ export class WrappingBackend implements StorageBackend {
         });
       }
     };
+    const withMd5 = async <T extends ObjectInfo | undefined>(info: T) => {
+      if (!info || !opts.md5For?.(info.key)) return info;
+      const hash = createHash('md5');
+      for await (const chunk of await store.read(info.key)) hash.update(chunk);
+      return {
+        ...info,
+        checksums: { ...info.checksums, md5: hash.digest('hex') },
+      };
+    };
     const wrapped: ObjectStore & { inner: ObjectStore } = {
       inner: store,
       location: store.location,
       backendId: store.backendId,
-      capabilities: store.capabilities,
-      list: o => store.list(o),
-      stat: k => store.stat(k),
+      capabilities: opts.md5For
+        ? { ...store.capabilities, checksums: ['md5'] }
+        : store.capabilities,
+      list: opts.md5For
+        ? async function* listWithMd5(o) {
+            for await (const info of store.list(o)) yield await withMd5(info);
+          }
+        : o => store.list(o),
+      stat: async k => withMd5(await store.stat(k)),
       read: (k, r) => store.read(k, r),
       delete: k => store.delete(k),
       captureRootState: store.captureRootState?.bind(store),

@@ -22,6 +22,24 @@ describe('ValidationReportSummary', () => {
       screen.getByText('4 objects checked, 0 mismatched, 0 missing'),
     ).toBeInTheDocument();
     expect(screen.queryByTestId('validation-transform')).toBeNull();
+    expect(screen.queryByTestId('validation-verify')).toBeNull();
+  });
+
+  it('says how many objects were verified by checksum and how many re-read', async () => {
+    await renderReport(
+      makeReport({
+        objects: { checked: 10_000, mismatched: 0, missing: 0 },
+        methods: { 'checksum-md5': 9_998, sha256: 2 },
+        verify: {
+          mode: 'auto',
+          methods: { checksum: 9_998, full: 2, none: 0 },
+          fellBackToFull: ['a.bin', 'b.bin'],
+        },
+      }),
+    );
+    expect(screen.getByTestId('validation-verify')).toHaveTextContent(
+      'Verified 9,998 by checksum, 2 by re-reading',
+    );
   });
 
   it('shows the record layers of a transform, the quarantine and, on request, how they were checked', async () => {

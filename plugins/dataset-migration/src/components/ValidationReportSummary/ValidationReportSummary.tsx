@@ -8,6 +8,18 @@ import { TransformLayers } from './TransformLayers';
 
 const MAX_FAILURES_SHOWN = 5;
 
+/** "Verified 9,998 by checksum, 2 by re-reading", or undefined for old reports. */
+function describeVerify(verify: ValidationReport['verify']) {
+  if (!verify) return undefined;
+  const { checksum, full, none } = verify.methods;
+  const ways = [
+    checksum > 0 && `${formatNumber(checksum)} by checksum`,
+    full > 0 && `${formatNumber(full)} by re-reading`,
+    none > 0 && `${formatNumber(none)} by size only`,
+  ].filter(Boolean);
+  return ways.length > 0 ? `Verified ${ways.join(', ')}` : undefined;
+}
+
 /** One-glance summary of a migration's validation report. */
 export const ValidationReportSummary = (props: {
   report: ValidationReport;
@@ -17,6 +29,7 @@ export const ValidationReportSummary = (props: {
   const methods = Object.entries(report.methods)
     .map(([method, count]) => `${method}: ${formatNumber(count)}`)
     .join(', ');
+  const verified = describeVerify(report.verify);
   return (
     <Box data-testid="validation-report">
       <Box display="flex" alignItems="center" mb={1}>
@@ -43,6 +56,11 @@ export const ValidationReportSummary = (props: {
         target {formatNumber(target.count)} objects /{' '}
         {formatBytes(target.bytes)}
       </Typography>
+      {verified && (
+        <Typography variant="body2" data-testid="validation-verify">
+          {verified}
+        </Typography>
+      )}
       {methods && (
         <Typography variant="body2" color="textSecondary">
           Compared by {methods}

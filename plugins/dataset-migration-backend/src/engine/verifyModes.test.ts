@@ -1,0 +1,160 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { TestDatabases } from '@backstage/backend-test-utils';
+import { InputError } from '@backstage/errors';
+import type { VerifyMode } from '@internal/backstage-plugin-dataset-migration-common';
+import {
+  actor,
+  dataset,
+  hashTree,
+  useTestEngines,
+  waitForState,
+  WrappingBackend,
+  writeFile,
+} from './__testUtils__/harness';
+
+jest.setTimeout(120_000);
+
+const FILES: Record<string, string> = {
+  'a.csv': 'id\n1\n',
+  'b/c.csv': 'id\n2\n3\n',
+  'empty.bin': '',
+};
+
+// Local files keep no checksum; a wrapper reporting md5s for some keys
+// stands in for a store that does. The S3 module's verifyModes.e2e.test.ts
+// runs the same paths against s3rver and the GCS test server.
+describe('verify modes on local files', () => {
+  const databases = TestDatabases.create({ ids: ['POSTGRES_16', 'SQLITE_3'] });
+  const engines = useTestEngines(databases);
+
+  describe.each(databases.eachSupportedId())('%p', databaseId => {
+    async function migrate(
+      verify: VerifyMode | undefined,
+      options: {
+        allowVerifyNone?: boolean;
+        tamper?: boolean;
+        md5For?: (key: string) => boolean;
+      } = {},
+    ) {
+      const src = path.join(engines.root, 'src');
+      const dst = path.join(engines.root, 'dst');
+      for (const [key, content] of Object.entries(FILES)) {
+        await writeFile(src, key, content);
+      }
+      const engine = await engines.setup(databaseId, {
+        wrap: options.md5For
+          ? local => new WrappingBackend(local, { md5For: options.md5For })
+          : undefined,
+        config: {
+          autoApprove: true,
+          validation: { allowVerifyNone: options.allowVerifyNone ?? false },
+        },
+        hooks: {
+          async beforeValidate() {
+            // Same size, other bytes.
+            if (options.tamper) await writeFile(dst, 'b/c.csv', 'id\n2\n4\n');
+          },
+        },
+      });
+      const created = await engine.create(
+        {
+          dataset: 'resource:default/plays',
+          target: { location: `file://${dst}` },
+          strategy: 'bulk-copy',
+          options: verify && { verify },
+        },
+        dataset(`file://${src}`),
+        actor,
+      );
+      await engine.start();
+      const end = await waitForState(engine, created.id, [
+        'succeeded',
+        'rolled-back',
+      ]);
+      return {
+        created,
+        end,
+        report: (await engine.getReport(created.id))!,
+        dst,
+      };
+    }
+
+    it('falls back to full for every object when no checksum is in common', async () => {
+      const { end, report } = await migrate(undefined);
+      expect(end.state).toBe('succeeded');
+      expect(report.verify).toEqual({
+        mode: 'auto',
+        methods: { checksum: 0, full: 3, none: 0 },
+        fellBackToFull: ['a.csv', 'b/c.csv', 'empty.bin'],
+      });
+    });
+
+    it('decides per object: checksum where both sides keep one, full where not', async () => {
+      // A server-side copy: the source's listed md5 is all it has to compare.
+      const { end, report } = await migrate('checksum', {
+        md5For: key => key.endsWith('.csv'),
+        tamper: true,
+      });
+      expect(end.state).toBe('rolled-back');
+      expect(report).toMatchObject({
+        passed: false,
+        objects: { checked: 3, mismatched: 1, missing: 0 },
+        methods: { 'checksum-md5': 2, 'reread-sha256': 1 },
+        verify: {
+          mode: 'checksum',
+          methods: { checksum: 2, full: 1, none: 0 },
+          fellBackToFull: ['empty.bin'],
+        },
+        failures: [
+          {
+            key: 'b/c.csv',
+            method: 'checksum',
+            problem: expect.stringMatching(/^md5 \w+ differs from source md5/),
+          },
+        ],
+      });
+    });
+
+    it("'full' re-reads and catches a same-size change, then rolls back", async () => {
+      const { end, report, dst } = await migrate('full', { tamper: true });
+      expect(end.state).toBe('rolled-back');
+      expect(report.verify).toEqual({
+        mode: 'full',
+        methods: { checksum: 0, full: 3, none: 0 },
+        fellBackToFull: [],
+      });
+      expect(report.failures).toEqual([
+        {
+          key: 'b/c.csv',
+          method: 'full',
+          problem: expect.stringMatching(/^sha256 \w+ differs from source/),
+        },
+      ]);
+      await expect(fs.stat(dst)).rejects.toThrow(/ENOENT/);
+    });
+
+    it("refuses 'none' unless configured", async () => {
+      await expect(migrate('none')).rejects.toThrow(InputError);
+    });
+
+    it("'none' compares sizes only, and says so in the plan and report", async () => {
+      const { created, end, report, dst } = await migrate('none', {
+        allowVerifyNone: true,
+        tamper: true,
+      });
+      expect(created.plan!.warnings).toContainEqual(
+        expect.stringMatching(/^Validation will compare sizes only/),
+      );
+      // The same-size change goes unnoticed: that is what 'none' means.
+      expect(end.state).toBe('succeeded');
+      expect(report).toMatchObject({
+        passed: true,
+        methods: { size: 3 },
+        manifest: { matches: true },
+        verify: { mode: 'none', methods: { checksum: 0, full: 0, none: 3 } },
+      });
+      expect(Object.keys(await hashTree(dst))).toHaveLength(3);
+    });
+  });
+});
