@@ -137,14 +137,6 @@ export interface Config {
     };
 
     /**
-     * Objects larger than this many MiB are split into per-chunk work items
-     * where the storage backends support it.
-     *
-     * @default 64
-     */
-    largeObjectChunkMiB?: number;
-
-    /**
      * Notifications (through Backstage's notifications backend): the
      * dataset's owners when a migration awaits approval, succeeds, fails or
      * is rolled back; the owners of its consumers at cutover and rollback.
