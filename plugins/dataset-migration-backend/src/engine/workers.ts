@@ -18,7 +18,14 @@ const MAX_DRIVERS = 2;
 export class WorkerPool {
   private running = false;
   private loop?: Promise<void>;
-  private wake?: () => void;
+  /** Ends the loop's current sleep, if it is sleeping. */
+  private wakeSleeper?: () => void;
+  /**
+   * A wake-up that came while the loop was busy (claiming, polling drivers):
+   * the next sleep is skipped instead of the wake-up being lost until the
+   * clock's next tick, which with a long poll interval also held up stop().
+   */
+  private wakePending = false;
   /**
    * Set when this replica finished the last item it held of a migration:
    * that migration's stage may be complete, so its driver is polled at
@@ -97,13 +104,13 @@ export class WorkerPool {
   nudge() {
     this.nudged = true;
     this.changes += 1;
-    this.wake?.();
+    this.wake();
   }
 
   /** Stops claiming; waits for in-flight work unless abandoning. */
   async stop(abandon: boolean) {
     this.running = false;
-    this.wake?.();
+    this.wake();
     if (abandon) return;
     await this.loop;
     await Promise.allSettled([
@@ -189,16 +196,35 @@ export class WorkerPool {
         if (this.ctx.signal.aborted) return;
         logger.warn(`Dataset migration worker poll failed: ${errorMessage(e)}`);
       }
-      await new Promise<void>(resolve => {
-        const timer = setTimeout(resolve, config.pollIntervalMs);
-        this.wake = () => {
-          clearTimeout(timer);
-          // better-sqlite3 answers synchronously, so without a macrotask
-          // hop a busy loop would starve timers and file I/O.
-          setImmediate(resolve);
-        };
-      });
+      await this.sleep(config.pollIntervalMs);
     }
+  }
+
+  /** Wakes the loop now, or makes its next sleep return at once. */
+  private wake() {
+    this.wakePending = true;
+    this.wakeSleeper?.();
+  }
+
+  private sleep(ms: number) {
+    return new Promise<void>(resolve => {
+      const end = () => {
+        this.wakeSleeper = undefined;
+        this.wakePending = false;
+        // better-sqlite3 answers synchronously, so without a macrotask
+        // hop a busy loop would starve timers and file I/O.
+        setImmediate(resolve);
+      };
+      if (this.wakePending || !this.running) {
+        end();
+        return;
+      }
+      const timer = setTimeout(end, ms);
+      this.wakeSleeper = () => {
+        clearTimeout(timer);
+        end();
+      };
+    });
   }
 
   private track<K>(
@@ -211,7 +237,7 @@ export class WorkerPool {
     work.finally(() => {
       map.delete(key);
       if (map === this.inFlight) this.batchFinished(key as number);
-      if (wake) this.wake?.();
+      if (wake) this.wake();
     });
   }
 
