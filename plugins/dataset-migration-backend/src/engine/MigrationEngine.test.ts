@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { TestDatabases } from '@backstage/backend-test-utils';
-import { ConflictError, InputError } from '@backstage/errors';
+import { InputError } from '@backstage/errors';
 import {
   WrappingBackend,
   actor,
@@ -236,7 +236,7 @@ describe('MigrationEngine', () => {
       ]);
     });
 
-    it('refuses to start when the source drifted from the plan', async () => {
+    it('stops before the first write when the source drifted from the plan', async () => {
       const src = path.join(root, 'src');
       await makeMixedTree(src, 10);
       const engine = await setup(databaseId);
@@ -250,19 +250,29 @@ describe('MigrationEngine', () => {
         actor,
       );
       await writeFile(src, 'empty.bin', 'no longer empty');
-      const error = await engine.approve(created.id, actor).catch(e => e);
-      expect(error).toBeInstanceOf(ConflictError);
-      expect(error.message).toMatch(/source changed since the plan was made/);
-      const failed = await engine.get(created.id);
+      // Approval does not re-list the source; the snapshot step does.
+      await engine.approve(created.id, actor);
+      await engine.start();
+      const failed = await waitForState(engine, created.id, [
+        'failed',
+        'succeeded',
+        'rolled-back',
+      ]);
       expect(failed).toMatchObject({
         state: 'failed',
-        reason: expect.stringMatching(/source changed/),
+        reason: expect.stringMatching(
+          /^The source changed since the plan was made \(plan: 10 objects, \d+ bytes; now: 10 objects, \d+ bytes\)/,
+        ),
       });
-      const events = await allEvents(engine, created.id);
-      expect(events[events.length - 1]).toMatchObject({
-        type: 'state-changed',
-        actor: actor.ref,
-      });
+      // Nothing was written, so nothing is rolled back.
+      expect(stateChanges(await allEvents(engine, created.id))).toEqual([
+        'awaiting-approval',
+        'queued',
+        'running',
+        'failed',
+      ]);
+      await new Promise(r => setTimeout(r, 300));
+      expect((await engine.get(created.id))!.state).toBe('failed');
       await expect(fs.stat(path.join(root, 'dst'))).rejects.toThrow(/ENOENT/);
     });
 

@@ -8,7 +8,7 @@ import {
   finishRollbackItems,
   prepareRollback,
 } from './rollback';
-import { takeSnapshot } from './snapshot';
+import { SourceDriftError, takeSnapshot } from './snapshot';
 import { changeState, enterStep, failMigration } from './transitions';
 import { finishValidation } from './validate';
 
@@ -58,7 +58,10 @@ export async function driveMigration(
         message: `Rollback step failed, will retry: ${message(e)}`,
       });
     } else {
-      await failMigration(stores, m.id, message(e));
+      // A drifted source is found before the first write: nothing to undo.
+      await failMigration(stores, m.id, message(e), {
+        rollback: !(e instanceof SourceDriftError),
+      });
     }
   }
 }

@@ -8,6 +8,13 @@ import { isInternalKey } from '../storage/backupArea';
 import { SetDigest } from './checksums';
 import type { EngineContext, StoreCache } from './context';
 
+/**
+ * The source no longer matches the plan's snapshot. Raised by the snapshot
+ * step, before anything is written: the migration fails without a rollback
+ * (there is nothing to undo) and must be planned again.
+ */
+export class SourceDriftError extends ConflictError {}
+
 /** A source listing summed up: what the plan, approve and the snapshot step compare. */
 export interface SourceSnapshot {
   count: number;
@@ -51,8 +58,8 @@ export async function snapshotSource(
  * The snapshot step: replaces the migration's work items with a fresh
  * listing of the source (stage `copy`), heartbeating the driver lease per
  * page since a large source takes long to list. A listing that no longer
- * matches the plan's `snapshotHash` is a `ConflictError` (the plan's numbers
- * would be wrong). Safe to re-run: old items are deleted first.
+ * matches the plan's `snapshotHash` is a {@link SourceDriftError} (the plan's
+ * numbers would be wrong). Safe to re-run: old items are deleted first.
  */
 export async function takeSnapshot(
   ctx: EngineContext,
@@ -74,7 +81,7 @@ export async function takeSnapshot(
   });
   ctx.assertAlive();
   if (m.plan && snapshot.hash !== m.plan.snapshotHash) {
-    throw new ConflictError(
+    throw new SourceDriftError(
       `The source changed since the plan was made (plan: ${m.plan.source.objectCount} objects, ${m.plan.source.totalBytes} bytes; now: ${snapshot.count} objects, ${snapshot.bytes} bytes). Create a new migration to plan again.`,
     );
   }
