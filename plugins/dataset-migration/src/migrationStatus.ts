@@ -96,8 +96,9 @@ export function mayHaveWritten(m: Migration): boolean {
 }
 
 /**
- * Whether a worker ever took the migration up: cancelled at plan review,
- * cancelled while queued, or refused at approval because the source changed.
+ * Whether a worker ever took the migration up: cancelled at plan review or
+ * while queued. (One whose snapshot found the source changed was taken up,
+ * but has no items: {@link mayHaveWritten} is false for it.)
  * There is nothing to roll back, and a retry would only return it to review
  * (the engine asks for a new approval), so neither is offered.
  */

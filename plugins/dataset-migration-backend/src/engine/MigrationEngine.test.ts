@@ -272,7 +272,9 @@ describe('MigrationEngine', () => {
         'failed',
       ]);
       await new Promise(r => setTimeout(r, 300));
-      expect((await engine.get(created.id))!.state).toBe('failed');
+      const after = (await engine.get(created.id))!;
+      expect(after.state).toBe('failed');
+      expect(after.progress).toMatchObject({ totalItems: 0, doneItems: 0 });
       await expect(fs.stat(path.join(root, 'dst'))).rejects.toThrow(/ENOENT/);
     });
 

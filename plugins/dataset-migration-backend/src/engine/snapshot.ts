@@ -81,6 +81,9 @@ export async function takeSnapshot(
   });
   ctx.assertAlive();
   if (m.plan && snapshot.hash !== m.plan.snapshotHash) {
+    // Its items describe a source nobody approved: none is copied, and the
+    // migration shows no copy step (nothing to roll back).
+    await stores.items.deleteAll(m.id);
     throw new SourceDriftError(
       `The source changed since the plan was made (plan: ${m.plan.source.objectCount} objects, ${m.plan.source.totalBytes} bytes; now: ${snapshot.count} objects, ${snapshot.bytes} bytes). Create a new migration to plan again.`,
     );
