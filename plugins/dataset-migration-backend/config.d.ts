@@ -25,8 +25,12 @@ export interface Config {
        */
       enabled?: boolean;
       /**
-       * Worker lanes of this replica: how many objects it copies or
-       * validates at once (each lane works through its claimed batch).
+       * Worker lanes this replica starts with. A lane is not one work item:
+       * it claims a batch of up to `batch.maxObjects` items (and
+       * `batch.maxMiB`) and copies or validates them one after another, so
+       * a replica works on `concurrency` objects at once and holds leases
+       * on up to `concurrency` × `batch.maxObjects`. The number of lanes
+       * then adapts between `minConcurrency` and `maxConcurrency`.
        *
        * @default 4
        */
@@ -45,9 +49,13 @@ export interface Config {
         maxMiB?: number;
       };
       /**
-       * How long a claimed work item stays leased to this replica without a
-       * heartbeat. Workers heartbeat every `leaseSeconds / 3`; an expired
-       * lease makes the item claimable by another replica.
+       * How long a claimed work item (or a migration's driver stage) stays
+       * leased to this replica without a heartbeat. Workers heartbeat every
+       * `leaseSeconds / 3`; an expired lease makes the item claimable by
+       * another replica. Leases are timed on the database's clock (on
+       * PostgreSQL, `clock_timestamp()` of the server), not on any
+       * replica's, so replicas whose clocks drift apart neither steal live
+       * leases nor keep dead ones.
        *
        * @default 60
        */
@@ -59,8 +67,9 @@ export interface Config {
        */
       pollIntervalMs?: number;
       /**
-       * The fewest work items this replica keeps in flight when it adapts
-       * its concurrency: it starts at `concurrency`, grows by one per
+       * The fewest worker lanes (see `concurrency`: each works a batch of
+       * up to `batch.maxObjects` items) this replica runs when it adapts
+       * its concurrency: it starts at `concurrency`, grows by one lane per
        * 5-second window while work waits and requests succeed, halves when
        * a store throttles (S3 `SlowDown`, HTTP 429) or memory runs short,
        * and shrinks by one per window when idle (docs/fleet.md, "Adaptive
@@ -70,7 +79,8 @@ export interface Config {
        */
       minConcurrency?: number;
       /**
-       * The most work items this replica keeps in flight.
+       * The most worker lanes this replica runs (each works a batch of up
+       * to `batch.maxObjects` items, one object at a time).
        *
        * @default `concurrency` when set, else 16
        */

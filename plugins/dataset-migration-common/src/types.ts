@@ -336,11 +336,50 @@ export interface FleetWorker {
   drivenMigrations?: number;
 }
 
+/**
+ * How many of the fleet's copy attempts of the last minute (the window of
+ * {@link FleetStatus.throughput}, ending at the database's now) ended in an
+ * error. An attempt ended in an error when it was retried (an `item-retry`
+ * event) or failed the item for good (`item-failed`); it succeeded when the
+ * object was copied (`copied_at`, the same items as
+ * `throughput.itemsPerMinute`). Only the copy stage counts: validate and
+ * rollback attempts that succeed leave no indexed timestamp to count them by.
+ * An attempt a replica abandoned (lease lost, replica died) is in neither.
+ * Fleet-wide only: events do not record which replica wrote them. @public
+ */
+export interface FleetErrorRate {
+  /** Copy attempts that ended in an error and will be retried. */
+  retried: number;
+  /** Copy attempts that failed their item for good. */
+  failed: number;
+  /** Copy attempts that ended: copied + retried + failed. */
+  attempts: number;
+  /** `(retried + failed) / attempts`, from 0 to 1; 0 without attempts. */
+  rate: number;
+}
+
 /** State of the worker fleet. @public */
 export interface FleetStatus {
+  /**
+   * Items a worker could claim right now, every stage together: items of
+   * the stage their migration is in (`running` in copy or validate,
+   * `rolling-back` in rollback-items) that are pending and due (not a retry
+   * waiting out its back-off), or running on an expired lease. The same
+   * count as the `dataset_migration.queue.depth` metric, summed over stages.
+   */
   queueDepth: number;
+  /** Live item leases fleet-wide (database clock). */
   inFlight: number;
   workers: FleetWorker[];
   migrations: Partial<Record<MigrationState, number>>;
+  /**
+   * Objects copied, and their source bytes, in the last minute: items whose
+   * `copied_at` is at most 60 s before the database's now.
+   */
   throughput: { itemsPerMinute: number; bytesPerMinute: number };
+  /**
+   * Error rate of the copy attempts in the same window as `throughput`
+   * (absent from backends that predate it).
+   */
+  errors?: FleetErrorRate;
 }

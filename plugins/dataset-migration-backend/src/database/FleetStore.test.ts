@@ -1,11 +1,82 @@
+import { Knex } from 'knex';
 import { TestDatabases } from '@backstage/backend-test-utils';
 import { FleetStore, GONE_RETENTION_MS } from './FleetStore';
+import { MetricsStore } from './MetricsStore';
 import { WorkItemStore } from './WorkItemStore';
 import { readDbNow } from './clock';
 
 const migrationsDir = `${__dirname}/../../migrations`;
 
 jest.setTimeout(60_000);
+
+const TEN_MINUTES = 10 * 60_000;
+
+async function addMigration(
+  knex: Knex,
+  id: string,
+  state: string,
+  phase: string | null,
+  updatedAt = 1,
+) {
+  await knex('dm_migrations').insert({
+    id,
+    dataset: 'resource:default/plays',
+    source_location: 'file:///src',
+    target_location: 'file:///dst',
+    strategy: 'bulk-copy',
+    state,
+    phase,
+    created_by: 'user:default/tester',
+    created_at: 1,
+    updated_at: updatedAt,
+  });
+}
+
+async function addItem(
+  knex: Knex,
+  migrationId: string,
+  key: string,
+  fields: Record<string, unknown>,
+) {
+  await knex('dm_work_items').insert({
+    migration_id: migrationId,
+    key,
+    size: 10,
+    stage: 'copy',
+    state: 'pending',
+    attempts: 0,
+    ...fields,
+  });
+}
+
+/** An event as itemBatch.ts writes it (details is JSON text). */
+async function addEvent(
+  knex: Knex,
+  migrationId: string,
+  type: string,
+  createdAt: number,
+  details: Record<string, unknown>,
+) {
+  await knex('dm_events').insert({
+    migration_id: migrationId,
+    type,
+    level: 'warn',
+    message: type,
+    created_at: createdAt,
+    details: JSON.stringify(details),
+  });
+}
+
+/** Runs `fn` while this process's clock is off by `skewMs`. */
+async function skewed<T>(skewMs: number, fn: () => Promise<T>): Promise<T> {
+  const real = Date.now.bind(Date);
+  const spy = jest.spyOn(Date, 'now').mockImplementation(() => real() + skewMs);
+  try {
+    return await fn();
+  } finally {
+    spy.mockRestore();
+  }
+}
 
 describe('FleetStore', () => {
   const databases = TestDatabases.create({ ids: ['POSTGRES_16', 'SQLITE_3'] });
@@ -71,6 +142,112 @@ describe('FleetStore', () => {
       await fleet.heartbeat('c', 1);
       const again = await fleet.status(10_000);
       expect(again.workers.find(w => w.id === 'c')?.state).toBe('active');
+      await knex.destroy();
+    },
+  );
+
+  it.each(databases.eachSupportedId())(
+    'reports the copy error rate and throughput of the last minute by the database clock, %p',
+    async databaseId => {
+      const knex = await databases.init(databaseId);
+      await knex.migrate.latest({ directory: migrationsDir });
+      const now = await readDbNow(knex);
+      await addMigration(knex, 'run', 'running', 'copy');
+      // Failed on its last copy failure 15 s ago: its events still count.
+      await addMigration(knex, 'fail', 'failed', null, now - 15_000);
+      // Copied 10 s ago (in the window) and 90 s ago (not).
+      for (const key of ['a', 'b', 'c']) {
+        await addItem(knex, 'run', key, {
+          state: 'done',
+          copied_at: now - 10_000,
+        });
+      }
+      await addItem(knex, 'run', 'old', {
+        state: 'done',
+        copied_at: now - 90_000,
+      });
+      const copy = (key: string) => ({ key, stage: 'copy', attempt: 1 });
+      await addEvent(knex, 'run', 'item-retry', now - 5_000, copy('d'));
+      // The retried item ran again since: its row no longer shows the retry.
+      await addEvent(knex, 'run', 'item-retry', now - 30_000, copy('a'));
+      await addEvent(knex, 'fail', 'item-failed', now - 20_000, copy('e'));
+      // Not in the window, not the copy stage, not an attempt's end.
+      await addEvent(knex, 'run', 'item-retry', now - 120_000, copy('f'));
+      await addEvent(knex, 'run', 'item-retry', now - 5_000, {
+        key: 'g"stage":"copy"',
+        stage: 'validate',
+        attempt: 1,
+      });
+      await addEvent(knex, 'run', 'lease-reclaimed', now - 5_000, copy('h'));
+
+      const fleet = new FleetStore(knex);
+      const expected = {
+        throughput: { itemsPerMinute: 3, bytesPerMinute: 30 },
+        errors: { retried: 2, failed: 1, attempts: 6, rate: 0.5 },
+      };
+      expect(await fleet.status(10_000)).toMatchObject(expected);
+
+      // The replica answering GET /fleet has a skewed clock: the window is
+      // the database's last minute all the same. (SQLite's clock is the
+      // process's own, so there is no other clock to skew from.)
+      const skews =
+        databaseId === 'POSTGRES_16' ? [TEN_MINUTES, -TEN_MINUTES] : [];
+      for (const skew of skews) {
+        expect(await skewed(skew, () => fleet.status(10_000))).toMatchObject(
+          expected,
+        );
+      }
+
+      // Nothing attempted: a rate of 0, not NaN.
+      await knex('dm_events').delete();
+      await knex('dm_work_items').delete();
+      expect((await fleet.status(10_000)).errors).toEqual({
+        retried: 0,
+        failed: 0,
+        attempts: 0,
+        rate: 0,
+      });
+      await knex.destroy();
+    },
+  );
+
+  it.each(databases.eachSupportedId())(
+    'counts claimable items as queue depth, exactly as the metric does, %p',
+    async databaseId => {
+      const knex = await databases.init(databaseId);
+      await knex.migrate.latest({ directory: migrationsDir });
+      const now = await readDbNow(knex);
+      await addMigration(knex, 'copying', 'running', 'copy');
+      await addMigration(knex, 'paused', 'paused', 'copy');
+      for (const key of ['p1', 'p2', 'p3']) {
+        await addItem(knex, 'copying', key, {});
+      }
+      await addItem(knex, 'copying', 'due', { not_before: now - 1_000 });
+      await addItem(knex, 'copying', 'expired', {
+        state: 'running',
+        lease_owner: 'dead',
+        lease_expires_at: now - 1_000,
+      });
+      // Not claimable: a retry backing off, a live lease, an item of another
+      // stage, a paused migration's item.
+      await addItem(knex, 'copying', 'backoff', {
+        not_before: now + 60_000,
+        attempts: 1,
+      });
+      await addItem(knex, 'copying', 'live', {
+        state: 'running',
+        lease_owner: 'a',
+        lease_expires_at: now + 60_000,
+      });
+      await addItem(knex, 'copying', 'later', { stage: 'validate' });
+      await addItem(knex, 'paused', 'p1', {});
+
+      const status = await new FleetStore(knex).status(10_000);
+      expect(status.queueDepth).toBe(5);
+      const metric = await new MetricsStore(knex).queueDepth();
+      expect(metric.copy + metric.validate + metric.rollback).toBe(
+        status.queueDepth,
+      );
       await knex.destroy();
     },
   );

@@ -1,6 +1,10 @@
 import { Knex } from 'knex';
-import type { FleetStatus } from '@internal/backstage-plugin-dataset-migration-common';
+import {
+  FINAL_MIGRATION_STATES,
+  type FleetStatus,
+} from '@internal/backstage-plugin-dataset-migration-common';
 import { dbNow, readDbNow } from './clock';
+import { MetricsStore } from './MetricsStore';
 import { DbBigInt, DbCount, DbWrite, num } from './rowValues';
 
 /** A `dm_workers` row (one per replica) as the database returns it. */
@@ -19,6 +23,17 @@ export interface DbWorkerRow {
  * before its row is pruned.
  */
 export const GONE_RETENTION_MS = 60 * 60_000;
+
+/** The window of `GET /fleet`'s throughput and error rate. */
+export const THROUGHPUT_WINDOW_MS = 60_000;
+
+/**
+ * A final migration's events count towards the error rate while it changed
+ * state this recently: the window plus room for the clock of the replica
+ * that stamped `updated_at` (a copy step that fails on its last item's
+ * failure ends right after that item's `item-failed` event).
+ */
+const RECENT_MIGRATION_MS = 10 * 60_000;
 
 /** Worker heartbeats and the queue-wide numbers behind `GET /fleet`. */
 export class FleetStore {
@@ -50,21 +65,15 @@ export class FleetStore {
   /**
    * `seenWithinMs`: a replica whose last heartbeat is older is `gone` (as is
    * one that stopped); gone replicas are listed for {@link GONE_RETENTION_MS}.
+   * Every window and lease is on the database's clock (clock.ts).
    */
   async status(seenWithinMs: number): Promise<Omit<FleetStatus, 'migrations'>> {
     const now = await readDbNow(this.knex);
     await this.knex('dm_workers')
       .where('last_seen_at', '<', now - GONE_RETENTION_MS)
       .delete();
-    const active = (q: Knex.QueryBuilder) =>
-      q
-        .join('dm_migrations as m', 'm.id', 'wi.migration_id')
-        .whereIn('m.state', ['running', 'rolling-back']);
-    const [{ queued }]: Array<{ queued: DbCount }> = await active(
-      this.knex('dm_work_items as wi'),
-    )
-      .where('wi.state', 'pending')
-      .count({ queued: '*' });
+    // The metric's query itself, so GET /fleet and the gauge cannot differ.
+    const depth = await new MetricsStore(this.knex).queueDepth();
     // Live leases per replica: the work each one holds right now.
     const leased: Array<{ lease_owner: string; n: DbCount }> = await this.knex(
       'dm_work_items',
@@ -83,14 +92,18 @@ export class FleetStore {
         .select('driver_owner')
         .count({ n: '*' });
     const drivesOf = new Map(driving.map(r => [r.driver_owner, num(r.n)]));
+    const since = now - THROUGHPUT_WINDOW_MS;
     const [recent]: Array<{ items: DbCount; bytes: DbCount | null }> =
       await this.knex('dm_work_items')
-        .where('copied_at', '>=', Date.now() - 60_000)
+        .where('copied_at', '>=', since)
         .count({ items: '*' })
         .sum({ bytes: 'size' });
+    const copied = num(recent?.items);
+    const errors = await this.copyErrors(since);
+    const attempts = copied + errors.retried + errors.failed;
     const workers: DbWorkerRow[] = await this.knex('dm_workers').orderBy('id');
     return {
-      queueDepth: num(queued),
+      queueDepth: Object.values(depth).reduce((a, b) => a + b, 0),
       inFlight: [...leasesOf.values()].reduce((a, b) => a + b, 0),
       workers: workers.map(w => {
         const gone =
@@ -111,9 +124,57 @@ export class FleetStore {
         };
       }),
       throughput: {
-        itemsPerMinute: num(recent?.items),
+        itemsPerMinute: copied,
         bytesPerMinute: num(recent?.bytes),
       },
+      errors: {
+        ...errors,
+        attempts,
+        rate: attempts === 0 ? 0 : (errors.retried + errors.failed) / attempts,
+      },
     };
+  }
+
+  /**
+   * Copy attempts since `since` that ended in an error, from their
+   * `item-retry` and `item-failed` events (`details.stage` is `copy`). An item
+   * row keeps only its last attempt, so a retry whose next attempt already
+   * ran is in the events only. `dm_events` has no index on its time or type,
+   * so the events are read per migration through `dm_events (migration_id,
+   * id)`, only those of migrations that can have had item work in the
+   * window: not final, or changed state lately ({@link RECENT_MIGRATION_MS}).
+   * Correlated subqueries keep that plan on PostgreSQL: as a join, its
+   * planner guesses from `created_at`'s statistics that few events are that
+   * recent and scans the whole table for them.
+   */
+  private async copyErrors(
+    since: number,
+  ): Promise<{ retried: number; failed: number }> {
+    const { knex } = this;
+    const count = (type: string) =>
+      knex('dm_events as e')
+        .count('*')
+        .whereRaw('e.migration_id = m.id')
+        .where('e.type', type)
+        .where('e.created_at', '>=', since)
+        // details is the JSON.stringify of { key, stage, ... }: a quote in
+        // the key is escaped, so only the stage property can match.
+        .where('e.details', 'like', '%"stage":"copy"%');
+    const [row]: Array<{ retried: DbCount | null; failed: DbCount | null }> =
+      await knex('dm_migrations as m')
+        .where(m =>
+          m
+            .whereNotIn('m.state', [...FINAL_MIGRATION_STATES])
+            .orWhere(
+              'm.updated_at',
+              '>=',
+              since - (RECENT_MIGRATION_MS - THROUGHPUT_WINDOW_MS),
+            ),
+        )
+        .select({
+          retried: knex.raw('sum(?)', [count('item-retry')]),
+          failed: knex.raw('sum(?)', [count('item-failed')]),
+        });
+    return { retried: num(row?.retried), failed: num(row?.failed) };
   }
 }

@@ -6,7 +6,14 @@ import type {
   MigrationState,
 } from '@internal/backstage-plugin-dataset-migration-common';
 import { FINAL_MIGRATION_STATES } from '@internal/backstage-plugin-dataset-migration-common';
-import { dbNow, dbNowPlus } from './clock';
+import {
+  dbNow,
+  dbNowPlus,
+  DbTakeoverColumns,
+  LeaseTakeover,
+  takeoverColumns,
+  toTakeover,
+} from './clock';
 import { insertEvent, NewEvent } from './EventStore';
 import {
   DbMigrationRow,
@@ -71,6 +78,14 @@ function filtered(q: Knex.QueryBuilder, filter: MigrationFilter) {
   if (filter.owner) q.where('dataset_owner', filter.owner);
   if (filter.state) q.where('state', filter.state);
   return q;
+}
+
+/** What {@link MigrationStore.claimDriver} tells of a driver it took over. */
+export interface DriverTakeover {
+  /** The replica whose driver lease had expired. */
+  previousDriver?: string;
+  /** How long that lease had sat expired (database clock). */
+  takeover?: LeaseTakeover;
 }
 
 /**
@@ -273,35 +288,45 @@ export class MigrationStore {
   /**
    * Claims the driver lease of up to `limit` migrations in `states` that
    * have no live driver, so exactly one replica advances a migration's
-   * steps. A take-over of an expired lease names the previous driver.
+   * steps. A take-over of an expired lease names the previous driver and
+   * how long its lease had sat expired (`takeover`, read with the
+   * candidates: no statement of its own).
    */
   async claimDriver(
     owner: string,
     leaseMs: number,
     states: MigrationState[],
     limit: number,
-  ): Promise<Array<MigrationRow & { previousDriver?: string }>> {
+  ): Promise<Array<MigrationRow & DriverTakeover>> {
     // Lease times are the database's on PostgreSQL (clock.ts).
     const now = dbNow(this.knex);
-    const candidates: Array<Pick<DbMigrationRow, 'id' | 'driver_owner'>> =
-      await this.knex('dm_migrations')
-        .whereIn('state', states)
-        .andWhere(q =>
-          q.whereNull('driver_owner').orWhere('driver_expires_at', '<', now),
-        )
-        // Migrations whose items are all finished (or that have a stage
-        // without items, e.g. snapshot or cutover) first: they wait only
-        // for a driver. Oldest first otherwise. Without this, queued
-        // migrations (always older) took every driver while finished
-        // copies waited (measured: 1,020 of 1,026 running migrations idle).
-        .orderByRaw(
-          `CASE WHEN state IN ('running', 'rolling-back') AND NOT EXISTS (SELECT 1 FROM dm_work_items wi WHERE wi.migration_id = dm_migrations.id AND wi.stage = ${ITEM_STAGE_SQL} AND wi.state IN ('pending', 'running')) THEN 0 ELSE 1 END`,
-        )
-        .orderBy('updated_at', 'asc')
-        .limit(limit)
-        .select('id', 'driver_owner');
-    const claimed: Array<MigrationRow & { previousDriver?: string }> = [];
-    for (const { id, driver_owner: previous } of candidates) {
+    const candidates: Array<
+      Pick<DbMigrationRow, 'id' | 'driver_owner' | 'driver_expires_at'> &
+        DbTakeoverColumns
+    > = await this.knex('dm_migrations')
+      .whereIn('state', states)
+      .andWhere(q =>
+        q.whereNull('driver_owner').orWhere('driver_expires_at', '<', now),
+      )
+      // Migrations whose items are all finished (or that have a stage
+      // without items, e.g. snapshot or cutover) first: they wait only
+      // for a driver. Oldest first otherwise. Without this, queued
+      // migrations (always older) took every driver while finished
+      // copies waited (measured: 1,020 of 1,026 running migrations idle).
+      .orderByRaw(
+        `CASE WHEN state IN ('running', 'rolling-back') AND NOT EXISTS (SELECT 1 FROM dm_work_items wi WHERE wi.migration_id = dm_migrations.id AND wi.stage = ${ITEM_STAGE_SQL} AND wi.state IN ('pending', 'running')) THEN 0 ELSE 1 END`,
+      )
+      .orderBy('updated_at', 'asc')
+      .limit(limit)
+      .select(
+        'id',
+        'driver_owner',
+        'driver_expires_at',
+        ...takeoverColumns(this.knex, 'dm_migrations.driver_owner'),
+      );
+    const claimed: Array<MigrationRow & DriverTakeover> = [];
+    for (const candidate of candidates) {
+      const { id, driver_owner: previous } = candidate;
       const updated = await this.knex('dm_migrations')
         .where('id', id)
         .whereIn('state', states)
@@ -317,9 +342,12 @@ export class MigrationStore {
       if (updated === 1) {
         const row = await this.get(id);
         if (row) {
+          const from = previous && previous !== owner ? previous : undefined;
+          const takeover =
+            from && toTakeover(candidate, candidate.driver_expires_at);
           claimed.push(
-            previous && previous !== owner
-              ? { ...row, previousDriver: previous }
+            from
+              ? { ...row, previousDriver: from, ...(takeover && { takeover }) }
               : row,
           );
         }

@@ -40,7 +40,13 @@ export interface ItemPatch {
   problem?: string | null;
   lastError?: string | null;
   attempts?: number;
-  notBefore?: number | null;
+  /**
+   * A retry's backoff: the item is claimable again this many milliseconds
+   * from now on the database's clock (clock.ts), since claims compare
+   * `not_before` with it; a replica's skewed clock would otherwise hold a
+   * retried item back fleet-wide, or drop its backoff. Null clears it.
+   */
+  dueInMs?: number | null;
   transformStats?: ItemTransformStats | null;
 }
 
@@ -60,8 +66,11 @@ const PG_TYPES: Partial<Record<keyof DbWorkItemRow, string>> = {
   lease_expires_at: 'bigint',
 };
 
-/** The columns a patch sets; `now` stamps finished and copied times. */
-function patchToRow(patch: ItemPatch, now: number): RowPatch {
+/**
+ * The columns a patch sets; `now` stamps finished and copied times, `knex`
+ * gives the database's clock for `not_before`.
+ */
+function patchToRow(patch: ItemPatch, now: number, knex: Knex): RowPatch {
   const row: RowPatch = {};
   if (patch.state !== undefined) {
     row.state = patch.state;
@@ -88,7 +97,10 @@ function patchToRow(patch: ItemPatch, now: number): RowPatch {
   if (patch.problem !== undefined) row.problem = patch.problem;
   if (patch.lastError !== undefined) row.last_error = patch.lastError;
   if (patch.attempts !== undefined) row.attempts = patch.attempts;
-  if (patch.notBefore !== undefined) row.not_before = patch.notBefore;
+  if (patch.dueInMs !== undefined) {
+    row.not_before =
+      patch.dueInMs === null ? null : dbNowPlus(knex, patch.dueInMs);
+  }
   if (patch.transformStats !== undefined) {
     row.transform_stats = patch.transformStats
       ? JSON.stringify(patch.transformStats)
@@ -176,7 +188,7 @@ export class WorkItemStore {
         state: 'running',
         stage: item.stage,
       })
-      .update(patchToRow(patch, Date.now()));
+      .update(patchToRow(patch, Date.now(), this.knex));
     return updated === 1;
   }
 
@@ -198,7 +210,7 @@ export class WorkItemStore {
       { stage: ItemStage; rows: Array<{ id: number; row: RowPatch }> }
     >();
     for (const e of entries) {
-      const row = patchToRow(e.patch, now);
+      const row = patchToRow(e.patch, now, this.knex);
       const shape = `${e.stage}:${Object.keys(row).sort().join(',')}`;
       let group = groups.get(shape);
       if (!group) groups.set(shape, (group = { stage: e.stage, rows: [] }));

@@ -35,6 +35,7 @@ describe('claimItems', () => {
       const first = await claimItems(knex, 'a', LEASE, 2);
       expect(first.map(i => i.state)).toEqual(['running', 'running']);
       expect(first[0].reclaimedFrom).toBeUndefined();
+      expect(first[0].takeover).toBeUndefined();
       const second = await claimItems(knex, 'b', LEASE, 5);
       expect(second).toHaveLength(1);
       expect([...first, ...second].map(i => i.key).sort()).toEqual([
@@ -62,16 +63,32 @@ describe('claimItems', () => {
     async databaseId => {
       const knex = await setup(databaseId, 3);
       const [dead] = await claimItems(knex, 'dead', LEASE, 1);
+      const expiredAt = (await readDbNow(knex)) - 1_000;
       await knex('dm_work_items')
         .where('id', dead.id)
-        .update({ lease_expires_at: (await readDbNow(knex)) - 1_000 });
+        .update({ lease_expires_at: expiredAt });
+      // The dead replica's last heartbeat, 3 s ago.
+      await knex('dm_workers').insert({
+        id: 'dead',
+        last_seen_at: expiredAt - 2_000,
+        in_flight: 1,
+      });
 
       const [taken] = await claimItems(knex, 'b', LEASE, 1);
       expect(taken).toMatchObject({
         id: dead.id,
         key: dead.key,
         reclaimedFrom: 'dead',
+        // How long recovery took, read with the claim.
+        takeover: {
+          leaseExpiredAt: expiredAt,
+          ownerLastSeenAt: expiredAt - 2_000,
+        },
       });
+      const { expiredForMs, ownerSilentForMs } = taken.takeover!;
+      expect(expiredForMs).toBeGreaterThanOrEqual(1_000);
+      expect(expiredForMs).toBeLessThan(11_000);
+      expect(ownerSilentForMs! - expiredForMs).toBe(2_000);
       const row = await knex('dm_work_items').where('id', dead.id).first();
       expect(row.lease_owner).toBe('b');
       expect(Number(row.lease_expires_at)).toBeGreaterThan(

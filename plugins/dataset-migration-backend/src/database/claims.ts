@@ -1,5 +1,11 @@
 import { Knex } from 'knex';
-import { dbNow, dbNowPlus } from './clock';
+import {
+  dbNow,
+  dbNowPlus,
+  DbTakeoverColumns,
+  takeoverColumns,
+  toTakeover,
+} from './clock';
 import type { DbMigrationRow } from './migrationRows';
 import { DbClient, DbCount, DbWrite, isPostgres, num } from './rowValues';
 import { DbWorkItemRow, fromRow, ItemStage, WorkItem } from './workItemRows';
@@ -200,6 +206,38 @@ export function withinBudget<T extends { size: number | string }>(
   });
 }
 
+/** A claim's candidate row, before the UPDATE that leases it. */
+type Candidate = Pick<
+  DbWorkItemRow,
+  'id' | 'lease_owner' | 'lease_expires_at' | 'size'
+>;
+
+/**
+ * An item taken over from an expired lease: whose it was, and (read with
+ * the candidate) how long that lease had sat expired.
+ */
+function reclaimed(
+  item: WorkItem,
+  was: (Candidate & Partial<DbTakeoverColumns>) | undefined,
+): WorkItem {
+  if (!was?.lease_owner) return item;
+  const takeover =
+    was.db_now === undefined
+      ? undefined
+      : toTakeover(
+          {
+            db_now: was.db_now,
+            owner_last_seen_at: was.owner_last_seen_at ?? null,
+          },
+          was.lease_expires_at,
+        );
+  return {
+    ...item,
+    reclaimedFrom: was.lease_owner,
+    ...(takeover && { takeover }),
+  };
+}
+
 async function claimFrom(
   knex: Knex,
   owner: string,
@@ -223,19 +261,26 @@ async function claimFrom(
     activeMigrations(db).where('id', migrationId).select('id');
   if (isPostgres(knex) && kind === 'expired') {
     // A take-over is rare and worth an event naming the replica that lost
-    // the item, so its previous owner is read under the row locks first.
+    // the item and how long its lease had been expired, so the previous
+    // owner, the old expiry, the database's now and the owner's last
+    // heartbeat are read under the row locks first (one statement).
     return knex.transaction(async trx => {
-      const locked: Array<Pick<DbWorkItemRow, 'id' | 'lease_owner' | 'size'>> =
-        await claimableItems(
-          trx('dm_work_items').select('id', 'lease_owner', 'size'),
-          migrationId,
-          stage,
-          kind,
-          now,
-        )
-          .limit(limit)
-          .forUpdate()
-          .skipLocked();
+      const locked: Array<Candidate & DbTakeoverColumns> = await claimableItems(
+        trx('dm_work_items').select(
+          'id',
+          'lease_owner',
+          'lease_expires_at',
+          'size',
+          ...takeoverColumns(trx, 'dm_work_items.lease_owner'),
+        ),
+        migrationId,
+        stage,
+        kind,
+        now,
+      )
+        .limit(limit)
+        .forUpdate()
+        .skipLocked();
       const taken = withinBudget(locked, budget);
       if (taken.length === 0) return [];
       const rows: DbWorkItemRow[] = await trx('dm_work_items')
@@ -247,11 +292,8 @@ async function claimFrom(
         .where('stage', stage)
         .update(patch)
         .returning('*');
-      const previous = new Map(taken.map(t => [String(t.id), t.lease_owner]));
-      return rows.map(r => ({
-        ...fromRow(r),
-        reclaimedFrom: previous.get(String(r.id)) ?? undefined,
-      }));
+      const previous = new Map(taken.map(t => [String(t.id), t]));
+      return rows.map(r => reclaimed(fromRow(r), previous.get(String(r.id))));
     });
   }
   if (isPostgres(knex)) {
@@ -296,16 +338,21 @@ async function claimFrom(
     started_at: nowMs,
   };
   return knex.transaction(async trx => {
+    const columns: Array<string | Knex.Raw> = ['id', 'lease_owner', 'size'];
+    if (kind === 'expired') {
+      columns.push(
+        'lease_expires_at',
+        ...takeoverColumns(trx, 'dm_work_items.lease_owner'),
+      );
+    }
     const candidates = withinBudget(
       (await claimableItems(
-        trx('dm_work_items').select('id', 'lease_owner', 'size'),
+        trx('dm_work_items').select(columns),
         migrationId,
         stage,
         kind,
         nowMs,
-      ).limit(limit)) as Array<
-        Pick<DbWorkItemRow, 'id' | 'lease_owner' | 'size'>
-      >,
+      ).limit(limit)) as Array<Candidate & Partial<DbTakeoverColumns>>,
       budget,
     );
     const ids = candidates.map(r => r.id);
@@ -317,12 +364,10 @@ async function claimFrom(
     const rows: DbWorkItemRow[] = await trx('dm_work_items')
       .whereIn('id', ids)
       .where({ lease_owner: owner, state: 'running', started_at: nowMs });
-    const previous = new Map(candidates.map(c => [c.id, c.lease_owner]));
+    const previous = new Map(candidates.map(c => [c.id, c]));
     return rows.map(r => {
       const item = fromRow(r);
-      return kind === 'expired'
-        ? { ...item, reclaimedFrom: previous.get(r.id) ?? undefined }
-        : item;
+      return kind === 'expired' ? reclaimed(item, previous.get(r.id)) : item;
     });
   });
 }

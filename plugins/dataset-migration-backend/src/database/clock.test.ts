@@ -112,6 +112,12 @@ describe('leases on the database clock', () => {
     // clock, and B takes the items over, told whom it took them from.
     const taken = await b.claim('replica-b', 1_000, 2);
     expect(taken.map(i => i.reclaimedFrom)).toEqual(['replica-a', 'replica-a']);
+    // How long the leases sat expired is the database's time too: on A's
+    // clock they expired 10 minutes before they were taken over.
+    for (const { takeover } of taken) {
+      expect(takeover!.expiredForMs).toBeGreaterThanOrEqual(0);
+      expect(takeover!.expiredForMs).toBeLessThan(1_000);
+    }
     // A's late write is refused: it lost the lease.
     expect(await a.update(held[0], 'replica-a', { state: 'done' })).toBe(false);
     expect(await b.update(taken[0], 'replica-b', { state: 'done' })).toBe(true);
@@ -148,6 +154,55 @@ describe('leases on the database clock', () => {
     );
     expect(taken.map(m => [m.id, m.previousDriver])).toEqual([
       ['driver', 'replica-a'],
+    ]);
+    // Expired about 0.1 s before, by the database's clock (by B's, which
+    // is 10 minutes ahead, 10 minutes before).
+    expect(taken[0].takeover!.expiredForMs).toBeGreaterThanOrEqual(0);
+    expect(taken[0].takeover!.expiredForMs).toBeLessThan(1_000);
+  });
+
+  it("a retry's backoff is the database's time, whatever the replica's clock", async () => {
+    await seed('retry', 2);
+    // Only this migration's items are claimable (the others share the
+    // database).
+    await knex('dm_migrations')
+      .whereNot('id', 'retry')
+      .update({ state: 'succeeded' });
+    const a = new WorkItemStore(knex);
+    const b = new WorkItemStore(knex);
+    const [early, late] = await a.claim('replica-a', 30_000, 2);
+    const before = await readDbNow(knex);
+    // One retry is recorded by a replica whose clock runs 10 minutes ahead
+    // (with its clock, the item would wait 10 minutes fleet-wide), the
+    // other by one 10 minutes behind (it would be due at once).
+    const retry = { state: 'pending' as const, attempts: 1, dueInMs: 800 };
+    expect(
+      await skewed(TEN_MINUTES, () => a.update(early, 'replica-a', retry)),
+    ).toBe(true);
+    expect(
+      await skewed(-TEN_MINUTES, () => a.update(late, 'replica-a', retry)),
+    ).toBe(true);
+    const after = await readDbNow(knex);
+    for (const r of await knex('dm_work_items').where(
+      'migration_id',
+      'retry',
+    )) {
+      expect(Number(r.not_before)).toBeGreaterThanOrEqual(before + 800);
+      expect(Number(r.not_before)).toBeLessThanOrEqual(after + 800);
+    }
+    // Neither is claimable during its backoff, by a replica at any skew...
+    expect(await b.claim('replica-b', 30_000, 2)).toEqual([]);
+    expect(
+      await skewed(TEN_MINUTES, () => b.claim('replica-b', 30_000, 2)),
+    ).toEqual([]);
+    // ...and both are once it has passed.
+    await new Promise(r => setTimeout(r, 1_000));
+    const retried = await skewed(-TEN_MINUTES, () =>
+      b.claim('replica-b', 30_000, 2),
+    );
+    expect(retried.map(i => [i.key, i.attempts]).sort()).toEqual([
+      [early.key, 1],
+      [late.key, 1],
     ]);
   });
 });

@@ -34,3 +34,67 @@ export async function readDbNow(knex: Knex): Promise<number> {
   const result = await knex.raw(`select ${PG_NOW_MS} as now`);
   return Number(result.rows[0].now);
 }
+
+/**
+ * How long recovery from a lost lease took, as a take-over saw it: when the
+ * previous owner's lease expired, how long it had been expired when another
+ * replica took it (both on the database's clock, so no replica's skew enters
+ * them), and when the previous owner was last seen (`dm_workers`).
+ */
+export interface LeaseTakeover {
+  /** When the previous owner's lease expired (epoch ms, database clock). */
+  leaseExpiredAt: number;
+  /** How long the lease had been expired when it was taken over (≥ 0). */
+  expiredForMs: number;
+  /**
+   * The previous owner's last replica heartbeat (`dm_workers.last_seen_at`,
+   * epoch ms); undefined when it has no row (pruned, or never registered).
+   */
+  ownerLastSeenAt?: number;
+  /** How long before the take-over that heartbeat was. */
+  ownerSilentForMs?: number;
+}
+
+/** The columns {@link takeoverColumns} adds to a claim's candidate rows. */
+export interface DbTakeoverColumns {
+  db_now: number | string;
+  owner_last_seen_at: number | string | null;
+}
+
+/**
+ * Columns for a claim query that reads expired leases, so a take-over learns
+ * how long recovery took without a query of its own: the database's now and
+ * the last heartbeat of the owner named by `ownerColumn` (qualified, e.g.
+ * `dm_work_items.lease_owner`).
+ */
+export function takeoverColumns(knex: Knex, ownerColumn: string): Knex.Raw[] {
+  return [
+    isPostgres(knex)
+      ? knex.raw(`${PG_NOW_MS} as db_now`)
+      : knex.raw('? as db_now', [Date.now()]),
+    knex.raw(
+      '(select w.last_seen_at from dm_workers w where w.id = ??) as owner_last_seen_at',
+      [ownerColumn],
+    ),
+  ];
+}
+
+/** The take-over of a lease that expired at `expiresAt`, from its row. */
+export function toTakeover(
+  row: DbTakeoverColumns,
+  expiresAt: number | string | null,
+): LeaseTakeover | undefined {
+  if (expiresAt === null || expiresAt === undefined) return undefined;
+  const now = Number(row.db_now);
+  const leaseExpiredAt = Number(expiresAt);
+  const lastSeen = row.owner_last_seen_at;
+  return {
+    leaseExpiredAt,
+    expiredForMs: Math.max(0, now - leaseExpiredAt),
+    ...(lastSeen !== null &&
+      lastSeen !== undefined && {
+        ownerLastSeenAt: Number(lastSeen),
+        ownerSilentForMs: Math.max(0, now - Number(lastSeen)),
+      }),
+  };
+}

@@ -1,5 +1,6 @@
 import type { VerifyMode } from '@internal/backstage-plugin-dataset-migration-common';
 import type { TransformSample } from '../transform/verify';
+import type { LeaseTakeover } from './clock';
 import {
   DbBigInt,
   DbBoolean,
@@ -42,6 +43,8 @@ export interface WorkItem {
    * expired: that replica's id.
    */
   reclaimedFrom?: string;
+  /** With {@link reclaimedFrom}: how long that lease had sat expired. */
+  takeover?: LeaseTakeover;
 }
 
 /** What a transformed object's copy and validation found (stored as JSON). */

@@ -399,7 +399,8 @@ export class ItemBatch {
         !(await stores.items.update(item, workerId, {
           state: 'pending',
           attempts,
-          notBefore: Date.now() + delay,
+          // On the database's clock, which claims compare it with.
+          dueInMs: delay,
           lastError: reason,
         }))
       )

@@ -139,6 +139,39 @@ describe('workers', () => {
       const copiedTwice = [...writes].filter(([, n]) => n > 1).map(([k]) => k);
       expect(Math.max(...writes.values())).toBeLessThanOrEqual(2);
       expect(inFlight).toEqual(expect.arrayContaining(copiedTwice));
+
+      // Each take-over is in the log with how long recovery took: the
+      // crashed worker's leases (1 s) expired within a poll or so of being
+      // taken over, and it was last seen (its fleet row) a little earlier.
+      const reclaims = (await allEvents(second, m.id)).filter(
+        e => e.type === 'lease-reclaimed',
+      );
+      expect(reclaims.map(e => e.details?.key).sort()).toEqual(
+        [...inFlight].sort(),
+      );
+      for (const e of reclaims) {
+        const d = e.details as {
+          from: string;
+          to: string;
+          leaseExpiredAt: string;
+          expiredForMs: number;
+          fromLastSeenAt: string;
+          fromSilentForMs: number;
+        };
+        expect([d.from, d.to]).toEqual([
+          'crashing-worker',
+          'replacement-worker',
+        ]);
+        expect(d.expiredForMs).toBeGreaterThanOrEqual(0);
+        expect(d.expiredForMs).toBeLessThan(10_000);
+        expect(d.fromSilentForMs).toBeGreaterThanOrEqual(d.expiredForMs);
+        expect(Date.parse(d.fromLastSeenAt)).toBeLessThan(
+          Date.parse(d.leaseExpiredAt),
+        );
+        expect(e.message).toMatch(
+          /from crashing-worker, whose lease expired \d+\.\d s ago \(last seen \d+\.\d s ago\)$/,
+        );
+      }
     });
 
     it('never lets two engines process the same item at once', async () => {

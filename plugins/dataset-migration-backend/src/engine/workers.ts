@@ -1,3 +1,5 @@
+import type { LeaseTakeover } from '../database/clock';
+import type { DriverTakeover } from '../database/MigrationStore';
 import type { WorkItem } from '../database/WorkItemStore';
 import { AbandonedError, EngineContext, StoreCache } from './context';
 import { DRIVEN_STATES, driveMigration } from './driver';
@@ -7,6 +9,41 @@ import { AdaptiveConcurrency, DEFAULT_WINDOW_MS } from './adaptiveConcurrency';
 import { errorMessage, ItemBatch, packLanes } from './itemBatch';
 
 const MAX_DRIVERS = 2;
+
+const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+
+/**
+ * The end of a take-over's message: how long recovery took, on the
+ * database's clock ("whose lease expired 4.2 s ago (last seen 6.1 s ago)").
+ */
+export function takeoverText(t: LeaseTakeover | undefined): string {
+  if (!t) return 'whose lease expired';
+  const seen =
+    t.ownerSilentForMs === undefined
+      ? ''
+      : ` (last seen ${seconds(t.ownerSilentForMs)} ago)`;
+  return `whose lease expired ${seconds(t.expiredForMs)} ago${seen}`;
+}
+
+/**
+ * A take-over event's recovery fields: `leaseExpiredAt` and `expiredForMs`
+ * (how long the lease sat expired before this replica took it), and
+ * `fromLastSeenAt` and `fromSilentForMs` (the previous owner's last replica
+ * heartbeat), all on the database's clock.
+ */
+export function takeoverDetails(
+  t: LeaseTakeover | undefined,
+): Record<string, unknown> {
+  if (!t) return {};
+  return {
+    leaseExpiredAt: new Date(t.leaseExpiredAt).toISOString(),
+    expiredForMs: t.expiredForMs,
+    ...(t.ownerLastSeenAt !== undefined && {
+      fromLastSeenAt: new Date(t.ownerLastSeenAt).toISOString(),
+      fromSilentForMs: t.ownerSilentForMs,
+    }),
+  };
+}
 
 /**
  * This replica's share of the fleet: a poll loop that claims migration-level
@@ -252,15 +289,20 @@ export class WorkerPool {
   }
 
   private async drive(
-    m: Parameters<typeof driveMigration>[2] & { previousDriver?: string },
+    m: Parameters<typeof driveMigration>[2] & DriverTakeover,
   ) {
     const { stores, workerId, config } = this.ctx;
     if (m.previousDriver) {
       await this.recordReclaim(m.id, 'driver-reclaimed', {
         message: `Replica ${workerId} took over the ${
           m.phase ?? m.state
-        } stage from ${m.previousDriver}, whose lease expired`,
-        details: { from: m.previousDriver, to: workerId, phase: m.phase },
+        } stage from ${m.previousDriver}, ${takeoverText(m.takeover)}`,
+        details: {
+          from: m.previousDriver,
+          to: workerId,
+          phase: m.phase,
+          ...takeoverDetails(m.takeover),
+        },
       });
     }
     const timer = setInterval(() => {
@@ -318,12 +360,15 @@ export class WorkerPool {
     const batch = new ItemBatch(this.ctx, this.cache, items, {
       reclaimed: item =>
         this.recordReclaim(item.migrationId, 'lease-reclaimed', {
-          message: `Replica ${workerId} took over ${item.stage} of '${item.key}' from ${item.reclaimedFrom}, whose lease expired`,
+          message: `Replica ${workerId} took over ${item.stage} of '${
+            item.key
+          }' from ${item.reclaimedFrom}, ${takeoverText(item.takeover)}`,
           details: {
             key: item.key,
             stage: item.stage,
             from: item.reclaimedFrom,
             to: workerId,
+            ...takeoverDetails(item.takeover),
           },
         }),
       survive: what => this.survive(what),

@@ -331,6 +331,9 @@ describeIfPg('fleet of replica processes on PostgreSQL', () => {
     expect(from(validateKill.pids, 'validate').length).toBeGreaterThan(0);
     expect(from(allKill.pids).length).toBeGreaterThan(0);
     for (const r of reclaims) expect(r.to).not.toBe(r.from);
+    const worst = (pids: number[], field: string) =>
+      Math.max(0, ...from(pids).map(r => Number(r[field])));
+
     // No item is taken over more often than replicas were killed.
     const perKey = new Map<string, number>();
     for (const r of reclaims.filter(x => x.type === 'lease-reclaimed')) {
@@ -346,19 +349,62 @@ describeIfPg('fleet of replica processes on PostgreSQL', () => {
           copyKill.held
         } leases held, all taken over after ${copyRecovery} ms (${
           from(copyKill.pids).length
-        } reclaim events)`,
+        } reclaim events; expired for ≤ ${worst(
+          copyKill.pids,
+          'expiredForMs',
+        )} ms, victim silent ≤ ${worst(copyKill.pids, 'fromSilentForMs')} ms)`,
         `  mid-validate kill: ${
           validateKill.held
         } leases held, all taken over after ${validateRecovery} ms (${
           from(validateKill.pids).length
-        } reclaim events)`,
+        } reclaim events; expired for ≤ ${worst(
+          validateKill.pids,
+          'expiredForMs',
+        )} ms, victim silent ≤ ${worst(
+          validateKill.pids,
+          'fromSilentForMs',
+        )} ms)`,
         `  kill all ${allKill.pids.length} + restart: ${
           allKill.held
         } leases held, all taken over after ${allRecovery} ms, replicas were back after ${readyAfter} ms (${
           from(allKill.pids).length
-        } reclaim events)`,
+        } reclaim events; expired for ≤ ${worst(
+          allKill.pids,
+          'expiredForMs',
+        )} ms, victims silent ≤ ${worst(allKill.pids, 'fromSilentForMs')} ms)`,
       ].join('\n'),
     );
+    // Every take-over says how long recovery took, on the database's clock
+    // (the test's clock is the same machine's): how long the lease had sat
+    // expired, and when the previous owner was last seen.
+    for (const r of reclaims) {
+      expect(typeof r.expiredForMs).toBe('number');
+      expect(r.expiredForMs).toBeGreaterThanOrEqual(0);
+      expect(r.expiredForMs).toBeLessThan(30_000);
+      expect(Number.isNaN(Date.parse(r.leaseExpiredAt))).toBe(false);
+      // Every replica heartbeats dm_workers each poll, so it has a row.
+      expect(typeof r.fromSilentForMs).toBe('number');
+      expect(r.fromSilentForMs).toBeGreaterThanOrEqual(r.expiredForMs);
+    }
+    const kills = [
+      { kill: copyKill, recovery: copyRecovery },
+      { kill: validateKill, recovery: validateRecovery },
+      { kill: allKill, recovery: allRecovery },
+    ];
+    for (const { kill, recovery } of kills) {
+      for (const r of from(kill.pids)) {
+        // The victim's leases were live when it was killed (heart-beaten
+        // every lease / 3), so each expired within one lease after the
+        // kill, and was taken over before the test saw the last of them
+        // gone: its expiredForMs is within the measured recovery.
+        expect(Date.parse(r.leaseExpiredAt)).toBeLessThanOrEqual(
+          kill.killedAt + LEASE_SECONDS * 1000 + 1_000,
+        );
+        expect(r.expiredForMs).toBeLessThanOrEqual(recovery + 2_000);
+        expect(r.fromSilentForMs).toBeLessThanOrEqual(recovery + 5_000);
+      }
+    }
+
     // GET /fleet of a live replica lists the killed ones as gone.
     const res = await fetch(`${restarted[0].url}/api/dataset-migration/fleet`, {
       headers: { Authorization: mockCredentials.user.header() },

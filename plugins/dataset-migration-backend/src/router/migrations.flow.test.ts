@@ -265,9 +265,21 @@ describe('migrations through the REST API', () => {
         .set('Authorization', owner);
       expect(fleet.status).toBe(200);
       expect(fleet.body).toMatchObject({
-        queueDepth: expect.any(Number),
-        workers: expect.any(Array),
+        queueDepth: 0,
+        inFlight: expect.any(Number),
+        workers: [{ id: expect.any(String), state: 'active' }],
         migrations: { succeeded: 1 },
+        throughput: {
+          itemsPerMinute: expect.any(Number),
+          bytesPerMinute: expect.any(Number),
+        },
+      });
+      // Every copy attempt succeeded: those of the last minute, no error.
+      expect(fleet.body.errors).toEqual({
+        retried: 0,
+        failed: 0,
+        attempts: fleet.body.throughput.itemsPerMinute,
+        rate: 0,
       });
 
       // Roll back: the target returns to exactly what it was.

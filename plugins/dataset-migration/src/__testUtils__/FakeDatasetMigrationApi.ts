@@ -233,6 +233,7 @@ export class FakeDatasetMigrationApi implements DatasetMigrationApi {
     workers: [],
     migrations: {},
     throughput: { itemsPerMinute: 0, bytesPerMinute: 0 },
+    errors: { retried: 0, failed: 0, attempts: 0, rate: 0 },
   };
   /** When set, the next createMigration rejects with it. */
   createError?: Error;

@@ -259,12 +259,14 @@ export async function createTestEngine(options: {
   workerId?: string;
   hooks?: MigrationEngineHooks;
   config?: Record<string, unknown>;
+  /** Default: {@link quietLogger}. */
+  logger?: LoggerService;
 }): Promise<MigrationEngine> {
   const config = testConfig(options.roots, options.config);
   const local = createLocalStorageBackend(config);
   return createMigrationEngine({
     database: databaseService(options.knex),
-    logger: quietLogger,
+    logger: options.logger ?? quietLogger,
     config,
     backends: [options.wrap ? options.wrap(local) : local],
     workerId: options.workerId,

@@ -49,11 +49,35 @@ describe('MigrationsPage', () => {
       queueDepth: 1500,
       inFlight: 8,
       workers: [
-        { id: 'replica-a', lastSeenAt: '2026-11-21T10:00:00Z', inFlight: 4 },
-        { id: 'replica-b', lastSeenAt: '2026-11-21T10:00:00Z', inFlight: 4 },
+        {
+          id: 'replica-a',
+          lastSeenAt: '2026-11-21T10:00:00Z',
+          inFlight: 4,
+          state: 'active',
+          leasedItems: 4,
+          drivenMigrations: 1,
+        },
+        {
+          id: 'replica-b',
+          lastSeenAt: '2026-11-21T10:00:00Z',
+          inFlight: 4,
+          state: 'active',
+          leasedItems: 4,
+          drivenMigrations: 0,
+        },
+        // Killed: no heartbeat for two lease periods.
+        {
+          id: 'replica-c',
+          lastSeenAt: '2026-11-21T09:58:00Z',
+          inFlight: 0,
+          state: 'gone',
+          leasedItems: 0,
+          drivenMigrations: 0,
+        },
       ],
       migrations: { running: 1, failed: 1 },
       throughput: { itemsPerMinute: 420, bytesPerMinute: 3 * 1024 ** 3 },
+      errors: { retried: 21, failed: 0, attempts: 441, rate: 21 / 441 },
     };
 
     renderWithApis(<MigrationsPage refreshIntervalMs={60_000} />, { api });
@@ -64,7 +88,18 @@ describe('MigrationsPage', () => {
     ).toBeInTheDocument();
     expect(screen.getByLabelText('Queue depth')).toHaveTextContent('1,500');
     expect(screen.getByLabelText('In flight')).toHaveTextContent('8');
-    expect(screen.getByLabelText('Workers')).toHaveTextContent('2');
+    // The gone replica is listed, marked, and not counted as a worker.
+    expect(screen.getByLabelText('Workers')).toHaveTextContent(/^2$/);
+    expect(
+      within(screen.getByTestId('fleet-worker-replica-c')).getByText('gone'),
+    ).toBeInTheDocument();
+    expect(
+      within(screen.getByTestId('fleet-worker-replica-a')).queryByText('gone'),
+    ).toBeNull();
+    expect(screen.getByTestId('fleet-worker-replica-a')).toHaveTextContent(
+      'replica-a: 4 in flight, 4 items leased, drives 1 migration',
+    );
+    expect(screen.getByLabelText('Error rate')).toHaveTextContent('4.8%');
     expect(screen.getByLabelText('Objects per minute')).toHaveTextContent(
       '420',
     );
