@@ -14,7 +14,16 @@ import type {
   WriteResult,
 } from '@internal/backstage-plugin-dataset-migration-node';
 import { BACKUP_FOLDER } from '../backupArea';
-import { isInside, realpathLenient, resolveKey } from './paths';
+import {
+  assertRealInside,
+  isInside,
+  keyPath,
+  realpathLenient,
+  resolveKey,
+} from './paths';
+
+/** How many verified folders a store remembers (see `readyDirs`). */
+const READY_DIRS_LIMIT = 10_000;
 
 const TEMP_MARKER = '.dm-tmp-';
 
@@ -126,10 +135,15 @@ export class LocalObjectStore implements ObjectStore {
   }
 
   async stat(key: string): Promise<ObjectInfo | undefined> {
-    const full = await resolveKey(this.dir, key);
+    // Most keys asked about do not exist (a new target): one stat answers
+    // that. Only what exists has a real path to check; a missing key tells
+    // nothing about anything outside the folder.
+    const full = keyPath(this.dir, key);
     try {
       const st = await fs.stat(full);
-      return st.isFile() ? infoFrom(key, st) : undefined;
+      if (!st.isFile()) return undefined;
+      assertRealInside(this.dir, key, await fs.realpath(full));
+      return infoFrom(key, st);
     } catch (e: any) {
       if (e?.code === 'ENOENT' || e?.code === 'ENOTDIR') return undefined;
       throw e;
@@ -160,6 +174,43 @@ export class LocalObjectStore implements ObjectStore {
   }
 
   /**
+   * Folders this store made (or found) for writes and checked: a write into
+   * one skips the check of the whole key and the `mkdir`, and only checks
+   * the folder's real path again. Bounded; forgotten when it fills up.
+   */
+  private readonly readyDirs = new Set<string>();
+
+  /**
+   * The path to write `key` to, its folders made. No folder is made through
+   * a symlink that leaves the dataset folder; and since a racing process
+   * could swap a folder for a symlink at any time, the real path of the
+   * key's folder is checked on every write (one `realpath`). A symlink at
+   * the key itself is replaced by the rename, never written through.
+   */
+  private async writablePath(key: string): Promise<string> {
+    const full = keyPath(this.dir, key);
+    const parent = path.dirname(full);
+    if (this.readyDirs.has(parent)) {
+      try {
+        assertRealInside(this.dir, key, await fs.realpath(parent));
+        return full;
+      } catch (e: any) {
+        // Removed since (a rollback removes emptied folders): make it again.
+        if (e?.code !== 'ENOENT' && e?.code !== 'ENOTDIR') throw e;
+        this.readyDirs.delete(parent);
+      }
+    }
+    await resolveKey(this.dir, key);
+    await fs.mkdir(parent, { recursive: true });
+    // The folders just created could not be symlinks, but a racing process
+    // could have swapped one in; check again before writing through them.
+    assertRealInside(this.dir, key, await fs.realpath(parent));
+    if (this.readyDirs.size >= READY_DIRS_LIMIT) this.readyDirs.clear();
+    this.readyDirs.add(parent);
+    return full;
+  }
+
+  /**
    * Writes go to a temp file beside the target and are renamed into place,
    * so readers see the old or the new object, never a part. A crash can
    * leave the temp file: {@link LocalObjectStore.removeTemporaryFiles}
@@ -169,11 +220,7 @@ export class LocalObjectStore implements ObjectStore {
     key: string,
     fill: (tempPath: string) => Promise<void>,
   ): Promise<number> {
-    const full = await resolveKey(this.dir, key);
-    await fs.mkdir(path.dirname(full), { recursive: true });
-    // The folders just created could not be symlinks, but a racing process
-    // could have swapped one in; check again before writing through them.
-    await resolveKey(this.dir, key);
+    const full = await this.writablePath(key);
     const temp = path.join(
       path.dirname(full),
       `.${utf8Prefix(path.basename(full), 100)}${TEMP_MARKER}${randomBytes(

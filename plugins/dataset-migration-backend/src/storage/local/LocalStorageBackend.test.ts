@@ -124,6 +124,46 @@ describe('createLocalStorageBackend', () => {
     await expect(listing()).rejects.toThrow(NotAllowedError);
   });
 
+  it('stat refuses an escaping file symlink and says nothing of what is missing outside', async () => {
+    const store = await open(`${root}/data`);
+    await fs.symlink(
+      path.join(outside, 'secret.txt'),
+      path.join(root, 'data/file-link'),
+    );
+    await fs.symlink(outside, path.join(root, 'data/link'));
+    await expect(store.stat('file-link')).rejects.toThrow(NotAllowedError);
+    await expect(store.stat('link/secret.txt')).rejects.toThrow(
+      NotAllowedError,
+    );
+    expect(await store.stat('link/no-such-file')).toBeUndefined();
+    expect(await store.stat('sub/none/deeper.txt')).toBeUndefined();
+  });
+
+  it('checks a folder it wrote into before again on every write', async () => {
+    const store = await open(`${root}/data`);
+    await store.write('new/one.txt', Readable.from(['1']));
+    // A racing process swaps the folder for a symlink that leaves.
+    await fs.rm(path.join(root, 'data/new'), { recursive: true });
+    await fs.symlink(outside, path.join(root, 'data/new'));
+    await expect(
+      store.write('new/two.txt', Readable.from(['2'])),
+    ).rejects.toThrow(NotAllowedError);
+    await expect(fs.stat(path.join(outside, 'two.txt'))).rejects.toThrow(
+      /ENOENT/,
+    );
+    // A folder removed since (a rollback removes emptied folders) is made again.
+    await fs.rm(path.join(root, 'data/new'));
+    await store.write('deep/a/b.txt', Readable.from(['b']));
+    await store.delete('deep/a/b.txt');
+    await expect(fs.stat(path.join(root, 'data/deep'))).rejects.toThrow(
+      /ENOENT/,
+    );
+    await store.write('deep/a/c.txt', Readable.from(['c']));
+    expect(
+      await fs.readFile(path.join(root, 'data/deep/a/c.txt'), 'utf8'),
+    ).toBe('c');
+  });
+
   it('writes atomically: a failed write leaves the old object and no temp file', async () => {
     const store = await open(`${root}/data`);
     const failing = new Readable({

@@ -34,11 +34,11 @@ export async function realpathLenient(p: string): Promise<string> {
 }
 
 /**
- * Maps an object key to a path under `dir`, refusing keys that could leave it:
- * `..` segments, absolute keys, and symlinks (anywhere on the way) that point
- * outside `dir`.
+ * Maps an object key to a path under `dir` without touching the disk:
+ * refuses keys with `..` segments or absolute keys. Symlinks are not
+ * checked: see {@link resolveKey} and {@link assertRealInside}.
  */
-export async function resolveKey(dir: string, key: string): Promise<string> {
+export function keyPath(dir: string, key: string): string {
   try {
     validateKey(key);
   } catch (e) {
@@ -51,12 +51,26 @@ export async function resolveKey(dir: string, key: string): Promise<string> {
   if (!isInside(dir, full)) {
     throw new NotAllowedError(`Object key '${key}' leaves the dataset folder`);
   }
-  const real = await realpathLenient(full);
+  return full;
+}
+
+/** Refuses a key whose real path (symlinks resolved) is outside `dir`. */
+export function assertRealInside(dir: string, key: string, real: string) {
   if (!isInside(dir, real)) {
     throw new NotAllowedError(
       // Server paths stay out of the message: it can reach API callers.
       `Object key '${key}' resolves through a symlink that leaves the dataset folder`,
     );
   }
+}
+
+/**
+ * Maps an object key to a path under `dir`, refusing keys that could leave it:
+ * `..` segments, absolute keys, and symlinks (anywhere on the way) that point
+ * outside `dir`.
+ */
+export async function resolveKey(dir: string, key: string): Promise<string> {
+  const full = keyPath(dir, key);
+  assertRealInside(dir, key, await realpathLenient(full));
   return full;
 }
