@@ -171,7 +171,7 @@ export async function createMigrationEngine(
             collisions?.add(o.key);
           }),
       });
-      const collision = collisions?.problem();
+      const collision = await collisions?.confirmedProblem(source);
       if (collision) throw collision;
       if (verify === 'none') {
         plan.warnings.push(
