@@ -92,7 +92,8 @@ export async function transformItem(ctx: ItemContext): Promise<void> {
       target,
       targetKey,
       fs.createReadStream(output),
-      { size, signal },
+      // The validation re-reads the output and compares sha256 only.
+      { size, signal, extra: [] },
     );
     const stats: ItemTransformStats = {
       sourceRows: rows.sourceRows,
