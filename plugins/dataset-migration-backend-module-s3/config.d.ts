@@ -32,6 +32,15 @@ export interface Config {
         partSizeMiB?: number;
         /** Parts uploaded in parallel per object (default 4). */
         uploadConcurrency?: number;
+        /**
+         * Memory in MiB for buffered upload parts, shared by all concurrent
+         * writes to S3 in this backend process (default 256, or one part if
+         * `partSizeMiB` is larger). Each part, and each single-request body
+         * up to a part, is buffered whole: writes wait for room part by part,
+         * so this bounds their memory whatever the number of objects in
+         * flight. Must be at least `partSizeMiB`.
+         */
+        uploadBufferMiB?: number;
         /** Attempts per request, including the first (default 5). */
         maxAttempts?: number;
         /** Ceiling for write requests per second per bucket/prefix (default 3500). */

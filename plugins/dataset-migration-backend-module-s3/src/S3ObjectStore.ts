@@ -1,12 +1,10 @@
 import {
-  AbortMultipartUploadCommand,
   DeleteObjectCommand,
   GetObjectCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
   _Object,
 } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { InputError } from '@backstage/errors';
@@ -29,8 +27,7 @@ import {
 import { isNotFound, toS3Error, toS3ProbeError } from './errors';
 import type { S3StorageBackend } from './S3StorageBackend';
 import { copyWithinS3 } from './copy';
-
-const MAX_PARTS = 10_000;
+import { BodySizeMismatchError, MAX_PARTS, uploadStream } from './upload';
 
 /** Passes through only bytes `start..end` (inclusive) of a stream. */
 export function sliceStream(start: number, end: number): Transform {
@@ -263,39 +260,31 @@ export class S3ObjectStore implements ObjectStore {
       options.checksumAlgorithm === 'none'
         ? undefined
         : options.checksumAlgorithm;
-    const upload = new Upload({
-      client: this.backend.client,
-      partSize,
-      queueSize: options.uploadConcurrency,
-      // We abort ourselves: lib-storage's own abort replaces the upload's
-      // error with the abort's when that fails too.
-      leavePartsOnError: true,
-      params: {
-        Bucket: this.bucket,
-        Key,
-        Body: hashing,
-        ContentLength: hints?.size,
-        ContentType: hints?.contentType,
-        ChecksumAlgorithm: algorithm,
-        // S3 combines part CRCs into a CRC of the whole object, comparable
-        // with GCS and local files; SHA-256 can only be composite.
-        ...(algorithm === 'CRC32C' ? { ChecksumType: 'FULL_OBJECT' } : {}),
-      },
-    });
-    const onAbort = () => void upload.abort().catch(() => undefined);
-    hints?.signal?.addEventListener('abort', onAbort, { once: true });
     let result;
     try {
-      result = await upload.done();
+      // Part buffers come from the backend's shared budget
+      // (uploadBufferMiB), whatever the number of concurrent writes.
+      result = await uploadStream(hashing, {
+        client: this.backend.client,
+        budget: this.backend.uploadBudget,
+        Bucket: this.bucket,
+        Key,
+        partSize,
+        queueSize: options.uploadConcurrency,
+        size: hints?.size,
+        contentType: hints?.contentType,
+        checksumAlgorithm: algorithm,
+        signal: hints?.signal,
+      });
     } catch (e) {
-      // A failing source reaches lib-storage through `hashing`, so `e` is
+      // A failing source reaches the upload through `hashing`, so `e` is
       // the first cause either way; destroying `hashing` only stops piping.
       hashing.destroy();
       await piping;
-      await this.#abortMultipart(Key, upload);
+      if (e instanceof BodySizeMismatchError) {
+        throw new InputError(`Writing ${this.describe(key)}: ${e.message}`);
+      }
       throw toS3Error(e, `Writing ${this.describe(key)}`);
-    } finally {
-      hints?.signal?.removeEventListener('abort', onAbort);
     }
     const sourceError = await piping;
     if (sourceError) {
@@ -306,7 +295,7 @@ export class S3ObjectStore implements ObjectStore {
     }
     const checksums: Checksums = {
       ...hashing.digests(),
-      ...additionalChecksums(result as { ChecksumCRC32C?: string }),
+      ...additionalChecksums(result),
     };
     if (hints?.size !== undefined && hashing.byteCount !== hints.size) {
       throw new InputError(
@@ -315,11 +304,8 @@ export class S3ObjectStore implements ObjectStore {
         } bytes but the source delivered ${hashing.byteCount}`,
       );
     }
-    const etagMd5 = md5FromEtag(
-      (result as { ETag?: string }).ETag,
-      options.etagIsMd5,
-    );
-    if (etagMd5 && hashing.byteCount <= partSize && etagMd5 !== checksums.md5) {
+    const etagMd5 = md5FromEtag(result.ETag, options.etagIsMd5);
+    if (etagMd5 && result.parts === 0 && etagMd5 !== checksums.md5) {
       throw new RetryableUnavailableError(
         `Writing ${this.describe(
           key,
@@ -329,21 +315,6 @@ export class S3ObjectStore implements ObjectStore {
       );
     }
     return { size: hashing.byteCount, checksums };
-  }
-
-  async #abortMultipart(Key: string, upload: Upload) {
-    const uploadId = (upload as unknown as { uploadId?: string }).uploadId;
-    if (uploadId) {
-      await this.backend.client
-        .send(
-          new AbortMultipartUploadCommand({
-            Bucket: this.bucket,
-            Key,
-            UploadId: uploadId,
-          }),
-        )
-        .catch(() => undefined);
-    }
   }
 
   async delete(key: string): Promise<void> {

@@ -14,6 +14,7 @@ import {
   S3BackendOptions,
 } from './options';
 import { S3ObjectStore } from './S3ObjectStore';
+import { PartBudget } from './PartBudget';
 
 /**
  * What the module registers when `datasetMigration.storage.s3` is absent:
@@ -43,6 +44,11 @@ export class S3StorageBackend implements StorageBackend {
   readonly schemes = ['s3'] as const;
   readonly options: S3BackendOptions;
   readonly client: S3Client;
+  /**
+   * Memory for multipart part buffers (`uploadBufferMiB`), shared by every
+   * store this backend opens: concurrent writes wait for it part by part.
+   */
+  readonly uploadBudget: PartBudget;
   readonly #limiters: ScopedRateLimiters;
 
   static fromConfig(config: Config): S3StorageBackend {
@@ -61,6 +67,7 @@ export class S3StorageBackend implements StorageBackend {
   constructor(options: S3BackendOptions) {
     this.options = options;
     this.#limiters = new ScopedRateLimiters(options);
+    this.uploadBudget = new PartBudget(options.uploadBufferBytes);
     this.client = new S3Client({
       endpoint: options.endpoint,
       region: options.region,

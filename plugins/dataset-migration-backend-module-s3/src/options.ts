@@ -12,6 +12,8 @@ export interface S3BackendOptions {
   };
   partSizeBytes: number;
   uploadConcurrency: number;
+  /** Memory for multipart part buffers, shared by all uploads of the backend. */
+  uploadBufferBytes: number;
   maxAttempts: number;
   maxWritesPerSecond: number;
   initialWritesPerSecond?: number;
@@ -58,6 +60,17 @@ export function readS3Options(rootConfig: Config): S3BackendOptions {
       'datasetMigration.storage.s3.partSizeMiB must be at least 5 (the S3 minimum part size)',
     );
   }
+  // Default: 256 MiB, or one part when parts are larger.
+  const uploadBufferMiB = positive(
+    config,
+    'uploadBufferMiB',
+    Math.max(256, partSizeMiB),
+  );
+  if (uploadBufferMiB < partSizeMiB) {
+    throw new Error(
+      `datasetMigration.storage.s3.uploadBufferMiB must be at least partSizeMiB (${partSizeMiB}), so that an upload can buffer one part; got ${uploadBufferMiB}`,
+    );
+  }
   const listPageSize = positive(config, 'listPageSize', 1000);
   const checksumAlgorithm =
     config?.getOptionalString('checksumAlgorithm') ?? 'CRC32C';
@@ -83,6 +96,7 @@ export function readS3Options(rootConfig: Config): S3BackendOptions {
       : undefined,
     partSizeBytes: Math.round(partSizeMiB * MiB),
     uploadConcurrency: Math.floor(positive(config, 'uploadConcurrency', 4)),
+    uploadBufferBytes: Math.round(uploadBufferMiB * MiB),
     maxAttempts: Math.floor(positive(config, 'maxAttempts', 5)),
     maxWritesPerSecond: positive(config, 'maxWritesPerSecond', 3500),
     initialWritesPerSecond: config?.getOptionalNumber('initialWritesPerSecond'),
