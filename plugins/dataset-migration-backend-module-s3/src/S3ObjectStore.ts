@@ -94,6 +94,8 @@ export class S3ObjectStore implements ObjectStore {
       ],
       serverSideCopy: true,
       multipart: true,
+      // write() hashes md5 for its single-part ETag check.
+      writeChecksums: ['md5'],
     };
   }
 

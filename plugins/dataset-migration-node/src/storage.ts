@@ -52,6 +52,12 @@ export interface StoreCapabilities {
   serverSideCopy: boolean;
   /** Whether large writes are split into parts / resumable sessions. */
   multipart: boolean;
+  /**
+   * Checksums `write` itself computes from the bytes it is given and returns
+   * in {@link WriteResult.checksums}: a caller that wants them need not hash
+   * the body a second time.
+   */
+  writeChecksums?: ChecksumAlgorithm[];
 }
 
 /**

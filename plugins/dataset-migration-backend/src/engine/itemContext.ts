@@ -104,12 +104,15 @@ export async function writeHashed(
     extra?: Array<'md5' | 'crc32c'>;
   },
 ): Promise<{ sha256: string; md5?: string; crc32c?: string; size: number }> {
-  const extra =
-    options.extra ??
-    (['md5', 'crc32c'] as const).filter(a =>
-      target.capabilities.checksums.includes(a),
-    );
-  const hashing = new HashingStream(['sha256', ...extra]);
+  const { checksums: kept, writeChecksums = [] } = target.capabilities;
+  const wanted =
+    options.extra ?? (['md5', 'crc32c'] as const).filter(a => kept.includes(a));
+  // What the target's write hashes itself is taken from its result.
+  const fromWrite = wanted.filter(a => writeChecksums.includes(a));
+  const hashing = new HashingStream([
+    'sha256',
+    ...wanted.filter(a => !fromWrite.includes(a)),
+  ]);
   body.on('error', e => hashing.destroy(e));
   const result = await target
     .write(key, body.pipe(hashing), {
@@ -125,6 +128,9 @@ export async function writeHashed(
     throw new RetryableError(
       `Target reported sha256 ${result.checksums.sha256} for '${key}', expected ${digests.sha256}`,
     );
+  }
+  for (const a of fromWrite) {
+    if (a === 'md5' || a === 'crc32c') digests[a] = result.checksums[a];
   }
   return {
     sha256: digests.sha256!,
