@@ -16,6 +16,7 @@ import {
 import {
   base64ToHex,
   ByteRange,
+  CopyHints,
   HashingStream,
   ObjectInfo,
   ObjectStore,
@@ -337,7 +338,8 @@ export class S3ObjectStore implements ObjectStore {
     source: ObjectStore,
     sourceKey: string,
     targetKey: string,
+    hints?: CopyHints,
   ): Promise<WriteResult | undefined> {
-    return copyWithinS3(this, source, sourceKey, targetKey);
+    return copyWithinS3(this, source, sourceKey, targetKey, hints);
   }
 }

@@ -7,6 +7,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { NotFoundError } from '@backstage/errors';
 import type {
+  CopyHints,
   ObjectStore,
   WriteResult,
 } from '@internal/backstage-plugin-dataset-migration-node';
@@ -29,11 +30,18 @@ export async function copyWithinS3(
   source: ObjectStore,
   sourceKey: string,
   targetKey: string,
+  hints?: CopyHints,
 ): Promise<WriteResult | undefined> {
   if (!(source instanceof S3ObjectStore) || source.backend !== target.backend) {
     return undefined;
   }
-  const info = await source.stat(sourceKey);
+  // The size decides between CopyObject and part copies: a caller that
+  // listed the object spares a HEAD per object (a missing source then
+  // fails the copy itself, as NoSuchKey).
+  const info =
+    hints?.size !== undefined
+      ? { size: hints.size, checksums: {} }
+      : await source.stat(sourceKey);
   if (!info) {
     throw new NotFoundError(
       `Copying ${source.describe(sourceKey)}: object not found`,

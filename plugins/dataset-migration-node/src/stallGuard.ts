@@ -186,10 +186,15 @@ export function guardObjectStore(
   INNER.set(guarded, store);
 
   if (store.copyWithin) {
-    guarded.copyWithin = (source, sourceKey, targetKey) =>
+    guarded.copyWithin = (source, sourceKey, targetKey, hints) =>
       bounded(
         call(() =>
-          store.copyWithin!(unwrapGuardedStore(source), sourceKey, targetKey),
+          store.copyWithin!(
+            unwrapGuardedStore(source),
+            sourceKey,
+            targetKey,
+            hints,
+          ),
         ),
         copyTimeoutMs,
         `server-side copy of '${sourceKey}' from ${

@@ -44,6 +44,16 @@ export interface WriteResult {
   checksums: Checksums;
 }
 
+/**
+ * What a caller of `copyWithin` knows of the source object.
+ *
+ * @public
+ */
+export interface CopyHints {
+  /** The source object's size in bytes, as listed. */
+  size?: number;
+}
+
 /** @public */
 export interface StoreCapabilities {
   /** Checksums `list`/`stat` return without reading data. */
@@ -86,12 +96,15 @@ export interface ObjectStore {
   /**
    * Server-side copy of `sourceKey` in `source` to `targetKey` in this store.
    * Returns undefined when it cannot (different backend, account or region);
-   * the engine then streams the object instead.
+   * the engine then streams the object instead. `hints.size`, when the
+   * caller knows it (from a listing), spares a store that needs the size
+   * (to choose a single or a multipart copy) a request for it.
    */
   copyWithin?(
     source: ObjectStore,
     sourceKey: string,
     targetKey: string,
+    hints?: CopyHints,
   ): Promise<WriteResult | undefined>;
   /**
    * Checks, within a bounded time, that the location can be reached: the

@@ -24,7 +24,9 @@ export async function copyItem(ctx: ItemContext): Promise<void> {
   await backUpOriginal(ctx);
 
   if (target.copyWithin) {
-    const result = await target.copyWithin(source, item.key, item.key);
+    const result = await target.copyWithin(source, item.key, item.key, {
+      size: item.size,
+    });
     if (result) {
       checkSize(item.key, item.size, result.size);
       // The result's checksums describe the copy the target now holds, so

@@ -127,12 +127,13 @@ export function rateLimitObjectStore(
     },
   };
   if (store.copyWithin) {
-    limited.copyWithin = async (source, sourceKey, targetKey) => {
+    limited.copyWithin = async (source, sourceKey, targetKey, hints) => {
       await acquire();
       return store.copyWithin!(
         unwrapGuardedStore(source),
         sourceKey,
         targetKey,
+        hints,
       );
     };
   }

@@ -204,6 +204,14 @@ export function basicCases(define: DefineCase, context: () => ResolvedContext) {
       expect(await listAll(source)).toEqual(
         new Map([['o b.bin', data.length]]),
       );
+      // With the listed size as a hint (what the engine passes).
+      const hinted = await target.copyWithin!(source, 'o b.bin', 'hinted.bin', {
+        size: data.length,
+      });
+      expect(hinted?.size).toBe(data.length);
+      expect(
+        (await readAll(await target.read('hinted.bin'))).equals(data),
+      ).toBe(true);
 
       const foreign = {
         ...source,
@@ -228,6 +236,9 @@ export function basicCases(define: DefineCase, context: () => ResolvedContext) {
       ).rejects.toMatchObject({ name: 'NotFoundError' });
       await expect(
         target.copyWithin!(source, 'no/such/folder/missing', 'y/z'),
+      ).rejects.toMatchObject({ name: 'NotFoundError' });
+      await expect(
+        target.copyWithin!(source, 'missing', 'x', { size: 1 }),
       ).rejects.toMatchObject({ name: 'NotFoundError' });
       expect(await target.stat('x')).toBeUndefined();
       expect(await listAll(target)).toEqual(new Map());
