@@ -55,6 +55,10 @@ export class GcsObjectStore implements ObjectStore {
     checksums: ['md5', 'crc32c'],
     serverSideCopy: true,
     multipart: true,
+    // Every write is sent with `validation: 'crc32c'`: the client hashes
+    // the bytes it is given and fails unless GCS stored the same crc32c, so
+    // the crc32c write() returns is that of the bytes sent.
+    writeChecksums: ['crc32c'],
   };
   readonly #prefix: string;
 
