@@ -212,6 +212,30 @@ describe('FleetStore', () => {
   );
 
   it.each(databases.eachSupportedId())(
+    'migrates the event type/time index down and up with events in the table, %p',
+    async databaseId => {
+      const knex = await databases.init(databaseId);
+      await knex.migrate.latest({ directory: migrationsDir });
+      await addMigration(knex, 'run', 'running', 'copy');
+      const now = await readDbNow(knex);
+      await addEvent(knex, 'run', 'item-retry', now - 1_000, {
+        key: 'a',
+        stage: 'copy',
+      });
+      await knex.migrate.down({
+        directory: migrationsDir,
+        name: '20261206100000_event_type_time.js',
+      });
+      await knex.migrate.latest({ directory: migrationsDir });
+      expect((await new FleetStore(knex).status(10_000)).errors).toMatchObject({
+        retried: 1,
+        failed: 0,
+      });
+      await knex.destroy();
+    },
+  );
+
+  it.each(databases.eachSupportedId())(
     'counts claimable items as queue depth, exactly as the metric does, %p',
     async databaseId => {
       const knex = await databases.init(databaseId);

@@ -1,8 +1,5 @@
 import { Knex } from 'knex';
-import {
-  FINAL_MIGRATION_STATES,
-  type FleetStatus,
-} from '@internal/backstage-plugin-dataset-migration-common';
+import type { FleetStatus } from '@internal/backstage-plugin-dataset-migration-common';
 import { dbNow, readDbNow } from './clock';
 import { MetricsStore } from './MetricsStore';
 import { DbBigInt, DbCount, DbWrite, num } from './rowValues';
@@ -26,14 +23,6 @@ export const GONE_RETENTION_MS = 60 * 60_000;
 
 /** The window of `GET /fleet`'s throughput and error rate. */
 export const THROUGHPUT_WINDOW_MS = 60_000;
-
-/**
- * A final migration's events count towards the error rate while it changed
- * state this recently: the window plus room for the clock of the replica
- * that stamped `updated_at` (a copy step that fails on its last item's
- * failure ends right after that item's `item-failed` event).
- */
-const RECENT_MIGRATION_MS = 10 * 60_000;
 
 /** Worker heartbeats and the queue-wide numbers behind `GET /fleet`. */
 export class FleetStore {
@@ -139,42 +128,27 @@ export class FleetStore {
    * Copy attempts since `since` that ended in an error, from their
    * `item-retry` and `item-failed` events (`details.stage` is `copy`). An item
    * row keeps only its last attempt, so a retry whose next attempt already
-   * ran is in the events only. `dm_events` has no index on its time or type,
-   * so the events are read per migration through `dm_events (migration_id,
-   * id)`, only those of migrations that can have had item work in the
-   * window: not final, or changed state lately ({@link RECENT_MIGRATION_MS}).
-   * Correlated subqueries keep that plan on PostgreSQL: as a join, its
-   * planner guesses from `created_at`'s statistics that few events are that
-   * recent and scans the whole table for them.
+   * ran is in the events only. The index `dm_events (type, created_at)` reads
+   * only those events of the window, whatever the number of migrations.
    */
   private async copyErrors(
     since: number,
   ): Promise<{ retried: number; failed: number }> {
-    const { knex } = this;
-    const count = (type: string) =>
-      knex('dm_events as e')
-        .count('*')
-        .whereRaw('e.migration_id = m.id')
-        .where('e.type', type)
-        .where('e.created_at', '>=', since)
-        // details is the JSON.stringify of { key, stage, ... }: a quote in
-        // the key is escaped, so only the stage property can match.
-        .where('e.details', 'like', '%"stage":"copy"%');
-    const [row]: Array<{ retried: DbCount | null; failed: DbCount | null }> =
-      await knex('dm_migrations as m')
-        .where(m =>
-          m
-            .whereNotIn('m.state', [...FINAL_MIGRATION_STATES])
-            .orWhere(
-              'm.updated_at',
-              '>=',
-              since - (RECENT_MIGRATION_MS - THROUGHPUT_WINDOW_MS),
-            ),
-        )
-        .select({
-          retried: knex.raw('sum(?)', [count('item-retry')]),
-          failed: knex.raw('sum(?)', [count('item-failed')]),
-        });
-    return { retried: num(row?.retried), failed: num(row?.failed) };
+    const rows: Array<{ type: string; n: DbCount }> = await this.knex(
+      'dm_events',
+    )
+      .whereIn('type', ['item-retry', 'item-failed'])
+      .where('created_at', '>=', since)
+      // details is the JSON.stringify of { key, stage, ... }: a quote in
+      // the key is escaped, so only the stage property can match.
+      .where('details', 'like', '%"stage":"copy"%')
+      .groupBy('type')
+      .select('type')
+      .count({ n: '*' });
+    const byType = new Map(rows.map(r => [r.type, num(r.n)]));
+    return {
+      retried: byType.get('item-retry') ?? 0,
+      failed: byType.get('item-failed') ?? 0,
+    };
   }
 }

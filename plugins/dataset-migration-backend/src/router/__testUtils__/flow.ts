@@ -23,7 +23,10 @@ export async function waitForState(
 ): Promise<Migration> {
   const deadline = Date.now() + timeoutMs;
   let last: Migration | undefined;
-  while (Date.now() < deadline) {
+  // Asks at least once, however short the timeout (a 1 ms timeout means
+  // "is it in that state now"; on a loaded machine the deadline may pass
+  // before the first request).
+  for (;;) {
     const res = await request(server)
       .get(`${API}/migrations/${id}`)
       .set('Authorization', owner);
@@ -32,6 +35,7 @@ export async function waitForState(
     if (states.includes(last!.state)) {
       return last!;
     }
+    if (Date.now() >= deadline) break;
     await new Promise(r => setTimeout(r, 100));
   }
   const events = await request(server)
