@@ -35,11 +35,8 @@ import { WorkerPool } from './workers';
 import { StoreRateLimits } from './rateLimitedStore';
 import { resolveTransformRequest } from './transformRequest';
 import { resolveVerifyMode } from './verifyMode';
-import {
-  DataKeyCounter,
-  planTransform,
-  TargetKeyCollisions,
-} from '../transform/planTransform';
+import { DataKeyCounter, planTransform } from '../transform/planTransform';
+import { TargetKeyCollisions } from '../transform/targetKeyCollisions';
 import { TransformRuntime } from '../transform/TransformRuntime';
 import { LocationComparator } from '../service/locations';
 import { findCutoverMigration } from '../database/effectiveLocation';

@@ -8,9 +8,9 @@ import {
 import {
   DataKeyCounter,
   isDataKey,
-  TargetKeyCollisions,
   targetKeyOf,
 } from '../transform/planTransform';
+import { TargetKeyCollisions } from '../transform/targetKeyCollisions';
 import type { EngineContext, StoreCache } from './context';
 import { planMigration } from './plan';
 import { takeSnapshot } from './snapshot';

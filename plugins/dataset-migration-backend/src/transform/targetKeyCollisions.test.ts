@@ -1,6 +1,7 @@
 import type { TabularFormat } from '@internal/backstage-plugin-dataset-migration-common';
 import { syntheticKey } from '../engine/__testUtils__/syntheticListing';
-import { isDataKey, TargetKeyCollisions, targetKeyOf } from './planTransform';
+import { isDataKey, targetKeyOf } from './planTransform';
+import { TargetKeyCollisions } from './targetKeyCollisions';
 
 /** The transform request's rule (transformRequest.ts). */
 function collisions(source: TabularFormat, target: TabularFormat) {
