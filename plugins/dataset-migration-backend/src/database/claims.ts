@@ -221,21 +221,27 @@ function reclaimed(
   was: (Candidate & Partial<DbTakeoverColumns>) | undefined,
 ): WorkItem {
   if (!was?.lease_owner) return item;
-  const takeover =
-    was.db_now === undefined
-      ? undefined
-      : toTakeover(
-          {
-            db_now: was.db_now,
-            owner_last_seen_at: was.owner_last_seen_at ?? null,
-          },
-          was.lease_expires_at,
-        );
+  const takeover = toTakeover(was, was.lease_expires_at);
   return {
     ...item,
     reclaimedFrom: was.lease_owner,
     ...(takeover && { takeover }),
   };
+}
+
+/**
+ * The columns a claim reads of its candidates; a claim of expired leases
+ * also reads what {@link reclaimed} reports of the take-over.
+ */
+function candidateColumns(db: Knex, kind: Claimable): Array<string | Knex.Raw> {
+  const columns: Array<string | Knex.Raw> = ['id', 'lease_owner', 'size'];
+  if (kind === 'expired') {
+    columns.push(
+      'lease_expires_at',
+      ...takeoverColumns(db, 'dm_work_items.lease_owner'),
+    );
+  }
+  return columns;
 }
 
 async function claimFrom(
@@ -266,13 +272,7 @@ async function claimFrom(
     // heartbeat are read under the row locks first (one statement).
     return knex.transaction(async trx => {
       const locked: Array<Candidate & DbTakeoverColumns> = await claimableItems(
-        trx('dm_work_items').select(
-          'id',
-          'lease_owner',
-          'lease_expires_at',
-          'size',
-          ...takeoverColumns(trx, 'dm_work_items.lease_owner'),
-        ),
+        trx('dm_work_items').select(candidateColumns(trx, kind)),
         migrationId,
         stage,
         kind,
@@ -338,16 +338,9 @@ async function claimFrom(
     started_at: nowMs,
   };
   return knex.transaction(async trx => {
-    const columns: Array<string | Knex.Raw> = ['id', 'lease_owner', 'size'];
-    if (kind === 'expired') {
-      columns.push(
-        'lease_expires_at',
-        ...takeoverColumns(trx, 'dm_work_items.lease_owner'),
-      );
-    }
     const candidates = withinBudget(
       (await claimableItems(
-        trx('dm_work_items').select(columns),
+        trx('dm_work_items').select(candidateColumns(trx, kind)),
         migrationId,
         stage,
         kind,

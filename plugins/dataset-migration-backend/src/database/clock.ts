@@ -79,12 +79,16 @@ export function takeoverColumns(knex: Knex, ownerColumn: string): Knex.Raw[] {
   ];
 }
 
-/** The take-over of a lease that expired at `expiresAt`, from its row. */
+/**
+ * The take-over of a lease that expired at `expiresAt`, from its row;
+ * undefined when the row was read without {@link takeoverColumns}.
+ */
 export function toTakeover(
-  row: DbTakeoverColumns,
+  row: Partial<DbTakeoverColumns>,
   expiresAt: number | string | null,
 ): LeaseTakeover | undefined {
   if (expiresAt === null || expiresAt === undefined) return undefined;
+  if (row.db_now === undefined) return undefined;
   const now = Number(row.db_now);
   const leaseExpiredAt = Number(expiresAt);
   const lastSeen = row.owner_last_seen_at;

@@ -129,9 +129,7 @@ export async function writeHashed(
       `Target reported sha256 ${result.checksums.sha256} for '${key}', expected ${digests.sha256}`,
     );
   }
-  for (const a of fromWrite) {
-    if (a === 'md5' || a === 'crc32c') digests[a] = result.checksums[a];
-  }
+  for (const a of fromWrite) digests[a] = result.checksums[a];
   return {
     sha256: digests.sha256!,
     md5: digests.md5,
