@@ -6,7 +6,8 @@ import { DRIVEN_STATES, driveMigration } from './driver';
 import v8 from 'node:v8';
 import { isThrottlingError } from '@internal/backstage-plugin-dataset-migration-node';
 import { AdaptiveConcurrency, DEFAULT_WINDOW_MS } from './adaptiveConcurrency';
-import { errorMessage, ItemBatch, packLanes } from './itemBatch';
+import { errorMessage, ItemBatch } from './itemBatch';
+import { packLanes } from './packLanes';
 
 const MAX_DRIVERS = 2;
 
