@@ -26,7 +26,12 @@ export const THROUGHPUT_WINDOW_MS = 60_000;
 
 /** Worker heartbeats and the queue-wide numbers behind `GET /fleet`. */
 export class FleetStore {
-  constructor(private readonly knex: Knex) {}
+  /** The queue-depth metric's own query, so GET /fleet and the gauge agree. */
+  private readonly metrics: MetricsStore;
+
+  constructor(private readonly knex: Knex) {
+    this.metrics = new MetricsStore(knex);
+  }
 
   /** Times are the database's (clock.ts), like the leases they sit beside. */
   async heartbeat(workerId: string, inFlight: number): Promise<void> {
@@ -61,8 +66,7 @@ export class FleetStore {
     await this.knex('dm_workers')
       .where('last_seen_at', '<', now - GONE_RETENTION_MS)
       .delete();
-    // The metric's query itself, so GET /fleet and the gauge cannot differ.
-    const depth = await new MetricsStore(this.knex).queueDepth();
+    const depth = await this.metrics.queueDepth();
     // Live leases per replica: the work each one holds right now.
     const leased: Array<{ lease_owner: string; n: DbCount }> = await this.knex(
       'dm_work_items',
