@@ -6,7 +6,7 @@ import type {
   TabularFormat,
 } from '@internal/backstage-plugin-dataset-migration-common';
 import type { ItemTransformStats } from '../database/WorkItemStore';
-import { spillObject } from '../transform/spill';
+import { objectFile, type ObjectFile } from '../transform/spill';
 import { transformFile } from '../transform/transformFile';
 import { checkTarget } from '../transform/verify';
 import {
@@ -55,8 +55,13 @@ export async function transformItem(ctx: ItemContext): Promise<void> {
   await backUpOriginal(ctx);
 
   const result = await ctx.transforms.withSpill(async (conn, spill) => {
-    const input = spill.file(`source${EXT[sourceFormat]}`);
-    const read = await spillObject(source, item.key, input, signal);
+    const input = await objectFile(
+      source,
+      item.key,
+      spill.file(`source${EXT[sourceFormat]}`),
+      signal,
+    );
+    const read = { size: input.size, sha256: input.sha256 };
     checkSize(item.key, item.size, read.size);
     if (item.sourceSha256 && item.sourceSha256 !== read.sha256) {
       throw new ConflictError(
@@ -69,7 +74,7 @@ export async function transformItem(ctx: ItemContext): Promise<void> {
         ? spill.file('quarantine.ndjson')
         : undefined;
     const rows = await transformFile(conn, {
-      input,
+      input: input.file,
       sourceFormat,
       output,
       targetFormat,
@@ -79,6 +84,8 @@ export async function transformItem(ctx: ItemContext): Promise<void> {
       key: item.key,
       sampleSize: mapping.sampleSize ?? DEFAULT_SAMPLE_SIZE,
     });
+    // Read in place (a local source): what DuckDB read is what was hashed.
+    await input.assertUnchanged();
     if (quarantineFile && rows.quarantined > 0) {
       const { size } = await fsp.stat(quarantineFile);
       await backups.write(
@@ -134,22 +141,28 @@ export async function validateTransformedItem(ctx: ItemContext): Promise<void> {
     );
   }
   const found = await ctx.transforms.withSpill(async (conn, spill) => {
-    const file = spill.file(`target${EXT[transform.targetFormat]}`);
-    let read: { sha256: string; size: number };
+    let file: ObjectFile;
     try {
-      read = await spillObject(target, targetKey, file, signal);
+      file = await objectFile(
+        target,
+        targetKey,
+        spill.file(`target${EXT[transform.targetFormat]}`),
+        signal,
+      );
     } catch (e) {
       if (e instanceof NotFoundError) return undefined;
       throw e;
     }
+    const read = { size: file.size, sha256: file.sha256 };
     if (read.size !== stats.output.size || read.sha256 !== stats.output.sha256)
       return { read };
     const check = await checkTarget(conn, {
-      file,
+      file: file.file,
       format: transform.targetFormat,
       schema: transform.targetSchema,
       sample: stats.sample,
     });
+    await file.assertUnchanged();
     return { read, check };
   });
 

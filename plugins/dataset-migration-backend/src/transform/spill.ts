@@ -1,12 +1,16 @@
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { ConflictError } from '@backstage/errors';
 import {
   HashingStream,
+  unwrapGuardedStore,
   type ObjectStore,
 } from '@internal/backstage-plugin-dataset-migration-node';
+import { LocalObjectStore } from '../storage/local/LocalObjectStore';
 
 /**
  * A private temp folder for one transform: DuckDB reads and writes local
@@ -42,6 +46,81 @@ export async function spillObject(
   const hashing = new HashingStream(['sha256']);
   await pipeline(body, hashing, fs.createWriteStream(file), { signal });
   return { size: hashing.byteCount, sha256: hashing.digests().sha256! };
+}
+
+/** An object as a local file DuckDB can read. */
+export interface ObjectFile {
+  file: string;
+  size: number;
+  sha256: string;
+  /**
+   * Throws a `ConflictError` when the file read in place changed since it
+   * was hashed (a spilled copy never does).
+   */
+  assertUnchanged(): Promise<void>;
+}
+
+/** Characters DuckDB's readers take for a glob pattern in a path. */
+const GLOB = /[*?[\]{}]/;
+
+/**
+ * The object as a local file: on a local store the object's own file,
+ * hashed in place and read where it is (no copy); elsewhere spilled to
+ * `spillFile` by {@link spillObject}. In place only when the key has the
+ * spill file's extension (DuckDB picks a compression by extension) and the
+ * path has no glob characters (DuckDB would expand them).
+ */
+export async function objectFile(
+  store: ObjectStore,
+  key: string,
+  spillFile: string,
+  signal?: AbortSignal,
+): Promise<ObjectFile> {
+  const local = unwrapGuardedStore(store);
+  if (
+    local instanceof LocalObjectStore &&
+    path.extname(key) === path.extname(spillFile)
+  ) {
+    const file = await local.filePath(key);
+    if (!GLOB.test(file)) return hashInPlace(key, file, signal);
+  }
+  const spilled = await spillObject(store, key, spillFile, signal);
+  return { file: spillFile, ...spilled, assertUnchanged: async () => {} };
+}
+
+async function hashInPlace(
+  key: string,
+  file: string,
+  signal?: AbortSignal,
+): Promise<ObjectFile> {
+  const before = await fsp.stat(file);
+  const hash = createHash('sha256');
+  let size = 0;
+  for await (const chunk of fs.createReadStream(file, {
+    highWaterMark: 1024 * 1024,
+    signal,
+  })) {
+    hash.update(chunk as Buffer);
+    size += (chunk as Buffer).length;
+  }
+  return {
+    file,
+    size,
+    sha256: hash.digest('hex'),
+    async assertUnchanged() {
+      const after = await fsp.stat(file).catch(() => undefined);
+      if (
+        !after ||
+        after.ino !== before.ino ||
+        after.size !== before.size ||
+        after.mtimeMs !== before.mtimeMs
+      ) {
+        throw new ConflictError(
+          `Object '${key}' changed while it was read (its size or modification time is not what it was)`,
+        );
+      }
+    },
+  };
 }
 
 /**

@@ -94,7 +94,11 @@ export interface TransformSql {
   exprs: string[];
   /** True for a row with a value that cannot be cast. */
   bad: string;
-  /** True for a row the filter keeps (nulls never match). */
+  /**
+   * True for a row the filter keeps (nulls never match). A value of a
+   * filter column that cannot be cast keeps the row, so that it is counted
+   * as bad instead of being silently filtered out.
+   */
   keep: string;
   columns: ColumnChange[];
   targetSchema: SchemaColumn[];
@@ -103,6 +107,12 @@ export interface TransformSql {
    * (source names) as the target names them, or every target column.
    */
   keyColumns: string[];
+  /**
+   * The source columns the key columns come from (columns the mapping adds
+   * have none): the copy stage picks its sample by their raw values' hash,
+   * which costs no cast per row.
+   */
+  keySources: string[];
   /** Plan errors: missing columns, unknown references. Empty when usable. */
   problems: string[];
 }
@@ -154,7 +164,10 @@ export function buildTransformSql(
   const columns: ColumnChange[] = [];
   const targetSchema: SchemaColumn[] = [];
   // The mapped value of each source column, for the filter.
-  const mapped = new Map<string, { expr: string; type?: string }>();
+  const mapped = new Map<
+    string,
+    { expr: string; type?: string; bad?: string }
+  >();
 
   for (const col of source) {
     const src = ident(col.name);
@@ -174,7 +187,10 @@ export function buildTransformSql(
     }
     const type = field.cast ? duckType(field.cast) : col.type;
     let expr = field.cast ? `TRY_CAST(${src} AS ${type})` : src;
-    if (field.cast) bad.push(`(${src} IS NOT NULL AND ${expr} IS NULL)`);
+    const badValue = field.cast
+      ? `(${src} IS NOT NULL AND ${expr} IS NULL)`
+      : undefined;
+    if (badValue) bad.push(badValue);
     if (field.default !== undefined) {
       expr = `COALESCE(${expr}, CAST(${literal(field.default)} AS ${type}))`;
     }
@@ -189,7 +205,11 @@ export function buildTransformSql(
       ...(field.default !== undefined && { default: field.default }),
     });
     targetSchema.push({ name: field.to, type });
-    mapped.set(col.name, { expr, type: field.cast ? type : undefined });
+    mapped.set(col.name, {
+      expr,
+      type: field.cast ? type : undefined,
+      bad: badValue,
+    });
   }
 
   for (const field of fields) {
@@ -222,7 +242,7 @@ export function buildTransformSql(
       );
       continue;
     }
-    keep.push(`COALESCE(${condition(c, m.expr, m.type)}, FALSE)`);
+    keep.push(`COALESCE(${condition(c, m.expr, m.type)}, ${m.bad ?? 'FALSE'})`);
   }
   const keyColumns: string[] = [];
   for (const k of mapping.keys ?? []) {
@@ -241,6 +261,14 @@ export function buildTransformSql(
   }
   if (select.length === 0)
     problems.push('the mapping leaves no column in the target');
+  const keys =
+    keyColumns.length > 0 || (mapping.keys?.length ?? 0) > 0
+      ? keyColumns
+      : targetSchema.map(c => c.name);
+  const keySources = keys.flatMap(k => {
+    const from = columns.find(c => c.target?.name === k)?.source?.name;
+    return from === undefined ? [] : [from];
+  });
 
   return {
     select,
@@ -249,10 +277,8 @@ export function buildTransformSql(
     keep: keep.length ? keep.join(' AND ') : 'TRUE',
     columns,
     targetSchema,
-    keyColumns:
-      keyColumns.length > 0 || (mapping.keys?.length ?? 0) > 0
-        ? keyColumns
-        : targetSchema.map(c => c.name),
+    keyColumns: keys,
+    keySources: keySources.length > 0 ? keySources : source.map(c => c.name),
     problems,
   };
 }

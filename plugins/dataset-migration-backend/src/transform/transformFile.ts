@@ -1,3 +1,4 @@
+import fsp from 'node:fs/promises';
 import { InputError } from '@backstage/errors';
 import type {
   BadRowPolicy,
@@ -17,6 +18,7 @@ import {
   jsonColumns,
   readerSql,
 } from './sql';
+import { sniffCsv } from './csvDialect';
 import { sampleRecords, type TransformSample } from './verify';
 
 /** Bounds of the embedded DuckDB: memory beyond the limit spills to disk. */
@@ -71,6 +73,7 @@ export async function openSource(
    */
   planned?: SchemaColumn[],
 ): Promise<{ from: string; schema: SchemaColumn[] }> {
+  if (format === 'csv') return sniffCsv(conn, file);
   const detected = await describeSql(conn, readerSql(file, format));
   if (format !== 'ndjson') {
     return { from: readerSql(file, format), schema: detected };
@@ -147,9 +150,11 @@ function sameSchema(a: SchemaColumn[], b: SchemaColumn[]) {
 }
 
 /**
- * Transforms one local file with the mapping: counts rows, filtered and bad
- * rows in one pass, applies the bad-row policy, then writes the output with
- * a single `COPY`. DuckDB streams; memory stays within its limit.
+ * Transforms one local file with the mapping: one `COPY` writes the rows
+ * the filter keeps and the mapping can cast, then one cheaper pass counts
+ * the rows and the filtered ones (bad rows are the rest) and keeps the
+ * sample; the bad-row policy is applied after (`fail` removes the output).
+ * DuckDB streams; memory stays within its limit.
  */
 export async function transformFile(
   conn: DuckDBConnection,
@@ -178,52 +183,69 @@ export async function transformFile(
   }
   const policy: BadRowPolicy = options.mapping.badRows ?? 'fail';
   const sampleSize = options.sampleSize ?? 0;
-  // One pass over the object counts rows, bad and filtered rows and keeps
-  // the raw source records of the sample (the smallest key hashes), so the
-  // sample costs no extra scan: only those few records are mapped after.
+  const kept = `(${sql.keep}) AND NOT (${sql.bad})`;
+  // The COPY is the only pass that casts every value: it writes the rows
+  // the filter keeps and the mapping can cast, and says how many.
+  const outer = sql.targetSchema
+    .map(c => outputColumn(c, options.targetFormat))
+    .join(', ');
+  const copied = await conn.runAndReadAll(
+    `COPY (SELECT ${outer} FROM (SELECT ${sql.select.join(
+      ', ',
+    )} FROM ${from} WHERE ${kept})) TO ${literal(options.output)} ${copyOptions(
+      options.targetFormat,
+    )}`,
+  );
+  const written = Number(copied.getRows()[0]?.[0] ?? 0);
+  // A second, cheaper pass counts the rows and the filtered ones and keeps
+  // the raw records of the sample (the smallest hashes of the raw key
+  // values among the rows the filter keeps): no cast per row unless the
+  // filter needs one. Bad rows are the difference.
   await conn.run(
     `CREATE OR REPLACE TEMP TABLE ${STATS} AS
        SELECT count(*) AS total,
-              count(*) FILTER (WHERE ${sql.bad}) AS bad,
-              count(*) FILTER (WHERE NOT (${sql.bad}) AND NOT (${
-      sql.keep
-    })) AS filtered${
+              count(*) FILTER (WHERE NOT (${sql.keep})) AS filtered${
       sampleSize > 0
         ? `,
               ${sampledRawRecords(sql, schema, sampleSize)}
-                FILTER (WHERE NOT (${sql.bad}) AND (${sql.keep})) AS sample`
+                FILTER (WHERE ${sql.keep}) AS sample`
         : ''
     }
          FROM ${from}`,
   );
+  const counts = await conn.runAndReadAll(
+    `SELECT total, filtered FROM ${STATS}`,
+  );
+  const [total, filtered] = counts.getRows()[0].map(Number);
+  const bad = total - filtered - written;
   try {
-    const counts = await conn.runAndReadAll(
-      `SELECT total, bad, filtered FROM ${STATS}`,
-    );
-    const [total, bad, filtered] = counts.getRows()[0].map(Number);
+    if (bad < 0) {
+      throw new Error(
+        `'${key}': the transform wrote ${written} rows, more than the ${
+          total - filtered
+        } its filter keeps of ${total}`,
+      );
+    }
     const badRows =
       bad > 0
-        ? await applyBadRowPolicy(conn, from, sql.bad, bad, policy, options)
+        ? await applyBadRowPolicy(
+            conn,
+            from,
+            `(${sql.keep}) AND (${sql.bad})`,
+            bad,
+            policy,
+            options,
+          )
         : [];
-    const inner = `SELECT ${sql.select.join(', ')} FROM ${from} WHERE NOT (${
-      sql.bad
-    }) AND (${sql.keep})`;
-    const outer = sql.targetSchema
-      .map(c => outputColumn(c, options.targetFormat))
-      .join(', ');
-    const copied = await conn.runAndReadAll(
-      `COPY (SELECT ${outer} FROM (${inner})) TO ${literal(
-        options.output,
-      )} ${copyOptions(options.targetFormat)}`,
-    );
-    const written = Number(copied.getRows()[0]?.[0] ?? 0);
     const sample: TransformSample = {
       keyColumns: sql.keyColumns,
       records: await sampleRecords(
         conn,
         `SELECT ${sql.select.join(
           ', ',
-        )} FROM (SELECT __dm_r.* FROM (SELECT unnest(sample) AS __dm_r FROM ${STATS}))`,
+        )} FROM (SELECT __dm_r.* FROM (SELECT unnest(sample) AS __dm_r FROM ${STATS})) WHERE NOT (${
+          sql.bad
+        })`,
         sql.targetSchema,
         sql.keyColumns,
         sampleSize,
@@ -238,6 +260,10 @@ export async function transformFile(
       badRows,
       quarantined: policy === 'quarantine' && options.quarantineFile ? bad : 0,
     };
+  } catch (e) {
+    // Nothing of an object that fails here may look like a result.
+    await fsp.rm(options.output, { force: true });
+    throw e;
   } finally {
     await conn.run(`DROP TABLE IF EXISTS ${STATS}`);
   }
@@ -245,22 +271,17 @@ export async function transformFile(
 
 /**
  * The aggregate keeping the `n` source records (as they were read) whose
- * mapped key columns hash smallest: the records {@link sampleRecords} picks
- * from the mapped rows, found in the counting pass instead of a scan of
- * their own.
+ * raw key values hash smallest.
  */
 function sampledRawRecords(
   sql: TransformSql,
   source: SchemaColumn[],
   n: number,
 ): string {
-  const keyExprs = sql.keyColumns.map(
-    k => sql.exprs[sql.targetSchema.findIndex(c => c.name === k)],
-  );
   const raw = `{${source
     .map(c => `${literal(c.name)}: ${ident(c.name)}`)
     .join(', ')}}`;
-  return `min_by(${raw}, hash(${keyExprs.join(', ')}), ${n})`;
+  return `min_by(${raw}, hash(${sql.keySources.map(ident).join(', ')}), ${n})`;
 }
 
 /**

@@ -3,6 +3,7 @@ import type {
   TabularFormat,
 } from '@internal/backstage-plugin-dataset-migration-common';
 import type { DuckDBConnection } from '@duckdb/node-api';
+import { sniffCsv } from './csvDialect';
 import { ident, literal, readerSql } from './sql';
 
 /**
@@ -79,18 +80,20 @@ export async function readBack(
   problem?: string;
 }> {
   // Text formats are read as text (NDJSON: every column VARCHAR), then cast.
-  const raw = readerSql(
-    file,
-    format,
-    schema.map(c => ({ name: c.name, type: 'VARCHAR' })),
-  );
-  const described = (
-    await conn.runAndReadAll(`DESCRIBE SELECT * FROM ${raw}`)
-  ).getRowObjectsJson();
-  const actual = described.map(r => ({
-    name: String(r.column_name),
-    type: String(r.column_type),
-  }));
+  let raw: string;
+  let actual: SchemaColumn[];
+  if (format === 'csv') {
+    ({ from: raw, schema: actual } = await sniffCsv(conn, file));
+  } else {
+    raw = readerSql(
+      file,
+      format,
+      schema.map(c => ({ name: c.name, type: 'VARCHAR' })),
+    );
+    actual = (await conn.runAndReadAll(`DESCRIBE SELECT * FROM ${raw}`))
+      .getRowObjectsJson()
+      .map(r => ({ name: String(r.column_name), type: String(r.column_type) }));
+  }
   const expectTypes = format === 'parquet';
   const same =
     actual.length === schema.length &&
@@ -135,7 +138,8 @@ export interface TargetCheck {
  * Checks one written target file against what the copy stage expected:
  * its schema, its row count and the sampled records, field by field. One
  * scan of the file counts its rows and unreadable values and picks out the
- * records whose key hashes were sampled.
+ * records whose first key column holds a sampled value; they are matched
+ * by all their key columns, then compared field by field.
  */
 export async function checkTarget(
   conn: DuckDBConnection,
@@ -159,26 +163,39 @@ export async function checkTarget(
       },
     };
   }
-  const wanted = [...new Set(sample.records.map(r => r.h))];
-  const isSampled = `__dm_h IN (${wanted.map(h => literal(h)).join(', ')})`;
+  // The sampled records are found by their first key column (one typed
+  // comparison per row), then matched on every field here.
+  const keyIndexes = sample.keyColumns.map(k =>
+    schema.findIndex(c => c.name === k),
+  );
+  const first = schema[keyIndexes[0]];
+  const wanted = first
+    ? [...new Set(sample.records.map(r => r.values[keyIndexes[0]]))]
+    : [];
+  const isSampled = first
+    ? [
+        wanted.some(v => v !== null) &&
+          `${ident(first.name)} IN (${wanted
+            .filter((v): v is string => v !== null)
+            .map(v => `TRY_CAST(${literal(v)} AS ${first.type})`)
+            .join(', ')})`,
+        wanted.includes(null) && `${ident(first.name)} IS NULL`,
+      ]
+        .filter(Boolean)
+        .join(' OR ')
+    : '';
   // CASE, so only the sampled rows are turned into text.
-  const picked =
-    wanted.length > 0
-      ? `list(CASE WHEN ${isSampled} THEN [__dm_h, ${schema
-          .map(c => `CAST(${ident(c.name)} AS VARCHAR)`)
-          .join(', ')}] END) FILTER (WHERE ${isSampled})`
-      : 'NULL';
-  const hashed =
-    wanted.length > 0
-      ? `, CAST(${hashOf(sample.keyColumns)} AS VARCHAR) AS __dm_h`
-      : '';
+  const picked = isSampled
+    ? `list(CASE WHEN ${isSampled} THEN [${schema
+        .map(c => `CAST(${ident(c.name)} AS VARCHAR)`)
+        .join(', ')}] END) FILTER (WHERE ${isSampled})`
+    : 'NULL';
   const [row] = (
     await conn.runAndReadAll(
       `SELECT count(*), count(*) FILTER (WHERE __dm_unreadable), ${picked}
-         FROM (SELECT *${hashed}
-                 FROM (SELECT ${back.typed.join(', ')}, ${
+         FROM (SELECT ${back.typed.join(', ')}, ${
         back.unreadable
-      } AS __dm_unreadable FROM ${back.raw}))`,
+      } AS __dm_unreadable FROM ${back.raw})`,
     )
   ).getRows() as unknown[][];
   const result: TargetCheck = {
@@ -187,17 +204,19 @@ export async function checkTarget(
     sample: { compared: sample.records.length, mismatched: 0 },
   };
   if (sample.records.length === 0) return result;
-  const found = toRecords(
-    ((row[2] as { items: unknown[] } | null)?.items ?? []).map(
-      v => (v as { items: unknown[] }).items,
-    ),
-  );
-  const byHash = new Map<string, SampleRecord[]>();
-  for (const r of found) byHash.set(r.h, [...(byHash.get(r.h) ?? []), r]);
+  const keyOf = (values: Array<string | null>) =>
+    JSON.stringify(keyIndexes.map(i => values[i]));
+  const byKey = new Map<string, Array<Array<string | null>>>();
+  for (const found of (row[2] as { items: unknown[] } | null)?.items ?? []) {
+    const values = (found as { items: unknown[] }).items.map(v =>
+      v === null ? null : String(v),
+    );
+    byKey.set(keyOf(values), [...(byKey.get(keyOf(values)) ?? []), values]);
+  }
   for (const expected of sample.records) {
-    const candidates = byHash.get(expected.h) ?? [];
+    const candidates = byKey.get(keyOf(expected.values)) ?? [];
     const match = candidates.findIndex(c =>
-      c.values.every((v, i) => v === expected.values[i]),
+      c.every((v, i) => v === expected.values[i]),
     );
     if (match >= 0) {
       candidates.splice(match, 1);
@@ -220,7 +239,7 @@ function describeMismatch(
   schema: SchemaColumn[],
   keyColumns: string[],
   expected: SampleRecord,
-  actual: SampleRecord | undefined,
+  actual: Array<string | null> | undefined,
 ): string {
   const key = keyColumns
     .map(k => {
@@ -231,11 +250,11 @@ function describeMismatch(
   if (!actual) return `record ${key} is missing in the target`;
   const fields = schema
     .map((c, i) =>
-      actual.values[i] === expected.values[i]
+      actual[i] === expected.values[i]
         ? undefined
         : `${c.name}: expected ${JSON.stringify(
             expected.values[i],
-          )}, target has ${JSON.stringify(actual.values[i])}`,
+          )}, target has ${JSON.stringify(actual[i])}`,
     )
     .filter(Boolean);
   return `record ${key} differs: ${fields.join('; ')}`;

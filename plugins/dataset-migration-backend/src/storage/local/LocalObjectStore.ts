@@ -150,6 +150,22 @@ export class LocalObjectStore implements ObjectStore {
     }
   }
 
+  /**
+   * The file holding an existing object (checked to lie inside the
+   * dataset folder), for readers that take a path (DuckDB): no copy of the
+   * object is made. Throws `NotFoundError` when it does not exist.
+   */
+  async filePath(key: string): Promise<string> {
+    const full = await resolveKey(this.dir, key);
+    const st = await fs.stat(full).catch(() => undefined);
+    if (!st?.isFile()) {
+      throw new NotFoundError(
+        `Object '${key}' does not exist in ${this.location.uri}`,
+      );
+    }
+    return full;
+  }
+
   async read(key: string, range?: ByteRange): Promise<Readable> {
     const full = await resolveKey(this.dir, key);
     const handle = await fs.open(full, 'r').catch(e => {
