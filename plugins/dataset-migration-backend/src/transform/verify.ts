@@ -164,38 +164,56 @@ export async function checkTarget(
     };
   }
   // The sampled records are found by their first key column (one typed
-  // comparison per row), then matched on every field here.
+  // comparison per row), then by all their key columns (only for the rows
+  // that passed), and compared field by field here.
   const keyIndexes = sample.keyColumns.map(k =>
     schema.findIndex(c => c.name === k),
   );
+  const equals = (i: number, v: string | null) =>
+    v === null
+      ? `${ident(schema[i].name)} IS NULL`
+      : `${ident(schema[i].name)} = TRY_CAST(${literal(v)} AS ${
+          schema[i].type
+        })`;
+  const tuples = [
+    ...new Map(
+      sample.records.map(r => {
+        const key = keyIndexes.map(i => r.values[i]);
+        return [JSON.stringify(key), key] as const;
+      }),
+    ).values(),
+  ];
   const first = schema[keyIndexes[0]];
-  const wanted = first
-    ? [...new Set(sample.records.map(r => r.values[keyIndexes[0]]))]
-    : [];
-  const isSampled = first
-    ? [
-        wanted.some(v => v !== null) &&
-          `${ident(first.name)} IN (${wanted
-            .filter((v): v is string => v !== null)
-            .map(v => `TRY_CAST(${literal(v)} AS ${first.type})`)
-            .join(', ')})`,
-        wanted.includes(null) && `${ident(first.name)} IS NULL`,
-      ]
-        .filter(Boolean)
-        .join(' OR ')
-    : '';
+  const firstValues = [...new Set(tuples.map(t => t[0]))];
+  const present = firstValues.filter((v): v is string => v !== null);
+  // An IN list of constants is one hash probe per row; the whole key is
+  // compared (CASE: lazily) only for the few rows whose first column is in.
+  const byFirst = [
+    present.length > 0 &&
+      `${ident(first.name)} IN (${present
+        .map(v => `TRY_CAST(${literal(v)} AS ${first.type})`)
+        .join(', ')})`,
+    firstValues.includes(null) && `${ident(first.name)} IS NULL`,
+  ]
+    .filter(Boolean)
+    .join(' OR ');
+  const isSampled =
+    tuples.length > 0 && keyIndexes.every(i => i >= 0)
+      ? `CASE WHEN ${byFirst} THEN (${tuples
+          .map(t => t.map((v, j) => equals(keyIndexes[j], v)).join(' AND '))
+          .join(' OR ')}) ELSE FALSE END`
+      : 'FALSE';
   // CASE, so only the sampled rows are turned into text.
-  const picked = isSampled
-    ? `list(CASE WHEN ${isSampled} THEN [${schema
-        .map(c => `CAST(${ident(c.name)} AS VARCHAR)`)
-        .join(', ')}] END) FILTER (WHERE ${isSampled})`
-    : 'NULL';
   const [row] = (
     await conn.runAndReadAll(
-      `SELECT count(*), count(*) FILTER (WHERE __dm_unreadable), ${picked}
-         FROM (SELECT ${back.typed.join(', ')}, ${
+      `SELECT count(*), count(*) FILTER (WHERE __dm_unreadable),
+              list(CASE WHEN __dm_sampled THEN [${schema
+                .map(c => `CAST(${ident(c.name)} AS VARCHAR)`)
+                .join(', ')}] END) FILTER (WHERE __dm_sampled)
+         FROM (SELECT *, ${isSampled} AS __dm_sampled
+                 FROM (SELECT ${back.typed.join(', ')}, ${
         back.unreadable
-      } AS __dm_unreadable FROM ${back.raw})`,
+      } AS __dm_unreadable FROM ${back.raw}))`,
     )
   ).getRows() as unknown[][];
   const result: TargetCheck = {
