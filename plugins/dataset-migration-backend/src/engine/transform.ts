@@ -6,8 +6,16 @@ import type {
   TabularFormat,
 } from '@internal/backstage-plugin-dataset-migration-common';
 import type { ItemTransformStats } from '../database/WorkItemStore';
-import { objectFile, type ObjectFile } from '../transform/spill';
-import { transformFile } from '../transform/transformFile';
+import {
+  hashFile,
+  localStoreOf,
+  objectFile,
+  type ObjectFile,
+} from '../transform/spill';
+import {
+  transformFile,
+  type TransformFileResult,
+} from '../transform/transformFile';
 import { checkTarget } from '../transform/verify';
 import {
   backUpOriginal,
@@ -41,10 +49,12 @@ function formats(t: PlannedTransform) {
 
 /**
  * The copy stage of a data object in a schema-transform: the source object
- * is streamed (and hashed) to a spill file, transformed by DuckDB into a
- * second spill file, and that output streamed (and hashed) to the target
- * key. Row counts, bad rows, the output's sha256 and the sampled records
- * are kept on the item for the validation. Re-running after a crash
+ * is streamed (and hashed) to a spill file — or, on a local store, hashed
+ * and read where it is — transformed by DuckDB into a second spill file,
+ * and that output streamed (and hashed) to the target key; on a local
+ * target DuckDB writes the object itself (temp file beside the key, renamed
+ * into place). Row counts, bad rows, the output's sha256 and the sampled
+ * records are kept on the item for the validation. Re-running after a crash
  * rewrites the same output.
  */
 export async function transformItem(ctx: ItemContext): Promise<void> {
@@ -68,41 +78,61 @@ export async function transformItem(ctx: ItemContext): Promise<void> {
         `Source object '${item.key}' changed during the migration: the snapshot had sha256 ${item.sourceSha256}, the transform read ${read.sha256}`,
       );
     }
-    const output = spill.file(`output${EXT[targetFormat]}`);
     const quarantineFile =
       mapping.badRows === 'quarantine'
         ? spill.file('quarantine.ndjson')
         : undefined;
-    const rows = await transformFile(conn, {
-      input: input.file,
-      sourceFormat,
-      output,
-      targetFormat,
-      mapping,
-      expectedSchema: transform.sourceSchema,
-      quarantineFile,
-      key: item.key,
-      sampleSize: mapping.sampleSize ?? DEFAULT_SAMPLE_SIZE,
-    });
-    // Read in place (a local source): what DuckDB read is what was hashed.
-    await input.assertUnchanged();
-    if (quarantineFile && rows.quarantined > 0) {
-      const { size } = await fsp.stat(quarantineFile);
-      await backups.write(
-        quarantineKey(item.key),
-        fs.createReadStream(quarantineFile),
-        { size, signal },
+    /** Transforms into `output`; returns the counts and the output's hash. */
+    const produce = async (output: string) => {
+      const counts = await transformFile(conn, {
+        input: input.file,
+        sourceFormat,
+        output,
+        targetFormat,
+        mapping,
+        expectedSchema: transform.sourceSchema,
+        quarantineFile,
+        key: item.key,
+        sampleSize: mapping.sampleSize ?? DEFAULT_SAMPLE_SIZE,
+      });
+      // Read in place (a local source): what DuckDB read is what was hashed.
+      await input.assertUnchanged();
+      if (quarantineFile && counts.quarantined > 0) {
+        const { size } = await fsp.stat(quarantineFile);
+        await backups.write(
+          quarantineKey(item.key),
+          fs.createReadStream(quarantineFile),
+          { size, signal },
+        );
+      }
+      return counts;
+    };
+    let outcome: { rows: TransformFileResult; size: number; sha256: string };
+    const local = localStoreOf(target);
+    if (local) {
+      // A local target: DuckDB writes the object itself (a temp file beside
+      // the key, renamed into place), no copy of the output is made.
+      let filled: typeof outcome | undefined;
+      await local.writeFile(targetKey, async temp => {
+        const counts = await produce(temp);
+        filled = { rows: counts, ...(await hashFile(temp, signal)) };
+      });
+      outcome = filled!;
+    } else {
+      const output = spill.file(`output${EXT[targetFormat]}`);
+      const counts = await produce(output);
+      const { size } = await fsp.stat(output);
+      const { sha256 } = await writeHashed(
+        target,
+        targetKey,
+        // 1 MiB reads: 64 KiB chunks cost ~0.1 s per 100 MB.
+        fs.createReadStream(output, { highWaterMark: 1024 * 1024 }),
+        // The validation re-reads the output and compares sha256 only.
+        { size, signal, extra: [] },
       );
+      outcome = { rows: counts, size, sha256 };
     }
-    const { size } = await fsp.stat(output);
-    const { sha256 } = await writeHashed(
-      target,
-      targetKey,
-      // 1 MiB reads: outputs are large, and 64 KiB chunks cost ~0.1 s per 100 MB.
-      fs.createReadStream(output, { highWaterMark: 1024 * 1024 }),
-      // The validation re-reads the output and compares sha256 only.
-      { size, signal, extra: [] },
-    );
+    const { rows, size, sha256 } = outcome;
     const stats: ItemTransformStats = {
       sourceRows: rows.sourceRows,
       filtered: rows.filtered,

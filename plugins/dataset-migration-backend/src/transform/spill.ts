@@ -76,11 +76,8 @@ export async function objectFile(
   spillFile: string,
   signal?: AbortSignal,
 ): Promise<ObjectFile> {
-  const local = unwrapGuardedStore(store);
-  if (
-    local instanceof LocalObjectStore &&
-    path.extname(key) === path.extname(spillFile)
-  ) {
+  const local = localStoreOf(store);
+  if (local && path.extname(key) === path.extname(spillFile)) {
     const file = await local.filePath(key);
     if (!GLOB.test(file)) return hashInPlace(key, file, signal);
   }
@@ -88,12 +85,11 @@ export async function objectFile(
   return { file: spillFile, ...spilled, assertUnchanged: async () => {} };
 }
 
-async function hashInPlace(
-  key: string,
+/** Size and sha256 of a local file, read in 1 MiB chunks. */
+export async function hashFile(
   file: string,
   signal?: AbortSignal,
-): Promise<ObjectFile> {
-  const before = await fsp.stat(file);
+): Promise<{ size: number; sha256: string }> {
   const hash = createHash('sha256');
   let size = 0;
   for await (const chunk of fs.createReadStream(file, {
@@ -103,10 +99,18 @@ async function hashInPlace(
     hash.update(chunk as Buffer);
     size += (chunk as Buffer).length;
   }
+  return { size, sha256: hash.digest('hex') };
+}
+
+async function hashInPlace(
+  key: string,
+  file: string,
+  signal?: AbortSignal,
+): Promise<ObjectFile> {
+  const before = await fsp.stat(file);
   return {
     file,
-    size,
-    sha256: hash.digest('hex'),
+    ...(await hashFile(file, signal)),
     async assertUnchanged() {
       const after = await fsp.stat(file).catch(() => undefined);
       if (
@@ -121,6 +125,16 @@ async function hashInPlace(
       }
     },
   };
+}
+
+/**
+ * The local store `store` is (through any wrappers), when it is one: its
+ * objects can be written by a writer that takes a path
+ * (`LocalObjectStore.writeFile`).
+ */
+export function localStoreOf(store: ObjectStore): LocalObjectStore | undefined {
+  const inner = unwrapGuardedStore(store);
+  return inner instanceof LocalObjectStore ? inner : undefined;
 }
 
 /**

@@ -190,6 +190,76 @@ describe('transformFile (DuckDB)', () => {
     ]);
   });
 
+  it('counts a bad value in a row the filter drops as filtered; a bad value in the filter column itself as bad', async () => {
+    fs.writeFileSync(
+      path.join(dir, 'in.csv'),
+      `${CSV}5,x,not-a-number,2026-01-01T00:00:00Z,cancelled,v\n`,
+    );
+    const dropped = await transformIn('in.csv', 'out.parquet', {
+      ...mapping,
+      badRows: 'skip',
+    });
+    // Row 5 is cancelled: the filter drops it before any cast matters.
+    expect(dropped).toMatchObject({
+      sourceRows: 5,
+      filtered: 2,
+      bad: 0,
+      written: 3,
+    });
+    const byAmount = await transformIn('in.csv', 'out2.parquet', {
+      ...mapping,
+      filter: [{ column: 'amount', op: 'gt', value: 0.05 }],
+      badRows: 'skip',
+    });
+    // Row 5's amount cannot be compared: not silently filtered, but bad.
+    expect(byAmount).toMatchObject({
+      sourceRows: 5,
+      filtered: 1,
+      bad: 1,
+      written: 3,
+    });
+    expect(byAmount.badRows).toEqual([
+      { row: 5, values: expect.objectContaining({ amount: 'not-a-number' }) },
+    ]);
+  });
+
+  it('samples the records with the smallest raw key hashes among the kept rows, whatever the object size', async () => {
+    const lines = ['id,name,amount,created,status,internal'];
+    for (let i = 1; i <= 5000; i++) {
+      lines.push(
+        `${i},n${i},${i % 100}.5,2026-01-01T00:00:00Z,${
+          i % 7 === 0 ? 'cancelled' : 'open'
+        },x`,
+      );
+    }
+    fs.writeFileSync(path.join(dir, 'big.csv'), `${lines.join('\n')}\n`);
+    const conn = await connect(db);
+    const result = await transformFile(conn, {
+      key: 'big.csv',
+      input: path.join(dir, 'big.csv'),
+      sourceFormat: 'csv',
+      output: path.join(dir, 'big.parquet'),
+      targetFormat: 'parquet',
+      mapping,
+      sampleSize: 20,
+    });
+    expect(result).toMatchObject({ sourceRows: 5000, filtered: 714, bad: 0 });
+    // The reference: every kept row hashed, no threshold.
+    const expected = (
+      await conn.runAndReadAll(
+        `SELECT id FROM read_csv('${path.join(
+          dir,
+          'big.csv',
+        )}', all_varchar = true) WHERE status <> 'cancelled' ORDER BY hash(id) LIMIT 20`,
+      )
+    )
+      .getRows()
+      .map(r => String(r[0]))
+      .sort();
+    const sampled = result.sample.records.map(r => r.values[0]!).sort();
+    expect(sampled).toEqual(expected);
+  });
+
   describe('bad rows', () => {
     const withBad = `${CSV}5,bad,not-a-number,2026-01-01T00:00:00Z,open,v\n`;
     beforeEach(() => fs.writeFileSync(path.join(dir, 'in.csv'), withBad));

@@ -114,6 +114,64 @@ describe('checkTarget: the validation layers of one transformed object', () => {
     });
   });
 
+  it('finds sampled records by their whole key when the first key column repeats', async () => {
+    const lines = ['region,id,amount'];
+    for (let i = 1; i <= 3000; i++) lines.push(`r${i % 2},${i},${i}.25`);
+    fs.writeFileSync(path.join(dir, 'regions.csv'), `${lines.join('\n')}\n`);
+    const output = path.join(dir, 'regions.parquet');
+    const result = await transformFile(conn, {
+      key: 'regions.csv',
+      input: path.join(dir, 'regions.csv'),
+      sourceFormat: 'csv',
+      output,
+      targetFormat: 'parquet',
+      mapping: {
+        format: 'parquet',
+        fields: [
+          { to: 'id', cast: 'bigint' },
+          { to: 'amount', cast: 'decimal(12,2)' },
+        ],
+        keys: ['region', 'id'],
+      },
+      sampleSize: 20,
+    });
+    const regionSchema = [
+      { name: 'region', type: 'VARCHAR' },
+      { name: 'id', type: 'BIGINT' },
+      { name: 'amount', type: 'DECIMAL(12,2)' },
+    ];
+    expect(result.sample.keyColumns).toEqual(['region', 'id']);
+    expect(result.sample.records).toHaveLength(20);
+    const check = await checkTarget(conn, {
+      file: output,
+      format: 'parquet',
+      schema: regionSchema,
+      sample: result.sample,
+    });
+    expect(check).toEqual({
+      rows: 3000,
+      unreadable: 0,
+      sample: { compared: 20, mismatched: 0 },
+    });
+    const [, id] = result.sample.records[0].values;
+    const tampered = await rewrite(
+      output,
+      `SELECT region, id, CASE WHEN id = ${id} THEN 0 ELSE amount END::DECIMAL(12,2) AS amount FROM $t`,
+    );
+    const changed = await checkTarget(conn, {
+      file: tampered,
+      format: 'parquet',
+      schema: regionSchema,
+      sample: result.sample,
+    });
+    expect(changed.sample).toMatchObject({ compared: 20, mismatched: 1 });
+    expect(changed.sample.firstMismatch).toMatch(
+      new RegExp(
+        `record region=".*", id="${id}" differs: amount: expected ".*", target has "0.00"`,
+      ),
+    );
+  });
+
   it('finds a missing record and a wrong row count', async () => {
     const { output, result } = await transformTo('parquet', 4);
     const tampered = await rewrite(

@@ -257,6 +257,19 @@ export class LocalObjectStore implements ObjectStore {
     }
   }
 
+  /**
+   * Writes `key` by letting `fill` make the file (a writer that takes a
+   * path: DuckDB's `COPY … TO`), at a temp path beside the key that is
+   * renamed into place when `fill` resolves, and removed when it throws.
+   * Returns the size written.
+   */
+  async writeFile(
+    key: string,
+    fill: (tempPath: string) => Promise<void>,
+  ): Promise<number> {
+    return this.atomically(key, fill);
+  }
+
   async write(
     key: string,
     body: Readable,
