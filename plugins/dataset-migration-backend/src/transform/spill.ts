@@ -85,19 +85,29 @@ export async function objectFile(
   return { file: spillFile, ...spilled, assertUnchanged: async () => {} };
 }
 
-/** Size and sha256 of a local file, read in 1 MiB chunks. */
+/**
+ * Size and sha256 of a local file, read into one reused 1 MiB buffer: a
+ * file of any size leaves no garbage behind (a read stream allocates a
+ * chunk per read, freed only when the collector gets to it).
+ */
 export async function hashFile(
   file: string,
   signal?: AbortSignal,
 ): Promise<{ size: number; sha256: string }> {
   const hash = createHash('sha256');
+  const buffer = Buffer.allocUnsafe(1024 * 1024);
+  const handle = await fsp.open(file, 'r');
   let size = 0;
-  for await (const chunk of fs.createReadStream(file, {
-    highWaterMark: 1024 * 1024,
-    signal,
-  })) {
-    hash.update(chunk as Buffer);
-    size += (chunk as Buffer).length;
+  try {
+    for (;;) {
+      signal?.throwIfAborted();
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, size);
+      if (bytesRead === 0) break;
+      hash.update(buffer.subarray(0, bytesRead));
+      size += bytesRead;
+    }
+  } finally {
+    await handle.close();
   }
   return { size, sha256: hash.digest('hex') };
 }
