@@ -10,7 +10,7 @@
  *
  * Every case runs in its own child process, so its VmHWM (the kernel's peak
  * resident set) is its own. DuckDB (both sides): 2 threads, memory_limit
- * 512MB (the engine's defaults; BENCH_MEMORY_LIMIT changes both). The
+ * 256MB (the engine's defaults; BENCH_MEMORY_LIMIT changes both). The
  * engine polls every 100 ms (the default is 500 ms).
  *
  *   BENCH_REPEAT=n     each case's fastest of n runs (and its highest VmHWM)
@@ -44,7 +44,7 @@ import {
 } from './measure';
 
 const THREADS = 2;
-const MEMORY_LIMIT = process.env.BENCH_MEMORY_LIMIT ?? '512MB';
+const MEMORY_LIMIT = process.env.BENCH_MEMORY_LIMIT ?? '256MB';
 const REPEAT = Number(process.env.BENCH_REPEAT ?? 1);
 const ALL_CASES = [
   'csv-parse-stringify',

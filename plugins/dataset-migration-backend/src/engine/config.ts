@@ -161,7 +161,7 @@ function readTransformConfig(c: Config | undefined): EngineConfig['transform'] {
       'datasetMigration.transform.threads must be an integer ≥ 1',
     );
   }
-  const memoryLimit = c?.getOptionalString('transform.memoryLimit') ?? '512MB';
+  const memoryLimit = c?.getOptionalString('transform.memoryLimit') ?? '256MB';
   if (!/^\d+(\.\d+)?\s*(KB|MB|GB|KiB|MiB|GiB)$/i.test(memoryLimit)) {
     throw new Error(
       `datasetMigration.transform.memoryLimit must be a size such as '512MB' or '2GiB', not '${memoryLimit}'`,
