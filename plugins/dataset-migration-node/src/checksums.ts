@@ -5,8 +5,10 @@ import type {
   Checksums,
 } from '@internal/backstage-plugin-dataset-migration-common';
 
-// CRC32C (Castagnoli, reflected polynomial 0x82F63B78), slicing-by-8: Node has
-// no native CRC32C and the SDKs' implementations are not public API.
+// CRC32C (Castagnoli, reflected polynomial 0x82F63B78). Node has no native
+// CRC32C: `@node-rs/crc32` (a prebuilt binary from the npm registry, SSE4.2 /
+// ARMv8 instructions, ~6 GB/s here) does it where its binary loads; this
+// portable slicing-by-8 (~0.5 GB/s) everywhere else.
 const TABLES = (() => {
   const tables = Array.from({ length: 8 }, () => new Uint32Array(256));
   for (let n = 0; n < 256; n++) {
@@ -26,12 +28,47 @@ const TABLES = (() => {
   return tables;
 })();
 
+type NativeCrc32c = (data: Buffer, initial?: number) => number;
+
+function loadNative(): NativeCrc32c | undefined {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const native = require('@node-rs/crc32').crc32c as NativeCrc32c;
+    // Checked once: a binary that loads but answers wrong is not used.
+    return native(Buffer.from('123456789')) === 0xe3069283 ? native : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const native = loadNative();
+
+/**
+ * Whether {@link crc32c} runs native code (else the portable one).
+ *
+ * @public
+ */
+export const crc32cIsNative: boolean = native !== undefined;
+
 /**
  * Continues a CRC32C over `data`; start with `crc = 0`.
  *
  * @public
  */
 export function crc32c(data: Uint8Array, crc = 0): number {
+  if (!native) return crc32cPortable(data, crc);
+  const buffer = Buffer.isBuffer(data)
+    ? data
+    : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  return native(buffer, crc) >>> 0;
+}
+
+/**
+ * The portable CRC32C {@link crc32c} falls back to.
+ *
+ * @public
+ */
+export function crc32cPortable(data: Uint8Array, crc = 0): number {
   const [t0, t1, t2, t3, t4, t5, t6, t7] = TABLES;
   let c = ~crc >>> 0;
   let i = 0;
