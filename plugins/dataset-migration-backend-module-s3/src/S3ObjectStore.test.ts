@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream';
 import { parseLocation } from '@internal/backstage-plugin-dataset-migration-common';
+import { crc32cPortable } from '@internal/backstage-plugin-dataset-migration-node';
 import {
   describeObjectStoreConformance,
   generatedStream,
@@ -58,6 +59,67 @@ describe('S3ObjectStore', () => {
     expect(await b.copyWithin!(a, 'x y.bin', 'copy')).toBeUndefined();
     expect(await b.stat('copy')).toBeUndefined();
     small.destroy();
+  });
+
+  it('sends each body’s CRC32C computed natively, once per request, for single and multipart writes', async () => {
+    const sent: Array<{ command: string; crc32c: unknown; size: number }> = [];
+    const probe = S3StorageBackend.fromConfig(
+      s3Config(s3rver.endpoint, { partSizeMiB: 5 }),
+    );
+    probe.client.middlewareStack.add(
+      next => async args => {
+        const request = args.request as {
+          headers: Record<string, string>;
+          body?: unknown;
+        };
+        if (Buffer.isBuffer(request.body)) {
+          sent.push({
+            command: Object.keys(request.headers)
+              .filter(h => h.startsWith('x-amz-checksum-'))
+              .join(','),
+            crc32c: request.headers['x-amz-checksum-crc32c'],
+            size: request.body.length,
+          });
+        }
+        return next(args);
+      },
+      { step: 'finalizeRequest', name: 'captureChecksums' },
+    );
+    const store = await probe.open(parseLocation('s3://conformance/crc'));
+    const small = Buffer.from('hello, crc');
+    const large = Buffer.alloc(11 * 1024 * 1024, 7);
+    large.write('different start');
+    await store.write('small.txt', Readable.from([small]), {
+      size: small.length,
+    });
+    await store.write('large.bin', Readable.from([large]), {
+      size: large.length,
+    });
+    const expected = (b: Buffer) => {
+      const v = Buffer.alloc(4);
+      v.writeUInt32BE(crc32cPortable(b));
+      return v.toString('base64');
+    };
+    const five = 5 * 1024 * 1024;
+    expect(sent).toEqual([
+      {
+        command: 'x-amz-checksum-crc32c',
+        crc32c: expected(small),
+        size: small.length,
+      },
+      ...[0, five, 2 * five].map(start => {
+        const part = large.subarray(
+          start,
+          Math.min(start + five, large.length),
+        );
+        return {
+          command: 'x-amz-checksum-crc32c',
+          crc32c: expected(part),
+          size: part.length,
+        };
+      }),
+    ]);
+    probe.destroy();
   });
 
   it('holds writes to the configured rate per bucket/prefix', async () => {

@@ -10,7 +10,20 @@ import {
 } from '@aws-sdk/client-s3';
 import { setMaxListeners } from 'node:events';
 import type { Readable } from 'node:stream';
+import { crc32c } from '@internal/backstage-plugin-dataset-migration-node';
 import type { PartBudget, PartBuffer } from './PartBudget';
+
+/**
+ * A body's CRC32C as S3 takes it (base64 of the big-endian value), in
+ * native code. Sent with the request, it spares the SDK computing the same
+ * checksum in JavaScript (~0.5 GB/s, about 2 s of CPU per GiB uploaded);
+ * S3 still checks it against the bytes it receives.
+ */
+export function crc32cBase64(data: Buffer): string {
+  const value = Buffer.alloc(4);
+  value.writeUInt32BE(crc32c(data));
+  return value.toString('base64');
+}
 
 /** What {@link uploadStream} writes, and how. */
 export interface StreamUpload {
@@ -205,6 +218,9 @@ export async function uploadStream(
           Body: data,
           ContentLength: data.length,
           ChecksumAlgorithm: createAlgorithm,
+          ...(createAlgorithm === 'CRC32C' && {
+            ChecksumCRC32C: crc32cBase64(data),
+          }),
         }),
         { abortSignal: signal },
       );
@@ -280,6 +296,9 @@ export async function uploadStream(
               ContentLength: data.length,
               ContentType: upload.contentType,
               ChecksumAlgorithm: upload.checksumAlgorithm,
+              ...(upload.checksumAlgorithm === 'CRC32C' && {
+                ChecksumCRC32C: crc32cBase64(data),
+              }),
             }),
             { abortSignal: signal },
           );
