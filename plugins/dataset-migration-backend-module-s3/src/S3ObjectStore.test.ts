@@ -122,6 +122,16 @@ describe('S3ObjectStore', () => {
     probe.destroy();
   });
 
+  it('gives the SDK a logger without info/error, so no redacted log record is built per request', async () => {
+    const logger = backend.client.config.logger as Record<string, unknown>;
+    expect(logger.info).toBeUndefined();
+    expect(logger.error).toBeUndefined();
+    expect(typeof logger.warn).toBe('function');
+    const store = await backend.open(parseLocation('s3://conformance/log'));
+    await store.write('a', Readable.from([Buffer.from('a')]), { size: 1 });
+    expect(await store.stat('a')).toMatchObject({ size: 1 });
+  });
+
   it('holds writes to the configured rate per bucket/prefix', async () => {
     const slow = S3StorageBackend.fromConfig(
       s3Config(s3rver.endpoint, { maxWritesPerSecond: 10 }),

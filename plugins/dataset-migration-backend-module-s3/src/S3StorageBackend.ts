@@ -1,4 +1,4 @@
-import { S3Client } from '@aws-sdk/client-s3';
+import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { InputError } from '@backstage/errors';
 import type { Config } from '@backstage/config';
 import type { DatasetLocation } from '@internal/backstage-plugin-dataset-migration-common';
@@ -31,6 +31,19 @@ export class UnconfiguredS3StorageBackend implements StorageBackend {
     );
   }
 }
+
+/**
+ * The SDK's logger. The SDK calls `logger?.info?.({ input, output })` after
+ * every request, building redacted copies of both (its log filter: ~0.1 ms
+ * per request, a second per 10,000 small objects) even for its default
+ * no-op logger; without `info` (and `error`: the engine reports failures
+ * itself) nothing is built. Warnings still reach nowhere, as before.
+ */
+const SDK_LOGGER = {
+  debug() {},
+  warn() {},
+  trace() {},
+} as unknown as S3ClientConfig['logger'];
 
 /**
  * Opens `s3://bucket/prefix` locations with one shared client and one set of
@@ -78,6 +91,7 @@ export class S3StorageBackend implements StorageBackend {
       // 20 s); a multipart upload thus resumes at the failed part.
       maxAttempts: options.maxAttempts,
       retryMode: 'standard',
+      logger: SDK_LOGGER,
       requestHandler: {
         connectionTimeout: 10_000,
         requestTimeout: 120_000,
