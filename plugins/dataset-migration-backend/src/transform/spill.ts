@@ -60,8 +60,11 @@ export interface ObjectFile {
   assertUnchanged(): Promise<void>;
 }
 
-/** Characters DuckDB's readers take for a glob pattern in a path. */
-const GLOB = /[*?[\]{}]/;
+/**
+ * Characters DuckDB's readers take for a glob pattern (or its escape) in a
+ * path: such a file is spilled under a plain name instead.
+ */
+const GLOB = /[*?[\]{}\\]/;
 
 /**
  * The object as a local file: on a local store the object's own file,
