@@ -123,7 +123,10 @@ describe('S3ObjectStore', () => {
   });
 
   it('gives the SDK a logger without info/error, so no redacted log record is built per request', async () => {
-    const logger = backend.client.config.logger as Record<string, unknown>;
+    const logger = backend.client.config.logger as unknown as Record<
+      string,
+      unknown
+    >;
     expect(logger.info).toBeUndefined();
     expect(logger.error).toBeUndefined();
     expect(typeof logger.warn).toBe('function');

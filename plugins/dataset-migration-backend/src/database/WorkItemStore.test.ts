@@ -60,24 +60,26 @@ describe('WorkItemStore', () => {
       expect((await items.progress(['m1'])).get('m1')).toMatchObject(expected);
       await knex.migrate.latest({ directory: dir });
       expect((await items.progress(['m1'])).get('m1')).toMatchObject(expected);
-      if (databaseId === 'SQLITE_3') {
-        // The query reads the index alone (SQLite says so in its plan).
-        const plan = await knex.raw(
-          `EXPLAIN QUERY PLAN ${knex('dm_work_items')
-            .whereIn('migration_id', ['m1'])
-            .groupBy('migration_id', 'stage', 'state')
-            .select('migration_id', 'stage', 'state')
-            .count({ count: '*' })
-            .sum({ bytes: 'size' })
-            .toQuery()}`,
-        );
-        expect(JSON.stringify(plan)).toMatch(
-          /COVERING INDEX dm_work_items_progress_idx/,
-        );
-      }
       await knex.destroy();
     },
   );
+
+  it('reads progress from the index alone (SQLite says so in its plan)', async () => {
+    const { knex } = await setup('SQLITE_3', ['a']);
+    const plan = await knex.raw(
+      `EXPLAIN QUERY PLAN ${knex('dm_work_items')
+        .whereIn('migration_id', ['m1'])
+        .groupBy('migration_id', 'stage', 'state')
+        .select('migration_id', 'stage', 'state')
+        .count({ count: '*' })
+        .sum({ bytes: 'size' })
+        .toQuery()}`,
+    );
+    expect(JSON.stringify(plan)).toMatch(
+      /COVERING INDEX dm_work_items_progress_idx/,
+    );
+    await knex.destroy();
+  });
 
   it.each(databases.eachSupportedId())(
     'inserts a snapshot in batches as pending copy items, %p',
