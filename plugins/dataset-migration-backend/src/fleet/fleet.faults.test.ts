@@ -210,7 +210,10 @@ describeIfPg('fleet of replica processes on PostgreSQL', () => {
     const replicas = await starting;
     console.log(`fleet: set-up took ${Date.now() - t0} ms`);
     const t1 = Date.now();
-    for (const id of ids) await control.approve(id, actor);
+    // The last migration is approved only before the kill of every
+    // replica: small objects go fast, and the others may all be done by then.
+    const last = ids[ids.length - 1];
+    for (const id of ids.slice(0, -1)) await control.approve(id, actor);
 
     // 1. One replica dies mid-copy.
     await waitFor(
@@ -240,6 +243,7 @@ describeIfPg('fleet of replica processes on PostgreSQL', () => {
     await replacement;
 
     // 3. Every replica dies at once while work is left; all restart.
+    await control.approve(last, actor);
     const unfinished = await knex('dm_migrations')
       .whereNotIn('state', ['succeeded'])
       .count({ n: '*' });
