@@ -48,29 +48,22 @@ export function duckType(cast: string): string {
 }
 
 /**
- * The table function reading a local file of `format`. CSV is read as text
- * (the mapping casts), with a header; an unquoted empty field is null and a
- * quoted `""` is the empty string, so both survive a round trip.
+ * The table function reading a local NDJSON or Parquet file. (A CSV is read
+ * with the dialect its sniff found: `sniffCsv` in csvDialect.ts.)
  */
 export function readerSql(
   file: string,
-  format: TabularFormat,
+  format: Exclude<TabularFormat, 'csv'>,
   /** NDJSON: the column types to read with (see {@link jsonColumns}). */
   columns?: SchemaColumn[],
 ): string {
   const path = literal(file);
-  switch (format) {
-    case 'csv':
-      return `read_csv(${path}, header = true, all_varchar = true, allow_quoted_nulls = false, auto_detect = true)`;
-    case 'ndjson':
-      return columns
-        ? `read_json(${path}, format = 'newline_delimited', columns = {${columns
-            .map(c => `${literal(c.name)}: ${literal(c.type)}`)
-            .join(', ')}})`
-        : `read_json(${path}, format = 'newline_delimited')`;
-    default:
-      return `read_parquet(${path})`;
-  }
+  if (format === 'parquet') return `read_parquet(${path})`;
+  return columns
+    ? `read_json(${path}, format = 'newline_delimited', columns = {${columns
+        .map(c => `${literal(c.name)}: ${literal(c.type)}`)
+        .join(', ')}})`
+    : `read_json(${path}, format = 'newline_delimited')`;
 }
 
 /**

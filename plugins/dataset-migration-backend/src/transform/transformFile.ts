@@ -19,7 +19,7 @@ import {
   readerSql,
 } from './sql';
 import { sniffCsv } from './csvDialect';
-import { sampleRecords, type TransformSample } from './verify';
+import { textRecords, type TransformSample } from './verify';
 
 /** Bounds of the embedded DuckDB: memory beyond the limit spills to disk. */
 export interface DuckDbOptions {
@@ -238,17 +238,19 @@ export async function transformFile(
         : [];
     const sample: TransformSample = {
       keyColumns: sql.keyColumns,
-      records: await sampleRecords(
-        conn,
-        `SELECT ${sql.select.join(
-          ', ',
-        )} FROM (SELECT __dm_r.* FROM (SELECT unnest(sample) AS __dm_r FROM ${STATS})) WHERE NOT (${
-          sql.bad
-        })`,
-        sql.targetSchema,
-        sql.keyColumns,
-        sampleSize,
-      ),
+      // The kept sampled records (at most sampleSize), mapped.
+      records:
+        sampleSize > 0
+          ? await textRecords(
+              conn,
+              `SELECT ${sql.select.join(
+                ', ',
+              )} FROM (SELECT __dm_r.* FROM (SELECT unnest(sample) AS __dm_r FROM ${STATS})) WHERE NOT (${
+                sql.bad
+              })`,
+              sql.targetSchema,
+            )
+          : [],
     };
     return {
       sample,

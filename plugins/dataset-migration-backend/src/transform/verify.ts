@@ -7,12 +7,12 @@ import { sniffCsv } from './csvDialect';
 import { ident, literal, readerSql } from './sql';
 
 /**
- * One sampled record: the hash of its key columns and every target column
- * as text (each value cast to its target type first, then to VARCHAR, so
- * both sides of the comparison are normalised the same way).
+ * One sampled record: every target column as text (each value cast to its
+ * target type first, then to VARCHAR, so both sides of the comparison are
+ * normalised the same way). Records stored by earlier versions also carry
+ * an `h` (a key hash) that nothing reads any more.
  */
 export interface SampleRecord {
-  h: string;
   values: Array<string | null>;
 }
 
@@ -22,42 +22,24 @@ export interface TransformSample {
   records: SampleRecord[];
 }
 
-function hashOf(keyColumns: string[]) {
-  return `hash(${keyColumns.map(ident).join(', ')})`;
-}
-
-function textColumns(schema: SchemaColumn[]) {
-  return schema
-    .map(c => `CAST(${ident(c.name)} AS VARCHAR) AS ${ident(c.name)}`)
-    .join(', ');
-}
-
-function toRecords(rows: unknown[][]): SampleRecord[] {
-  return rows.map(([h, ...values]) => ({
-    h: String(h),
-    values: values.map(v => (v === null ? null : String(v))),
-  }));
-}
-
 /**
- * The `n` records with the smallest key hashes of a typed relation: the same
- * records whichever side (mapped source, re-read target) it is taken from.
+ * The records of a typed relation (the few sampled rows, mapped) as text,
+ * in a stable order.
  */
-export async function sampleRecords(
+export async function textRecords(
   conn: DuckDBConnection,
   typed: string,
   schema: SchemaColumn[],
-  keyColumns: string[],
-  n: number,
 ): Promise<SampleRecord[]> {
-  if (n <= 0) return [];
-  const order = schema.map(c => ident(c.name)).join(', ');
+  const columns = schema.map(c => ident(c.name));
   const reader = await conn.runAndReadAll(
-    `SELECT CAST(${hashOf(keyColumns)} AS VARCHAR) AS __dm_h, ${textColumns(
-      schema,
-    )} FROM (${typed}) ORDER BY ${hashOf(keyColumns)}, ${order} LIMIT ${n}`,
+    `SELECT ${columns
+      .map(c => `CAST(${c} AS VARCHAR) AS ${c}`)
+      .join(', ')} FROM (${typed}) ORDER BY ${columns.join(', ')}`,
   );
-  return toRecords(reader.getRows() as unknown[][]);
+  return (reader.getRows() as unknown[][]).map(values => ({
+    values: values.map(v => (v === null ? null : String(v))),
+  }));
 }
 
 /**
