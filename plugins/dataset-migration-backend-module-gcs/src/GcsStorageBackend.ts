@@ -9,6 +9,7 @@ import type { Config } from '@backstage/config';
 import type { DatasetLocation } from '@internal/backstage-plugin-dataset-migration-common';
 import {
   crc32c,
+  crc32cToBase64,
   ObjectStore,
   ScopedRateLimiters,
   StorageBackend,
@@ -28,11 +29,7 @@ import { GcsObjectStore } from './GcsObjectStore';
  */
 export function fastCrc32cValidator() {
   let crc = 0;
-  const toString = () => {
-    const bytes = Buffer.alloc(4);
-    bytes.writeUInt32BE(crc);
-    return bytes.toString('base64');
-  };
+  const toString = () => crc32cToBase64(crc);
   return {
     update: (data: Buffer) => {
       crc = crc32c(data, crc);

@@ -10,7 +10,10 @@ import {
 } from '@aws-sdk/client-s3';
 import { setMaxListeners } from 'node:events';
 import type { Readable } from 'node:stream';
-import { crc32c } from '@internal/backstage-plugin-dataset-migration-node';
+import {
+  crc32c,
+  crc32cToBase64,
+} from '@internal/backstage-plugin-dataset-migration-node';
 import type { PartBudget, PartBuffer } from './PartBudget';
 
 /**
@@ -20,9 +23,7 @@ import type { PartBudget, PartBuffer } from './PartBudget';
  * S3 still checks it against the bytes it receives.
  */
 export function crc32cBase64(data: Buffer): string {
-  const value = Buffer.alloc(4);
-  value.writeUInt32BE(crc32c(data));
-  return value.toString('base64');
+  return crc32cToBase64(crc32c(data));
 }
 
 /** What {@link uploadStream} writes, and how. */

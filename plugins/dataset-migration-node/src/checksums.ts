@@ -113,6 +113,17 @@ export function hexToBase64(value: string): string {
 }
 
 /**
+ * A CRC32C as S3 and GCS carry it: base64 of its 4 big-endian bytes.
+ *
+ * @public
+ */
+export function crc32cToBase64(crc: number): string {
+  const bytes = Buffer.alloc(4);
+  bytes.writeUInt32BE(crc >>> 0);
+  return bytes.toString('base64');
+}
+
+/**
  * A pass-through stream that hashes what flows through it.
  *
  * @public
