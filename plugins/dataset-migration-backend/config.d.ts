@@ -49,6 +49,17 @@ export interface Config {
         maxMiB?: number;
       };
       /**
+       * Large objects are copied in parts of this many MiB (rounded up to a
+       * multiple of the target's part size, e.g. S3's `partSizeMiB`) that
+       * the worker lanes of every replica write in parallel, when the
+       * target supports parted writes (S3, local files) and the object is
+       * larger than two parts. A crash redoes only the unfinished parts.
+       * 0 copies every object in one stream.
+       *
+       * @default 64
+       */
+      partMiB?: number;
+      /**
        * How long a claimed work item (or a migration's driver stage) stays
        * leased to this replica without a heartbeat. Workers heartbeat every
        * `leaseSeconds / 3`; an expired lease makes the item claimable by

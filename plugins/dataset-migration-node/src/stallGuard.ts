@@ -1,4 +1,4 @@
-import type { ObjectInfo, ObjectStore } from './storage';
+import type { ObjectInfo, ObjectStore, PartedWrites } from './storage';
 import {
   bounded,
   call,
@@ -204,6 +204,13 @@ export function guardObjectStore(
         )}`,
       );
   }
+  if (store.parts) {
+    guarded.parts = guardParts(store, store.parts, {
+      idleTimeoutMs,
+      operationTimeoutMs,
+      copyTimeoutMs,
+    });
+  }
   if (store.probe) {
     guarded.probe = probeOptions => {
       const abort = new AbortController();
@@ -239,4 +246,69 @@ export function guardObjectStore(
       );
   }
   return guarded;
+}
+
+/**
+ * A parted write's calls, bounded like the store's: a part's body like a
+ * write's (idle timeout, size check), `complete` like a server-side copy
+ * (S3 assembles the parts), the others like any request.
+ */
+function guardParts(
+  store: ObjectStore,
+  parts: PartedWrites,
+  timeouts: Required<StallGuardOptions>,
+): PartedWrites {
+  const { idleTimeoutMs, operationTimeoutMs, copyTimeoutMs } = timeouts;
+  const uri = store.location.uri;
+  return {
+    partSizeMultiple: parts.partSizeMultiple,
+    maxSize: parts.maxSize,
+    begin: (key, hints) =>
+      bounded(
+        call(() => parts.begin(key, hints)),
+        operationTimeoutMs,
+        `starting the parted write of '${key}' in ${uri} did not answer within ${duration(
+          operationTimeoutMs,
+        )}`,
+      ),
+    async writePart(key, uploadId, part, body, hints) {
+      let token = '';
+      const result = await guardWrite(
+        store,
+        idleTimeoutMs,
+        key,
+        body,
+        { size: part.size, signal: hints?.signal },
+        async (guardedBody, writeHints) => {
+          const written = await parts.writePart(
+            key,
+            uploadId,
+            part,
+            guardedBody,
+            { signal: writeHints.signal },
+          );
+          token = written.token;
+          return { size: written.size, checksums: {} };
+        },
+        `write part ${part.number} of '${key}' to ${uri}`,
+      );
+      return { token, size: result.size };
+    },
+    complete: (key, uploadId, list, hints) =>
+      bounded(
+        call(() => parts.complete(key, uploadId, list, hints)),
+        copyTimeoutMs,
+        `completing the parted write of '${key}' in ${uri} did not answer within ${duration(
+          copyTimeoutMs,
+        )}`,
+      ),
+    abort: (key, uploadId) =>
+      bounded(
+        call(() => parts.abort(key, uploadId)),
+        operationTimeoutMs,
+        `aborting the parted write of '${key}' in ${uri} did not answer within ${duration(
+          operationTimeoutMs,
+        )}`,
+      ),
+  };
 }

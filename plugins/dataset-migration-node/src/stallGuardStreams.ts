@@ -159,8 +159,13 @@ export function guardWrite(
   key: string,
   body: Readable,
   hints: WriteHints | undefined,
+  /** The write to guard, when not `store.write` (a part of a parted write). */
+  write: (
+    guardedBody: Readable,
+    writeHints: WriteHints,
+  ) => Promise<WriteResult> = (b, h) => store.write(key, b, h),
+  what = `write '${key}' to ${store.location.uri}`,
 ): Promise<WriteResult> {
-  const what = `write '${key}' to ${store.location.uri}`;
   const abort = new AbortController();
   const signal = hints?.signal
     ? AbortSignal.any([hints.signal, abort.signal])
@@ -234,7 +239,7 @@ export function guardWrite(
   counter.once('end', touch);
   touch();
 
-  call(() => store.write(key, counter, { ...hints, signal })).then(
+  call(() => write(counter, { ...hints, signal })).then(
     result => {
       stored = result.size;
       if (bytes > result.size) {

@@ -71,6 +71,83 @@ export interface StoreCapabilities {
 }
 
 /**
+ * One part of a parted write: bytes `[offset, offset + size)` of the object.
+ *
+ * @public
+ */
+export interface PartRange {
+  /** 1-based, in byte order. */
+  number: number;
+  offset: number;
+  size: number;
+}
+
+/**
+ * What a backend returns for a written part: an opaque token to hand back
+ * to {@link PartedWrites.complete} (an S3 part's ETags, nothing for a file).
+ *
+ * @public
+ */
+export interface PartResult {
+  token: string;
+  /** Bytes read from the body and stored. */
+  size: number;
+}
+
+/**
+ * Writes one object as parts that any process may write, in any order and in
+ * parallel, and that one process completes later: the engine's chunk work
+ * items for large objects. The upload id is the backend's (an S3 multipart
+ * upload id, a temp file's name) and is persisted by the caller, so a part
+ * can be (re)written after a crash by another replica. Nothing is visible at
+ * the key before {@link PartedWrites.complete}; {@link PartedWrites.abort}
+ * discards what was written.
+ *
+ * @public
+ */
+export interface PartedWrites {
+  /**
+   * Every part but the last must be a multiple of this many bytes (the S3
+   * part size a part is uploaded in), and at least this large.
+   */
+  readonly partSizeMultiple: number;
+  /**
+   * The largest object a parted write takes (S3: 10,000 parts of
+   * `partSizeMultiple`); the engine copies larger ones in one stream.
+   */
+  readonly maxSize: number;
+  /** Starts a parted write of `size` bytes to `key`; returns its upload id. */
+  begin(
+    key: string,
+    hints: { size: number; signal?: AbortSignal },
+  ): Promise<string>;
+  /**
+   * Streams `body` (exactly `part.size` bytes) into the part. Writing a part
+   * again replaces it. Throws a `NotFoundError` when the upload is gone.
+   */
+  writePart(
+    key: string,
+    uploadId: string,
+    part: PartRange,
+    body: Readable,
+    hints?: { signal?: AbortSignal },
+  ): Promise<PartResult>;
+  /**
+   * Makes the object visible at `key` from every part, in number order.
+   * Throws a `NotFoundError` when the upload is gone (already completed or
+   * aborted).
+   */
+  complete(
+    key: string,
+    uploadId: string,
+    parts: Array<{ number: number; token: string }>,
+    hints?: { signal?: AbortSignal },
+  ): Promise<WriteResult>;
+  /** Discards an unfinished write; an upload that is gone is not an error. */
+  abort(key: string, uploadId: string): Promise<void>;
+}
+
+/**
  * A dataset location opened on a storage backend.
  *
  * @public
@@ -106,6 +183,12 @@ export interface ObjectStore {
     targetKey: string,
     hints?: CopyHints,
   ): Promise<WriteResult | undefined>;
+  /**
+   * Parted writes of large objects, when the backend can write one object's
+   * parts from several processes (S3 multipart uploads, positional writes
+   * to a local temp file).
+   */
+  parts?: PartedWrites;
   /**
    * Checks, within a bounded time, that the location can be reached: the
    * bucket (or root folder) exists and the credentials work. Throws an

@@ -17,6 +17,7 @@ export const PURGE_BATCH_ROWS = 5000;
 
 /** The tables whose rows of a migration the retention task deletes. */
 const DATA_TABLES = [
+  'dm_parts',
   'dm_work_items',
   'dm_events',
   'dm_validation_reports',
@@ -207,6 +208,7 @@ export class RetentionStore {
     between: () => void = () => {},
   ): Promise<Record<(typeof DATA_TABLES)[number], number>> {
     const deleted = {
+      dm_parts: 0,
       dm_work_items: 0,
       dm_events: 0,
       dm_validation_reports: 0,

@@ -69,8 +69,12 @@ export class WorkItemStore {
     );
   }
 
-  /** Removes a migration's items: a re-run snapshot lists them afresh. */
+  /**
+   * Removes a migration's items (and their parts): a re-run snapshot lists
+   * them afresh.
+   */
   async deleteAll(migrationId: string): Promise<void> {
+    await this.knex('dm_parts').where('migration_id', migrationId).delete();
     await this.knex('dm_work_items')
       .where('migration_id', migrationId)
       .delete();

@@ -39,6 +39,11 @@ export interface WorkItem {
   /** Set by the copy stage of a transformed object. */
   transformStats?: ItemTransformStats;
   /**
+   * A large object copied in parts (partedCopy.ts): the target's upload id,
+   * set when its parts were created, kept after it completed.
+   */
+  uploadId?: string;
+  /**
    * Set by a claim that took the item over from a replica whose lease had
    * expired: that replica's id.
    */
@@ -100,6 +105,7 @@ export interface DbWorkItemRow {
   target_checksum: string | null;
   problem: string | null;
   transform_stats: DbJson | null;
+  upload_id: string | null;
 }
 
 export function fromRow(row: DbWorkItemRow): WorkItem {
@@ -126,5 +132,6 @@ export function fromRow(row: DbWorkItemRow): WorkItem {
     transformStats: row.transform_stats
       ? JSON.parse(row.transform_stats)
       : undefined,
+    uploadId: optStr(row.upload_id),
   };
 }

@@ -15,6 +15,7 @@ import { RateLimitStore } from '../database/RateLimitStore';
 import { ReportStore } from '../database/ReportStore';
 import { RetentionStore } from '../database/RetentionStore';
 import { WorkItemStore } from '../database/WorkItemStore';
+import { PartStore } from '../database/PartStore';
 import {
   type ObjectStore,
   guardObjectStore,
@@ -55,6 +56,7 @@ export async function createMigrationEngine(
   const stores: Stores = {
     migrations: new MigrationStore(knex),
     items: new WorkItemStore(knex),
+    parts: new PartStore(knex),
     events: new EventStore(knex, options.onEvent),
     reports: new ReportStore(knex),
     fleet: new FleetStore(knex),

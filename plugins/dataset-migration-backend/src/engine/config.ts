@@ -20,6 +20,11 @@ export interface EngineConfig {
    * once: claims and item updates are per batch, not per object.
    */
   batch: { maxObjects: number; maxBytes: number };
+  /**
+   * Bytes of one part of a large object copied in parts (partedCopy.ts);
+   * 0 copies every object in one stream.
+   */
+  partBytes: number;
   leaseMs: number;
   pollIntervalMs: number;
   retry: { maxAttempts: number; baseDelayMs: number; maxDelayMs: number };
@@ -84,6 +89,7 @@ export function readEngineConfig(root: Config): EngineConfig {
     concurrencyLimits: readConcurrencyLimits(c),
     rateLimits: readRateLimits(c),
     batch: readBatchConfig(c),
+    partBytes: readPartBytes(c),
     leaseMs: Math.max(
       100,
       (c?.getOptionalNumber('workers.leaseSeconds') ?? 60) * 1000,
@@ -138,6 +144,16 @@ function readRetentionConfig(c: Config | undefined): EngineConfig['retention'] {
     );
   }
   return { dataAgeMs, frequencyMs };
+}
+
+function readPartBytes(c: Config | undefined): number {
+  const partMiB = c?.getOptionalNumber('workers.partMiB') ?? 64;
+  if (!Number.isFinite(partMiB) || partMiB < 0) {
+    throw new Error(
+      'datasetMigration.workers.partMiB must be 0 (no parts) or positive',
+    );
+  }
+  return Math.round(partMiB * 1024 * 1024);
 }
 
 function readBatchConfig(c: Config | undefined): EngineConfig['batch'] {

@@ -9,6 +9,7 @@ import { FleetStore } from '../database/FleetStore';
 import { MigrationRow, MigrationStore } from '../database/MigrationStore';
 import { ReportStore } from '../database/ReportStore';
 import { WorkItemStore } from '../database/WorkItemStore';
+import type { PartStore } from '../database/PartStore';
 import { StorageRegistry } from '../storage/StorageRegistry';
 import type { TransformRuntime } from '../transform/TransformRuntime';
 import type { EngineConfig } from './config';
@@ -19,6 +20,8 @@ import type { MigrationEngineHooks } from './types';
 export interface Stores {
   migrations: MigrationStore;
   items: WorkItemStore;
+  /** Parts of large objects copied in parts (partedCopy.ts). */
+  parts: PartStore;
   events: EventStore;
   reports: ReportStore;
   fleet: FleetStore;

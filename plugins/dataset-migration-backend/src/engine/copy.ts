@@ -6,6 +6,7 @@ import {
   ItemContext,
   writeHashed,
 } from './itemContext';
+import { copyInParts, planParts } from './partedCopy';
 import { removeTemporaryFiles } from './tempFiles';
 import { transformItem } from './transform';
 
@@ -39,6 +40,14 @@ export async function copyItem(ctx: ItemContext): Promise<void> {
       });
       return;
     }
+  }
+
+  const parts =
+    ctx.parted &&
+    planParts(item.size, ctx.parted.engine.config.partBytes, target.parts);
+  if (ctx.parted && parts) {
+    await copyInParts(ctx, ctx.parted, parts);
+    return;
   }
 
   const written = await writeHashed(

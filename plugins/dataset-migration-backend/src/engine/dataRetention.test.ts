@@ -322,6 +322,7 @@ describe('data retention', () => {
       };
       knex.on('query', onQuery);
       expect(await new RetentionStore(knex, 7).deleteData('m')).toEqual({
+        dm_parts: 0,
         dm_work_items: 20,
         dm_events: 7,
         dm_validation_reports: 1,

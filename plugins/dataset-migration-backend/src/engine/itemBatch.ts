@@ -6,8 +6,10 @@ import { AbandonedError, EngineContext, StoreCache } from './context';
 import { copyItem } from './copy';
 import {
   backUpOriginal,
+  errorMessage,
   ItemContext,
   ItemPatch,
+  ItemReleasedError,
   LeaseLostError,
 } from './itemContext';
 import { rollbackItem } from './rollback';
@@ -42,15 +44,7 @@ function takesItems(
   return m.state === 'running' && m.phase === stage;
 }
 
-export function errorMessage(e: unknown) {
-  if (e instanceof Error) {
-    const code = (e as { code?: string }).code;
-    return code && !e.message.includes(code)
-      ? `${code}: ${e.message}`
-      : e.message;
-  }
-  return String(e);
-}
+export { errorMessage };
 
 interface Entry {
   item: WorkItem;
@@ -67,6 +61,8 @@ export interface BatchHooks {
   changes(): number;
   /** One attempt at an item ended: without an error when it succeeded. */
   attemptEnded(error?: unknown): void;
+  /** A large object's parts were created: idle lanes may claim them. */
+  partsCreated?(): void;
 }
 
 /**
@@ -222,6 +218,10 @@ export class ItemBatch {
           transforms: this.engine.transforms,
           signal: this.engine.signal,
           save: patch => this.save(entry, patch),
+          parted: {
+            engine: this.engine,
+            partsCreated: () => this.hooks.partsCreated?.(),
+          },
         },
       };
       entries.push(entry);
@@ -289,6 +289,10 @@ export class ItemBatch {
       return true;
     } catch (e) {
       if (this.abandoned(e)) return false;
+      if (e instanceof ItemReleasedError) {
+        this.release(entry);
+        return true;
+      }
       this.live.delete(entry.item.id);
       if (e instanceof LeaseLostError) return true;
       this.hooks.attemptEnded(e);

@@ -11,6 +11,7 @@ import type {
 import type { ObjectStore } from '@internal/backstage-plugin-dataset-migration-node';
 import type { ItemPatch, WorkItem } from '../database/WorkItemStore';
 import type { TransformRuntime } from '../transform/TransformRuntime';
+import type { PartedCopyContext } from './partedCopy';
 
 export type { ItemPatch };
 
@@ -31,6 +32,8 @@ export interface ItemContext {
   backups: ObjectStore;
   /** How validation verifies the item; undefined: checksum where possible. */
   verify?: VerifyMode;
+  /** Set by worker lanes: what copying a large object in parts needs. */
+  parted?: PartedCopyContext;
   signal: AbortSignal;
   /** Persists progress; throws {@link LeaseLostError} if another worker took over. */
   save(patch: ItemPatch): Promise<void>;
@@ -39,6 +42,24 @@ export interface ItemContext {
 /** The item's lease expired and another worker owns it now: stop quietly. */
 export class LeaseLostError extends Error {
   name = 'LeaseLostError';
+}
+
+/**
+ * The item's migration stopped taking items (cancelled, failed) while the
+ * item was being worked on: it is given back, pending, without a failure.
+ */
+export class ItemReleasedError extends Error {
+  name = 'ItemReleasedError';
+}
+
+export function errorMessage(e: unknown) {
+  if (e instanceof Error) {
+    const code = (e as { code?: string }).code;
+    return code && !e.message.includes(code)
+      ? `${code}: ${e.message}`
+      : e.message;
+  }
+  return String(e);
 }
 
 /** Copies one object between stores, server-side when the target can. */

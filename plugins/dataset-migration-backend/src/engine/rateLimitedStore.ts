@@ -137,6 +137,31 @@ export function rateLimitObjectStore(
       );
     };
   }
+  if (store.parts) {
+    // One token per request: a part (which a backend may send as several)
+    // and the upload's start, end or abort.
+    const parts = store.parts;
+    limited.parts = {
+      partSizeMultiple: parts.partSizeMultiple,
+      maxSize: parts.maxSize,
+      async begin(key, hints) {
+        await acquire(hints.signal);
+        return parts.begin(key, hints);
+      },
+      async writePart(key, uploadId, part, body, hints) {
+        await acquire(hints?.signal);
+        return parts.writePart(key, uploadId, part, body, hints);
+      },
+      async complete(key, uploadId, list, hints) {
+        await acquire(hints?.signal);
+        return parts.complete(key, uploadId, list, hints);
+      },
+      async abort(key, uploadId) {
+        await acquire();
+        return parts.abort(key, uploadId);
+      },
+    };
+  }
   for (const name of [
     'probe',
     'captureRootState',

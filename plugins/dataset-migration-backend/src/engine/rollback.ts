@@ -12,6 +12,10 @@ import { changeState } from './transitions';
  */
 export async function rollbackItem(ctx: ItemContext): Promise<void> {
   const { item, target, backups, targetKey, signal } = ctx;
+  if (item.uploadId && item.copyMethod !== 'parts') {
+    // A copy in parts that never completed: its parts are discarded.
+    await target.parts?.abort(targetKey, item.uploadId);
+  }
   if (item.hadOriginal) {
     if (await backups.stat(targetKey)) {
       await transfer(backups, targetKey, target, targetKey, signal);

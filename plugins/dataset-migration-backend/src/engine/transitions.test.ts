@@ -7,6 +7,7 @@ import { MetricsStore } from '../database/MetricsStore';
 import { MigrationStore } from '../database/MigrationStore';
 import { ReportStore } from '../database/ReportStore';
 import { WorkItemStore } from '../database/WorkItemStore';
+import { PartStore } from '../database/PartStore';
 import {
   migrateLatest,
   migrationRow,
@@ -30,6 +31,7 @@ describe('transitions', () => {
     const stores: Stores = {
       migrations: new MigrationStore(knex),
       items: new WorkItemStore(knex),
+      parts: new PartStore(knex),
       events: new EventStore(knex, async e => {
         notified.push(e);
       }),

@@ -53,7 +53,8 @@ const PREFERENCE: ChecksumAlgorithm[] = ['sha256', 'md5', 'crc32c'];
 /** The checksums recorded for an item's source object (listed or hashed). */
 export function sourceChecksums(item: WorkItem): Checksums {
   return {
-    sha256: item.sourceSha256,
+    // A copy in parts records the digest of its parts' sha256s instead.
+    sha256: item.copyMethod === 'parts' ? undefined : item.sourceSha256,
     md5: item.sourceMd5,
     crc32c: item.sourceCrc32c,
   };

@@ -1,6 +1,8 @@
 import type { LeaseTakeover } from '../database/clock';
 import type { DriverTakeover } from '../database/MigrationStore';
 import type { WorkItem } from '../database/WorkItemStore';
+import type { ClaimedPart } from '../database/PartStore';
+import { copyPart } from './partedCopy';
 import { AbandonedError, EngineContext, StoreCache } from './context';
 import { DRIVEN_STATES, driveMigration } from './driver';
 import v8 from 'node:v8';
@@ -70,6 +72,8 @@ export class WorkerPool {
    * once instead of on the next tick of the clock.
    */
   private driverPollDue = false;
+  /** Set when parts of a large object may be claimable now. */
+  private partsWaiting = false;
   /** Set by {@link nudge}: poll the drivers on the next turn of the loop. */
   private nudged = false;
   /** How many times {@link nudge} was called: lanes re-check their migrations. */
@@ -191,7 +195,7 @@ export class WorkerPool {
         }
         let drained = false;
         await this.observeLoad();
-        const free = this.lanes.current() - this.inFlight.size;
+        let free = this.lanes.current() - this.inFlight.size;
         if (free > 0 && this.running) {
           // One claim fills every free lane: up to a batch each, by count
           // and bytes, and at least one item per lane.
@@ -208,6 +212,33 @@ export class WorkerPool {
               this.itemMigration.set(item.id, item.migrationId);
             this.laneItems.set(lane, batch);
             this.track(this.inFlight, lane, this.process(batch), true);
+            free -= 1;
+          }
+        }
+        // Lanes the items left idle write parts of large objects. Parts are
+        // looked for when this replica created some, and on the clock
+        // (another replica's, or retried ones), not on every turn.
+        if (
+          free > 0 &&
+          this.running &&
+          (this.partsWaiting ||
+            (onTheClock && (await stores.parts.anyClaimable())))
+        ) {
+          this.partsWaiting = false;
+          const parts = await stores.parts.claim(
+            workerId,
+            config.leaseMs,
+            free,
+          );
+          // A full claim may have left more: look again on the next turn.
+          if (parts.length === free) this.partsWaiting = true;
+          for (const part of parts) {
+            this.track(
+              this.inFlight,
+              this.nextLane++,
+              this.processPart(part),
+              true,
+            );
           }
         }
         // Drivers are polled on the clock, and early when this replica has
@@ -356,6 +387,38 @@ export class WorkerPool {
       );
   }
 
+  /** One lane writes one part of a large object (partedCopy.ts). */
+  private async processPart(part: ClaimedPart) {
+    const { stores, workerId } = this.ctx;
+    try {
+      const opened = await this.cache.getById(part.migrationId, () =>
+        stores.migrations.get(part.migrationId),
+      );
+      if (!opened) return;
+      if (part.reclaimedFrom) {
+        await this.recordReclaim(part.migrationId, 'lease-reclaimed', {
+          message: `Replica ${workerId} took over part ${part.number} of '${part.key}' from ${part.reclaimedFrom}, whose lease expired`,
+          details: {
+            key: part.key,
+            part: part.number,
+            stage: 'copy',
+            from: part.reclaimedFrom,
+            to: workerId,
+          },
+        });
+      }
+      await copyPart(this.ctx, opened, part);
+      this.attempts.completed += 1;
+    } catch (e) {
+      if (e instanceof AbandonedError || this.ctx.signal.aborted) return;
+      this.ctx.logger.warn(
+        `Could not record part ${part.number} of '${part.key}': ${errorMessage(
+          e,
+        )}`,
+      );
+    }
+  }
+
   private async process(items: WorkItem[]) {
     const { workerId } = this.ctx;
     const batch = new ItemBatch(this.ctx, this.cache, items, {
@@ -374,6 +437,10 @@ export class WorkerPool {
         }),
       survive: what => this.survive(what),
       changes: () => this.changes,
+      partsCreated: () => {
+        this.partsWaiting = true;
+        this.wake();
+      },
       attemptEnded: error => {
         this.attempts.completed += 1;
         if (error !== undefined) this.attempts.failed += 1;

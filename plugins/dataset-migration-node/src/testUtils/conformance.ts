@@ -4,6 +4,7 @@
 import type { ObjectStore } from '../storage';
 import { basicCases } from './basicCases';
 import { keyCases } from './keyCases';
+import { partCases } from './partCases';
 import { writeCases } from './writeCases';
 
 /** What a backend's test tells the shared suite about the store under test. */
@@ -73,7 +74,12 @@ export type ConformanceCaseId =
   | 'part-boundaries'
   | 'interrupted-new'
   | 'interrupted-overwrite'
-  | 'interrupted-abort';
+  | 'interrupted-abort'
+  | 'parts-complete'
+  | 'parts-rewrite'
+  | 'parts-abort'
+  | 'parts-missing-upload'
+  | 'parts-size-mismatch';
 
 export interface ConformanceOptions {
   /**
@@ -123,7 +129,7 @@ export function describeObjectStoreConformance(
       defined.add(id);
       const reason = options.skip?.[id];
       // The expectations are in the case bodies (basicCases, keyCases,
-      // writeCases); a skip is a backend's declared, reasoned exception.
+      // writeCases, partCases); a skip is a backend's declared, reasoned exception.
       if (reason) {
         // eslint-disable-next-line jest/no-disabled-tests, jest/expect-expect
         it.skip(`${title} [${id}, skipped: ${reason}]`, fn, timeout);
@@ -135,6 +141,7 @@ export function describeObjectStoreConformance(
     basicCases(define, resolved);
     keyCases(define, resolved);
     writeCases(define, resolved);
+    partCases(define, resolved);
     for (const id of Object.keys(options.skip ?? {})) {
       if (!defined.has(id)) {
         throw new Error(`Unknown conformance case '${id}' in skip`);

@@ -120,6 +120,8 @@ export class WrappingBackend implements StorageBackend {
   readonly id: string;
   /** Completed or attempted writes per `uri|key`. */
   readonly writes = new Map<string, number>();
+  /** Attempted part writes per `uri|key|part`. */
+  readonly partWrites = new Map<string, number>();
   readonly intervals: Array<{
     key: string;
     start: number;
@@ -143,6 +145,17 @@ export class WrappingBackend implements StorageBackend {
        * a store that keeps checksums would.
        */
       md5For?: (key: string) => boolean;
+      /** Hide the store's parted writes (large objects in one stream). */
+      noParts?: boolean;
+      /**
+       * Called as each part write starts (1-based attempt per part); a
+       * returned promise holds it, a thrown error fails it.
+       */
+      onPart?: (
+        key: string,
+        part: number,
+        attempt: number,
+      ) => void | Promise<unknown>;
     } = {},
   ) {
     this.id = inner.id;
@@ -215,6 +228,29 @@ export class WrappingBackend implements StorageBackend {
       removeTemporaryFiles: store.removeTemporaryFiles?.bind(store),
       probe: store.probe?.bind(store),
       write: (k, body, hints) => track(k, () => store.write(k, body, hints)),
+      parts:
+        opts.noParts || !store.parts
+          ? undefined
+          : {
+              partSizeMultiple: store.parts.partSizeMultiple,
+              maxSize: store.parts.maxSize,
+              begin: (k, h) => store.parts!.begin(k, h),
+              writePart: async (k, id, part, body, h) => {
+                const pid = `${store.location.uri}|${k}|${part.number}`;
+                const attempt = (this.partWrites.get(pid) ?? 0) + 1;
+                this.partWrites.set(pid, attempt);
+                try {
+                  await opts.onPart?.(k, part.number, attempt);
+                } catch (e) {
+                  body.destroy();
+                  throw e;
+                }
+                return store.parts!.writePart(k, id, part, body, h);
+              },
+              complete: (k, id, list, h) =>
+                track(k, () => store.parts!.complete(k, id, list, h)),
+              abort: (k, id) => store.parts!.abort(k, id),
+            },
       copyWithin:
         opts.noServerSideCopy || !store.copyWithin
           ? undefined

@@ -10,6 +10,7 @@ import {
   type ByteRange,
   type ObjectInfo,
   type ObjectStore,
+  type PartedWrites,
   type WriteHints,
   type WriteResult,
 } from '@internal/backstage-plugin-dataset-migration-node';
@@ -21,6 +22,7 @@ import {
   realpathLenient,
   resolveKey,
 } from './paths';
+import { LocalPartedWrites } from './partedWrites';
 
 /** How many verified folders a store remembers (see `readyDirs`). */
 const READY_DIRS_LIMIT = 10_000;
@@ -43,6 +45,14 @@ function infoFrom(key: string, st: import('node:fs').Stats): ObjectInfo {
     )}-${st.size.toString(16)}`,
     lastModified: st.mtime,
   };
+}
+
+/**
+ * The start of the name of every temp file written for the object at
+ * `full` (beside it): `.<name, at most 100 bytes>.dm-tmp-`.
+ */
+function tempPrefix(full: string) {
+  return `.${utf8Prefix(path.basename(full), 100)}${TEMP_MARKER}`;
 }
 
 /** Folders of `dir` (relative, `/`-separated) and its subfolders, depth first. */
@@ -100,6 +110,11 @@ export class LocalObjectStore implements ObjectStore {
     serverSideCopy: true,
     multipart: false,
   };
+  /** Positional writes into a temp file beside the key (partedWrites.ts). */
+  readonly parts: PartedWrites = new LocalPartedWrites(this, {
+    prefix: tempPrefix,
+    isTempName,
+  });
 
   constructor(
     readonly location: DatasetLocation,
@@ -202,8 +217,9 @@ export class LocalObjectStore implements ObjectStore {
    * could swap a folder for a symlink at any time, the real path of the
    * key's folder is checked on every write (one `realpath`). A symlink at
    * the key itself is replaced by the rename, never written through.
+   * (Parted writes use it too.)
    */
-  private async writablePath(key: string): Promise<string> {
+  async writablePath(key: string): Promise<string> {
     const full = keyPath(this.dir, key);
     const parent = path.dirname(full);
     if (this.readyDirs.has(parent)) {
@@ -240,9 +256,7 @@ export class LocalObjectStore implements ObjectStore {
     const full = await this.writablePath(key);
     const temp = path.join(
       path.dirname(full),
-      `.${utf8Prefix(path.basename(full), 100)}${TEMP_MARKER}${randomBytes(
-        6,
-      ).toString('hex')}`,
+      `${tempPrefix(full)}${randomBytes(6).toString('hex')}`,
     );
     try {
       const filled = await fill(temp);

@@ -1,0 +1,291 @@
+import { ConflictError } from '@backstage/errors';
+import { createHash } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  HashingStream,
+  isRetryableError,
+  type PartedWrites,
+  type PartRange,
+} from '@internal/backstage-plugin-dataset-migration-node';
+import type { ClaimedPart } from '../database/PartStore';
+import type { WorkItem } from '../database/WorkItemStore';
+import { backoffDelay } from './backoff';
+import type { EngineContext, MigrationStores } from './context';
+import {
+  checkSize,
+  errorMessage,
+  ItemContext,
+  ItemReleasedError,
+  LeaseLostError,
+} from './itemContext';
+
+/** What a copy in parts needs beyond its item (set by the worker lane). */
+export interface PartedCopyContext {
+  engine: EngineContext;
+  /** Parts were created: this replica's idle lanes may take some. */
+  partsCreated(): void;
+}
+
+/** How often the item's lane looks again while other lanes write its parts. */
+const PART_WAIT_MS = 200;
+
+/**
+ * The parts an object of `size` bytes is copied in, or undefined when it is
+ * copied in one stream: the target has no parted writes, parts are off
+ * (`partBytes` 0), or the object is no larger than two parts or beyond
+ * what the target takes in parts.
+ */
+export function planParts(
+  size: number,
+  partBytes: number,
+  writes: PartedWrites | undefined,
+): PartRange[] | undefined {
+  if (!writes || partBytes <= 0 || size > writes.maxSize) return undefined;
+  const multiple = Math.max(1, writes.partSizeMultiple);
+  const unit = Math.ceil(partBytes / multiple) * multiple;
+  if (size <= 2 * unit) return undefined;
+  const parts: PartRange[] = [];
+  for (let offset = 0; offset < size; offset += unit) {
+    parts.push({
+      number: parts.length + 1,
+      offset,
+      size: Math.min(unit, size - offset),
+    });
+  }
+  return parts;
+}
+
+/**
+ * A copy in parts has no sha256 of the whole object (no process reads it
+ * whole): its digest is the sha256 of the parts' sha256s (hex, in number
+ * order), which validation computes again from the target.
+ */
+export function partsDigest(sha256s: string[]): string {
+  const hash = createHash('sha256');
+  for (const s of sha256s) hash.update(s);
+  return hash.digest('hex');
+}
+
+/**
+ * Reads `body` once and returns {@link partsDigest} of it cut at the parts'
+ * boundaries, and its size (bytes beyond the last part are counted, not
+ * hashed: the size then differs).
+ */
+export async function partsDigestOf(
+  body: Readable,
+  parts: PartRange[],
+  signal?: AbortSignal,
+): Promise<{ sha256: string; size: number }> {
+  const digests: string[] = [];
+  let index = 0;
+  let left = parts[0]?.size ?? 0;
+  let hash = createHash('sha256');
+  let size = 0;
+  try {
+    for await (const chunk of body as AsyncIterable<Buffer>) {
+      signal?.throwIfAborted();
+      size += chunk.length;
+      let at = 0;
+      while (at < chunk.length && index < parts.length) {
+        const take = Math.min(left, chunk.length - at);
+        hash.update(chunk.subarray(at, at + take));
+        at += take;
+        left -= take;
+        if (left === 0) {
+          digests.push(hash.digest('hex'));
+          index += 1;
+          hash = createHash('sha256');
+          left = parts[index]?.size ?? 0;
+        }
+      }
+    }
+  } finally {
+    body.destroy();
+  }
+  return { sha256: partsDigest(digests), size };
+}
+
+/** Whether the item's migration still copies (a cancel stops the wait). */
+async function stillCopying(engine: EngineContext, item: WorkItem) {
+  const m = await engine.stores.migrations.get(item.migrationId);
+  return m?.state === 'running' && m.phase === 'copy';
+}
+
+/**
+ * The source must be the object the snapshot listed: its parts were read
+ * at different times, maybe by different replicas, so a change in between
+ * would assemble pieces of two versions.
+ */
+async function checkSourceUnchanged(ctx: ItemContext) {
+  const { item, source } = ctx;
+  const now = await source.stat(item.key);
+  if (!now) {
+    throw new ConflictError(
+      `Source object '${item.key}' was deleted during the migration`,
+    );
+  }
+  checkSize(item.key, item.size, now.size);
+  if (item.sourceEtag && now.etag && now.etag !== item.sourceEtag) {
+    throw new ConflictError(
+      `Source object '${item.key}' changed during the migration (its version marker differs from the snapshot's)`,
+    );
+  }
+}
+
+/**
+ * Copies a large object in parts. The first time, the target's parted
+ * write begins and the parts are recorded with its upload id; then this
+ * lane writes the object's parts it can claim, while idle lanes of every
+ * replica claim others (WorkerPool), and waits for theirs. Once every part
+ * is written, the source is checked unchanged and the upload completed.
+ *
+ * After a crash the item is claimed again: its upload id is kept, written
+ * parts are not redone, failed ones are retried.
+ */
+export async function copyInParts(
+  ctx: ItemContext,
+  parted: PartedCopyContext,
+  ranges: PartRange[],
+): Promise<void> {
+  const { item, target, signal } = ctx;
+  const { engine } = parted;
+  const { stores, workerId, config } = engine;
+  const writes = target.parts!;
+  let uploadId = item.uploadId;
+  if (uploadId) {
+    await stores.parts.requeueFailed(item.id);
+  } else {
+    uploadId = await writes.begin(item.key, { size: item.size, signal });
+    engine.assertAlive();
+    if (!(await stores.parts.create(item, workerId, uploadId, ranges))) {
+      await writes.abort(item.key, uploadId).catch(() => undefined);
+      throw new LeaseLostError(`Lost the lease on '${item.key}'`);
+    }
+    item.uploadId = uploadId;
+    parted.partsCreated();
+  }
+  for (;;) {
+    engine.assertAlive();
+    const [part] = await stores.parts.claim(
+      workerId,
+      config.leaseMs,
+      1,
+      item.id,
+    );
+    if (part) {
+      await copyPart(engine, ctx, part);
+      continue;
+    }
+    const counts = await stores.parts.counts(item.id);
+    if (counts.failed > 0) {
+      const failed = (await stores.parts.list(item.id)).find(
+        p => p.state === 'failed',
+      );
+      throw new Error(
+        `Part ${failed?.number} of ${ranges.length} of '${item.key}' failed: ${failed?.lastError}`,
+      );
+    }
+    if (counts.pending + counts.running === 0) break;
+    if (!(await stillCopying(engine, item))) {
+      throw new ItemReleasedError(
+        `Migration ${item.migrationId} stopped copying`,
+      );
+    }
+    await sleep(PART_WAIT_MS, undefined, { signal: engine.signal });
+  }
+  const parts = await stores.parts.list(item.id);
+  await checkSourceUnchanged(ctx);
+  let size: number;
+  try {
+    ({ size } = await writes.complete(
+      item.key,
+      uploadId,
+      parts.map(p => ({ number: p.number, token: p.token ?? '' })),
+      { signal },
+    ));
+  } catch (e) {
+    if ((e as Error)?.name !== 'NotFoundError') throw e;
+    // Completed by an attempt that crashed before recording it; if not,
+    // validation finds the target's bytes differ from the parts written.
+    const info = await target.stat(item.key);
+    if (!info) throw e;
+    size = info.size;
+  }
+  checkSize(item.key, item.size, size);
+  await ctx.save({
+    state: 'done',
+    copyMethod: 'parts',
+    sourceSha256: partsDigest(parts.map(p => p.sha256 ?? '')),
+    lastError: null,
+  });
+}
+
+/**
+ * Writes one claimed part (source byte range → target part), hashing it,
+ * under a heartbeat of its lease; records it written, or its failure (retried
+ * with backoff while retryable and attempts remain, else failed, which fails
+ * the object's copy). Throws only when this replica abandons its work.
+ */
+export async function copyPart(
+  engine: EngineContext,
+  stores: Pick<MigrationStores, 'source' | 'target'>,
+  part: ClaimedPart,
+): Promise<void> {
+  const { workerId, config } = engine;
+  const heartbeat = setInterval(() => {
+    if (engine.signal.aborted) return;
+    engine.stores.parts
+      .heartbeat([part.id], workerId, config.leaseMs)
+      .catch(e =>
+        engine.logger.warn(
+          `Could not extend the lease on part ${part.number} of '${
+            part.key
+          }': ${errorMessage(e)}`,
+        ),
+      );
+  }, config.leaseMs / 3);
+  try {
+    const body = await stores.source.read(part.key, {
+      start: part.offset,
+      end: part.offset + part.size - 1,
+    });
+    const hashing = new HashingStream(['sha256']);
+    body.on('error', e => hashing.destroy(e));
+    const written = await stores.target
+      .parts!.writePart(part.key, part.uploadId, part, body.pipe(hashing), {
+        signal: engine.signal,
+      })
+      .catch(e => {
+        body.destroy();
+        throw e;
+      });
+    if (written.size !== part.size) {
+      throw new Error(
+        `Part ${part.number} of '${part.key}' stored ${written.size} bytes, expected ${part.size}`,
+      );
+    }
+    engine.assertAlive();
+    await engine.stores.parts.finish(part.id, workerId, {
+      token: written.token,
+      sha256: hashing.digests().sha256!,
+    });
+  } catch (e) {
+    if (engine.signal.aborted) throw e;
+    const attempts = part.attempts + 1;
+    const retry = isRetryableError(e) && attempts < config.retry.maxAttempts;
+    const lastError = errorMessage(e);
+    engine.logger.warn(
+      `Part ${part.number} of '${part.key}' (migration ${
+        part.migrationId
+      }) failed${retry ? ', will retry' : ''}: ${lastError}`,
+    );
+    await engine.stores.parts.fail(part.id, workerId, {
+      attempts,
+      lastError,
+      retryInMs: retry ? backoffDelay(attempts, config.retry) : undefined,
+    });
+  } finally {
+    clearInterval(heartbeat);
+  }
+}
