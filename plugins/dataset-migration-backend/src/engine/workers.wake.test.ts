@@ -30,6 +30,10 @@ describe('WorkerPool wake-ups', () => {
         items: {
           claim: () => new Promise<[]>(resolve => claims.push(resolve)),
         },
+        parts: {
+          anyClaimable: async () => false,
+          claim: async () => [],
+        },
         migrations: {
           claimDriver: async () => {
             driverPolls += 1;
