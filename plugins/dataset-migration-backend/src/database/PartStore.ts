@@ -205,7 +205,9 @@ export class PartStore {
           .join('dm_work_items as wi', 'wi.id', 'p.item_id')
           .whereIn('p.id', ids)
           .where({ 'p.lease_owner': owner, 'p.state': 'running' })
-          .select('p.*', 'wi.key', 'wi.upload_id');
+          .select('p.*', 'wi.key', 'wi.upload_id')
+          .orderBy('p.item_id', 'asc')
+          .orderBy('p.part_number', 'asc');
       const was = new Map(found.map(f => [String(f.id), f]));
       return rows
         .filter(r => r.upload_id)
