@@ -8,7 +8,7 @@
  * the same bytes as the physical reference.
  *
  *   bench/run-engine-vs-rclone.sh [--routes s3-local,local-s3,s3-s3,s3-gcs]
- *       [--cases a,b,c] [--concurrency 8] [--poll-ms 100]
+ *       [--cases a,b,c] [--concurrency 8] [--poll-ms 100] [--part-mib 64]
  *       [--cpu-prof s3-local:a] [--small-count 10000]
  *
  * Datasets: a = 10,000 × 4 KiB, b = 8 × 256 MiB, c = 1 × 4 GiB. Each engine
@@ -45,6 +45,8 @@ const ROUTES = opt('routes', 's3-local,local-s3,s3-s3,s3-gcs').split(',');
 const CASES = opt('cases', 'a,b,c').split(',');
 const CONCURRENCY = Number(opt('concurrency', '8'));
 const POLL_MS = Number(opt('poll-ms', '100'));
+/** `workers.partMiB` of the engine (large objects in parts); default: the engine's. */
+const PART_MIB = opt('part-mib', '');
 const CPU_PROF = opt('cpu-prof', '');
 const SMALL_COUNT = Number(opt('small-count', '10000'));
 
@@ -388,7 +390,9 @@ async function main() {
   log(
     `routes ${ROUTES.join(',')}; cases ${CASES.join(
       ',',
-    )}; engine workers.concurrency ${CONCURRENCY}, pollIntervalMs ${POLL_MS}; rclone --transfers ${CONCURRENCY} --checkers ${CONCURRENCY}; work ${work}; load ${load()}`,
+    )}; engine workers.concurrency ${CONCURRENCY}, pollIntervalMs ${POLL_MS}, partMiB ${
+      PART_MIB || 'default'
+    }; rclone --transfers ${CONCURRENCY} --checkers ${CONCURRENCY}; work ${work}; load ${load()}`,
   );
   const s3rver = await startS3rver({ buckets: ['bench-src', 'bench-dst'] });
   const gcs = await startGcs(['bench-dst']);
@@ -525,7 +529,11 @@ async function main() {
           cpuProfDir: profDir,
           config: {
             datasetMigration: {
-              workers: { concurrency: CONCURRENCY, pollIntervalMs: POLL_MS },
+              workers: {
+                concurrency: CONCURRENCY,
+                pollIntervalMs: POLL_MS,
+                ...(PART_MIB !== '' && { partMiB: Number(PART_MIB) }),
+              },
               storage,
             },
           },

@@ -89,8 +89,8 @@ async function expectHolds(store: ObjectStore, key: string, data: Buffer) {
 /**
  * Parted writes (`ObjectStore.parts`): parts written in any order, rewritten,
  * completed or aborted, from what a fresh process knows (key, upload id,
- * part numbers and tokens). A store without `parts` has nothing to check:
- * its cases pass without doing anything (Jest cannot skip a case once it
+ * part numbers and tokens). A store without `parts` fails them: its test
+ * declares them skipped, with the reason (Jest cannot skip a case once it
  * runs, and whether a store has `parts` is only known once it is open).
  */
 export function partCases(define: DefineCase, context: () => ResolvedContext) {
@@ -112,7 +112,9 @@ export function partCases(define: DefineCase, context: () => ResolvedContext) {
         const prefix = unique(id);
         const store = await ctx.open(prefix);
         if (!store.parts) {
-          return;
+          throw new Error(
+            `The store has no parted writes (ObjectStore.parts): declare case '${id}' skipped, with the reason`,
+          );
         }
         await fn(ctx, prefix, store, store.parts);
       },
