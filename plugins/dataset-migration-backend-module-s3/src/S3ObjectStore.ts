@@ -20,6 +20,7 @@ import {
   HashingStream,
   ObjectInfo,
   ObjectStore,
+  PartedWrites,
   RetryableUnavailableError,
   StoreCapabilities,
   WriteHints,
@@ -29,6 +30,7 @@ import { isNotFound, toS3Error, toS3ProbeError } from './errors';
 import type { S3StorageBackend } from './S3StorageBackend';
 import { copyWithinS3 } from './copy';
 import { BodySizeMismatchError, MAX_PARTS, uploadStream } from './upload';
+import { s3PartedWrites } from './partedWrites';
 
 /** Passes through only bytes `start..end` (inclusive) of a stream. */
 export function sliceStream(start: number, end: number): Transform {
@@ -54,7 +56,7 @@ export function md5FromEtag(
 }
 
 /** Full-object additional checksums; composite ones (`…-N`) are skipped. */
-function additionalChecksums(output: {
+export function additionalChecksums(output: {
   ChecksumCRC32C?: string;
   ChecksumSHA256?: string;
   ChecksumType?: string;
@@ -76,6 +78,8 @@ function additionalChecksums(output: {
 export class S3ObjectStore implements ObjectStore {
   readonly backendId = 's3';
   readonly capabilities: StoreCapabilities;
+  /** Parted writes on S3 multipart uploads (see partedWrites.ts). */
+  readonly parts: PartedWrites;
   readonly #prefix: string;
 
   constructor(
@@ -98,6 +102,7 @@ export class S3ObjectStore implements ObjectStore {
       // write() hashes md5 for its single-part ETag check.
       writeChecksums: ['md5'],
     };
+    this.parts = s3PartedWrites(this);
   }
 
   get bucket() {

@@ -79,7 +79,7 @@ function abortError() {
 }
 
 /** Pulls exact-size pieces out of a stream, one chunk of look-ahead at most. */
-class BodyReader {
+export class BodyReader {
   readonly #iterator: AsyncIterator<Buffer | string>;
   readonly #signal: AbortSignal;
   #carry?: Buffer;

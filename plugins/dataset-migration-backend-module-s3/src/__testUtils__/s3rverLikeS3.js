@@ -59,6 +59,16 @@ objectController.uploadPart = async function uploadPartLikeS3(ctx) {
   return uploadPart.call(this, ctx);
 };
 
+// s3rver 3.7.1 answers CompleteMultipartUpload of an unknown (aborted,
+// already completed) upload with a 500 InternalError (ENOENT reading the
+// upload's key); S3 answers 404 NoSuchUpload.
+const completeMultipartUpload = objectController.completeMultipartUpload;
+objectController.completeMultipartUpload =
+  async function completeMultipartUploadLikeS3(ctx) {
+    await expectUpload(ctx);
+    return completeMultipartUpload.call(this, ctx);
+  };
+
 // Paged flat listings: s3rver walks its directory in on-disk name order
 // (`a#b._S3rver_object` < `a._S3rver_object`, folder `a/` before both) and
 // drops every key at or below the page's start-after key, so the next page

@@ -1,0 +1,374 @@
+import {
+  AbortMultipartUploadCommand,
+  ChecksumAlgorithm,
+  CompletedPart,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  UploadPartCommand,
+} from '@aws-sdk/client-s3';
+import { InputError, NotFoundError } from '@backstage/errors';
+import { setMaxListeners } from 'node:events';
+import type { Readable } from 'node:stream';
+import type {
+  PartedWrites,
+  PartRange,
+  PartResult,
+  WriteResult,
+} from '@internal/backstage-plugin-dataset-migration-node';
+import { isNotFound, toS3Error } from './errors';
+import type { PartBuffer } from './PartBudget';
+import { additionalChecksums, type S3ObjectStore } from './S3ObjectStore';
+import {
+  BodyReader,
+  BodySizeMismatchError,
+  crc32cBase64,
+  MAX_PARTS,
+} from './upload';
+
+/**
+ * One S3 part of an engine part, as its token keeps it: what
+ * CompleteMultipartUpload needs (number, ETag, the part checksum S3
+ * answered), and its size, so `complete` can tell the object's size.
+ */
+type StoredPart = CompletedPart & { PartNumber: number; Size: number };
+
+const CHECKSUM_FIELDS = [
+  'ChecksumCRC32',
+  'ChecksumCRC32C',
+  'ChecksumSHA1',
+  'ChecksumSHA256',
+] as const;
+
+function abortError() {
+  return Object.assign(new Error('Upload aborted.'), { name: 'AbortError' });
+}
+
+function isNoSuchUpload(error: unknown): boolean {
+  return (error as { name?: string } | undefined)?.name === 'NoSuchUpload';
+}
+
+/** A gone upload is a NotFoundError; the rest maps like any S3 error. */
+function toPartError(error: unknown, what: string): Error {
+  if (isNoSuchUpload(error)) {
+    return new NotFoundError(
+      `${what}: the upload does not exist (aborted or already completed)`,
+    );
+  }
+  if (error instanceof BodySizeMismatchError) {
+    return new InputError(`${what}: ${error.message}`);
+  }
+  return toS3Error(error, what);
+}
+
+/** The S3 parts a token lists; an InputError when it is not one of ours. */
+function parseToken(token: string, number: number): StoredPart[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(token);
+  } catch {
+    parsed = undefined;
+  }
+  const valid =
+    Array.isArray(parsed) &&
+    parsed.length > 0 &&
+    parsed.every(
+      p =>
+        p &&
+        typeof p === 'object' &&
+        Number.isInteger(p.PartNumber) &&
+        typeof p.ETag === 'string' &&
+        Number.isInteger(p.Size),
+    );
+  if (!valid) {
+    throw new InputError(`The token of part ${number} is not an S3 part list`);
+  }
+  return parsed as StoredPart[];
+}
+
+/**
+ * Parted writes on S3 multipart uploads. An engine part (a multiple of the
+ * part size at a multiple of it) is written as the S3 parts at the same
+ * offsets, so that parts written by any process, in any order, complete
+ * into the object; a part written again replaces the same S3 parts. Every
+ * method works from a fresh process given the key, the upload id and the
+ * part numbers / tokens.
+ */
+export function s3PartedWrites(store: S3ObjectStore): PartedWrites {
+  const { backend } = store;
+  const { client, options } = backend;
+  const partSize = options.partSizeBytes;
+  const configured =
+    options.checksumAlgorithm === 'none'
+      ? undefined
+      : options.checksumAlgorithm;
+  const fullObjectCrc =
+    configured === 'CRC32C' ? { ChecksumType: 'FULL_OBJECT' as const } : {};
+
+  /**
+   * The algorithm the upload declares and its parts carry, as uploadStream
+   * picks it: the same in every process with the same configuration.
+   */
+  const uploadAlgorithm = async (): Promise<ChecksumAlgorithm | undefined> =>
+    configured ??
+    ((await client.config.requestChecksumCalculation()) === 'WHEN_SUPPORTED'
+      ? 'CRC32'
+      : undefined);
+
+  const acquire = (signal?: AbortSignal) =>
+    backend.limiter(store.location, 'write').acquire(signal);
+
+  return {
+    partSizeMultiple: partSize,
+    maxSize: MAX_PARTS * partSize,
+
+    async begin(key, hints) {
+      const Key = store.objectKey(key);
+      const what = `Starting the parted write of ${store.describe(key)}`;
+      if (!(hints.size >= 0) || hints.size > MAX_PARTS * partSize) {
+        throw new InputError(
+          `${what}: the size must be 0 to ${MAX_PARTS} parts of ${partSize} bytes, got ${hints.size}`,
+        );
+      }
+      await acquire(hints.signal);
+      try {
+        const created = await client.send(
+          new CreateMultipartUploadCommand({
+            Bucket: store.bucket,
+            Key,
+            ChecksumAlgorithm: await uploadAlgorithm(),
+            // As uploadStream: S3 combines the part CRCs into the object's.
+            ...fullObjectCrc,
+          }),
+          { abortSignal: hints.signal },
+        );
+        if (!created.UploadId) {
+          throw new Error('CreateMultipartUpload returned no UploadId');
+        }
+        return created.UploadId;
+      } catch (e) {
+        throw toS3Error(e, what);
+      }
+    },
+
+    async writePart(key, uploadId, part, body, hints) {
+      const what = `Writing part ${part.number} of ${store.describe(key)}`;
+      try {
+        return await writeS3Parts(store.objectKey(key), uploadId, part, body, {
+          what,
+          signal: hints?.signal,
+        });
+      } catch (e) {
+        body.destroy();
+        throw e instanceof InputError ? e : toPartError(e, what);
+      }
+    },
+
+    async complete(key, uploadId, list, hints) {
+      const Key = store.objectKey(key);
+      const what = `Completing the parted write of ${store.describe(key)}`;
+      const parts = list
+        .flatMap(({ number, token }) => parseToken(token, number))
+        .sort((a, b) => a.PartNumber - b.PartNumber);
+      if (parts.length === 0) {
+        throw new InputError(`${what}: no parts`);
+      }
+      // Only contiguous parts of the part size (but the last) make the
+      // whole object; S3 itself would accept a gap and store less.
+      parts.forEach((p, i) => {
+        const last = i === parts.length - 1;
+        if (p.PartNumber !== i + 1 || (!last && p.Size !== partSize)) {
+          throw new InputError(
+            `${what}: the parts do not cover the object (S3 part ${
+              i + 1
+            } is missing, repeated or short)`,
+          );
+        }
+      });
+      await acquire(hints?.signal);
+      let done;
+      try {
+        done = await client.send(
+          new CompleteMultipartUploadCommand({
+            Bucket: store.bucket,
+            Key,
+            UploadId: uploadId,
+            MultipartUpload: {
+              Parts: parts.map(({ Size: _size, ...completed }) => completed),
+            },
+            ...fullObjectCrc,
+          }),
+          { abortSignal: hints?.signal },
+        );
+      } catch (e) {
+        throw toPartError(e, what);
+      }
+      // A multipart ETag is no MD5 of the object: only a full-object CRC.
+      const result: WriteResult = {
+        size: parts.reduce((sum, p) => sum + p.Size, 0),
+        checksums: additionalChecksums(done),
+      };
+      return result;
+    },
+
+    async abort(key, uploadId) {
+      const Key = store.objectKey(key);
+      await acquire();
+      try {
+        await client.send(
+          new AbortMultipartUploadCommand({
+            Bucket: store.bucket,
+            Key,
+            UploadId: uploadId,
+          }),
+        );
+      } catch (e) {
+        if (!isNoSuchUpload(e) && !isNotFound(e)) {
+          throw toS3Error(
+            e,
+            `Aborting the parted write of ${store.describe(key)}`,
+          );
+        }
+      }
+    },
+  };
+
+  /**
+   * Sends `body` as the S3 parts of `part`, up to `uploadConcurrency` in
+   * flight, each buffered in a grant of the backend's part budget. The last
+   * S3 part is sent only once the body has ended with exactly `part.size`
+   * bytes. On a failure the requests in flight are aborted and awaited, and
+   * the first cause is thrown.
+   */
+  async function writeS3Parts(
+    Key: string,
+    uploadId: string,
+    part: PartRange,
+    body: Readable,
+    context: { what: string; signal?: AbortSignal },
+  ): Promise<PartResult> {
+    const { offset, size } = part;
+    const count = size === 0 ? 1 : Math.ceil(size / partSize);
+    const first = offset / partSize + 1;
+    if (
+      !Number.isInteger(first) ||
+      first < 1 ||
+      !Number.isInteger(size) ||
+      size < 0 ||
+      first + count - 1 > MAX_PARTS
+    ) {
+      throw new InputError(
+        `${context.what}: bytes ${offset}+${size} are not whole S3 parts of ${partSize} bytes within ${MAX_PARTS} parts`,
+      );
+    }
+    const algorithm = await uploadAlgorithm();
+    await acquire(context.signal);
+
+    const controller = new AbortController();
+    setMaxListeners(0, controller.signal);
+    let failure: unknown;
+    let failed = false;
+    const fail = (error: unknown) => {
+      if (!failed) {
+        failed = true;
+        failure = error;
+        controller.abort(error);
+      }
+    };
+    const onAbort = () => fail(abortError());
+    if (context.signal?.aborted) {
+      onAbort();
+    }
+    context.signal?.addEventListener('abort', onAbort, { once: true });
+    const signal = controller.signal;
+    const reader = new BodyReader(body, signal);
+    const written: StoredPart[] = [];
+    const inFlight = new Set<Promise<void>>();
+
+    const sendPart = async (
+      PartNumber: number,
+      data: Buffer,
+      granted: PartBuffer,
+    ) => {
+      let sent = false;
+      try {
+        const answer = await client.send(
+          new UploadPartCommand({
+            Bucket: store.bucket,
+            Key,
+            UploadId: uploadId,
+            PartNumber,
+            Body: data,
+            ContentLength: data.length,
+            ChecksumAlgorithm: algorithm,
+            ...(algorithm === 'CRC32C' && {
+              ChecksumCRC32C: crc32cBase64(data),
+            }),
+          }),
+          { abortSignal: signal },
+        );
+        if (!answer.ETag) {
+          throw new Error(`S3 part ${PartNumber} was answered without ETag`);
+        }
+        const stored: StoredPart = {
+          PartNumber,
+          ETag: answer.ETag,
+          Size: data.length,
+        };
+        for (const field of CHECKSUM_FIELDS) {
+          if (answer[field]) {
+            stored[field] = answer[field];
+          }
+        }
+        written.push(stored);
+        sent = true;
+      } finally {
+        granted.release(sent && granted.buffer.length === partSize);
+      }
+    };
+
+    let consumed = 0;
+    try {
+      for (let i = 0; i < count; i++) {
+        while (inFlight.size >= options.uploadConcurrency && !failed) {
+          await Promise.race(inFlight);
+        }
+        if (failed) {
+          throw failure;
+        }
+        const want = Math.min(partSize, size - consumed);
+        const granted = await backend.uploadBudget.acquireBuffer(want, signal);
+        let data: Buffer;
+        try {
+          const filled = await reader.fill(granted.buffer);
+          consumed += filled;
+          if (filled < want) {
+            throw new BodySizeMismatchError(size, consumed);
+          }
+          data = granted.buffer;
+          if (i === count - 1 && !(await reader.atEnd())) {
+            throw new BodySizeMismatchError(size, undefined);
+          }
+        } catch (e) {
+          granted.release();
+          throw e;
+        }
+        const sending = sendPart(first + i, data, granted).catch(fail);
+        inFlight.add(sending);
+        sending.finally(() => inFlight.delete(sending));
+      }
+      await Promise.all(inFlight);
+      if (failed) {
+        throw failure;
+      }
+    } catch (e) {
+      fail(e);
+      // A part landing after we return could replace a later rewrite's.
+      await Promise.all(inFlight);
+      throw failure;
+    } finally {
+      context.signal?.removeEventListener('abort', onAbort);
+    }
+    written.sort((a, b) => a.PartNumber - b.PartNumber);
+    return { token: JSON.stringify(written), size: consumed };
+  }
+}
