@@ -113,7 +113,9 @@ describe('migrations between S3, GCS and local files through the plugin', () => 
         mockServices.rootConfig.factory({
           data: {
             datasetMigration: {
-              workers: { pollIntervalMs: 50, concurrency: 16 },
+              // 16 MiB parts: the 64 MiB object is copied in 4 parts to
+              // S3 (multipart) and local targets (positional writes).
+              workers: { pollIntervalMs: 50, concurrency: 16, partMiB: 16 },
               retry: { maxAttempts: 6, baseDelayMs: 50, maxDelayMs: 500 },
               storage,
             },
@@ -190,6 +192,7 @@ describe('migrations between S3, GCS and local files through the plugin', () => 
     );
     timings.s3ToLocal = run.seconds;
     expectValidated(run, COUNT);
+    expect(run.report.methods['sha256-of-parts']).toBe(1);
     const source = await s3.open(parseLocation('s3://source-data/plays'));
     expect(await fingerprintDir(path.join(root, 'plays'))).toEqual(
       await fingerprintStore(source),
