@@ -418,6 +418,59 @@ describe('guardObjectStore', () => {
     });
   });
 
+  it('bounds parted writes: a stalled part body, a silent begin, a slow complete; tokens pass through', async () => {
+    const parts = {
+      partSizeMultiple: 1,
+      maxSize: 1e9,
+      begin: never,
+      writePart: async (
+        _k: string,
+        _u: string,
+        p: { size: number },
+        body: Readable,
+      ) => ({ token: `t${p.size}`, size: await drain(body) }),
+      complete: async () => {
+        await sleep(200);
+        return { size: 3, checksums: {} };
+      },
+      abort: never,
+    };
+    const store = guardObjectStore(fakeStore({ parts }), options);
+    await expectStall(
+      store.parts!.begin('big.bin', { size: 3 }),
+      /^starting the parted write of 'big\.bin' in gs:\/\/bucket\/prefix did not answer within 150 ms$/,
+      1000,
+    );
+    await expectStall(
+      store.parts!.abort('big.bin', 'u'),
+      /^aborting the parted write of 'big\.bin' in .* within 150 ms$/,
+      1000,
+    );
+    await expect(
+      store.parts!.writePart(
+        'big.bin',
+        'u',
+        { number: 1, offset: 0, size: 3 },
+        Readable.from([Buffer.from('abc')]),
+      ),
+    ).resolves.toEqual({ token: 't3', size: 3 });
+    await expectStall(
+      store.parts!.writePart(
+        'big.bin',
+        'u',
+        { number: 2, offset: 3, size: 2048 },
+        slowBody(2, IDLE * 3),
+      ),
+      /^write part 2 of 'big\.bin' to gs:\/\/bucket\/prefix received no data from its source for 200 ms/,
+      2000,
+    );
+    // complete has the long bound (300 ms): 200 ms is within it.
+    await expect(
+      store.parts!.complete('big.bin', 'u', [{ number: 1, token: 't3' }]),
+    ).resolves.toEqual({ size: 3, checksums: {} });
+    expect(guardObjectStore(fakeStore(), options).parts).toBeUndefined();
+  });
+
   it('unwraps guarded sources for copyWithin', async () => {
     const inner = fakeStore();
     const seen: ObjectStore[] = [];

@@ -260,16 +260,18 @@ function guardParts(
 ): PartedWrites {
   const { idleTimeoutMs, operationTimeoutMs, copyTimeoutMs } = timeouts;
   const uri = store.location.uri;
+  const within = <T>(ms: number, what: string, fn: () => Promise<T>) =>
+    bounded(
+      call(fn),
+      ms,
+      `${what} in ${uri} did not answer within ${duration(ms)}`,
+    );
   return {
     partSizeMultiple: parts.partSizeMultiple,
     maxSize: parts.maxSize,
     begin: (key, hints) =>
-      bounded(
-        call(() => parts.begin(key, hints)),
-        operationTimeoutMs,
-        `starting the parted write of '${key}' in ${uri} did not answer within ${duration(
-          operationTimeoutMs,
-        )}`,
+      within(operationTimeoutMs, `starting the parted write of '${key}'`, () =>
+        parts.begin(key, hints),
       ),
     async writePart(key, uploadId, part, body, hints) {
       let token = '';
@@ -295,20 +297,12 @@ function guardParts(
       return { token, size: result.size };
     },
     complete: (key, uploadId, list, hints) =>
-      bounded(
-        call(() => parts.complete(key, uploadId, list, hints)),
-        copyTimeoutMs,
-        `completing the parted write of '${key}' in ${uri} did not answer within ${duration(
-          copyTimeoutMs,
-        )}`,
+      within(copyTimeoutMs, `completing the parted write of '${key}'`, () =>
+        parts.complete(key, uploadId, list, hints),
       ),
     abort: (key, uploadId) =>
-      bounded(
-        call(() => parts.abort(key, uploadId)),
-        operationTimeoutMs,
-        `aborting the parted write of '${key}' in ${uri} did not answer within ${duration(
-          operationTimeoutMs,
-        )}`,
+      within(operationTimeoutMs, `aborting the parted write of '${key}'`, () =>
+        parts.abort(key, uploadId),
       ),
   };
 }
