@@ -54,9 +54,11 @@ export interface Config {
        * the worker lanes of every replica write in parallel, when the
        * target supports parted writes (S3, local files) and the object is
        * larger than two parts. A crash redoes only the unfinished parts.
-       * 0 copies every object in one stream.
+       * 0 copies every object in one stream. Objects up to 256 MiB are
+       * copied whole by default: with one per lane they already keep the
+       * lanes busy, and a whole copy keeps the md5 some stores compare.
        *
-       * @default 64
+       * @default 128
        */
       partMiB?: number;
       /**

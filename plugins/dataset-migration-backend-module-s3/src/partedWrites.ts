@@ -7,7 +7,6 @@ import {
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { InputError, NotFoundError } from '@backstage/errors';
-import { setMaxListeners } from 'node:events';
 import type { Readable } from 'node:stream';
 import type {
   PartedWrites,
@@ -23,6 +22,7 @@ import {
   BodySizeMismatchError,
   crc32cBase64,
   MAX_PARTS,
+  UploadFailure,
 } from './upload';
 
 /**
@@ -38,10 +38,6 @@ const CHECKSUM_FIELDS = [
   'ChecksumSHA1',
   'ChecksumSHA256',
 ] as const;
-
-function abortError() {
-  return Object.assign(new Error('Upload aborted.'), { name: 'AbortError' });
-}
 
 function isNoSuchUpload(error: unknown): boolean {
   return (error as { name?: string } | undefined)?.name === 'NoSuchUpload';
@@ -263,23 +259,8 @@ export function s3PartedWrites(store: S3ObjectStore): PartedWrites {
     const algorithm = await uploadAlgorithm();
     await acquire(context.signal);
 
-    const controller = new AbortController();
-    setMaxListeners(0, controller.signal);
-    let failure: unknown;
-    let failed = false;
-    const fail = (error: unknown) => {
-      if (!failed) {
-        failed = true;
-        failure = error;
-        controller.abort(error);
-      }
-    };
-    const onAbort = () => fail(abortError());
-    if (context.signal?.aborted) {
-      onAbort();
-    }
-    context.signal?.addEventListener('abort', onAbort, { once: true });
-    const signal = controller.signal;
+    const failure = new UploadFailure(context.signal);
+    const { signal, fail } = failure;
     const reader = new BodyReader(body, signal);
     const written: StoredPart[] = [];
     const inFlight = new Set<Promise<void>>();
@@ -329,11 +310,11 @@ export function s3PartedWrites(store: S3ObjectStore): PartedWrites {
     let consumed = 0;
     try {
       for (let i = 0; i < count; i++) {
-        while (inFlight.size >= options.uploadConcurrency && !failed) {
+        while (inFlight.size >= options.uploadConcurrency && !failure.failed) {
           await Promise.race(inFlight);
         }
-        if (failed) {
-          throw failure;
+        if (failure.failed) {
+          throw failure.cause;
         }
         const want = Math.min(partSize, size - consumed);
         const granted = await backend.uploadBudget.acquireBuffer(want, signal);
@@ -357,16 +338,16 @@ export function s3PartedWrites(store: S3ObjectStore): PartedWrites {
         sending.finally(() => inFlight.delete(sending));
       }
       await Promise.all(inFlight);
-      if (failed) {
-        throw failure;
+      if (failure.failed) {
+        throw failure.cause;
       }
     } catch (e) {
       fail(e);
       // A part landing after we return could replace a later rewrite's.
       await Promise.all(inFlight);
-      throw failure;
+      throw failure.cause;
     } finally {
-      context.signal?.removeEventListener('abort', onAbort);
+      failure.dispose();
     }
     written.sort((a, b) => a.PartNumber - b.PartNumber);
     return { token: JSON.stringify(written), size: consumed };

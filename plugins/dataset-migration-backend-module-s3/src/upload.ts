@@ -78,6 +78,42 @@ function abortError() {
   return Object.assign(new Error('Upload aborted.'), { name: 'AbortError' });
 }
 
+/**
+ * The first failure of an upload (a body's, a request's, the caller's
+ * signal): it wins, and aborts every request in flight through `signal`.
+ */
+export class UploadFailure {
+  readonly #controller = new AbortController();
+  readonly #outer?: AbortSignal;
+  readonly #onAbort = () => this.fail(abortError());
+  failed = false;
+  cause: unknown;
+
+  constructor(outer?: AbortSignal) {
+    // One listener per request in flight: `uploadConcurrency` may exceed 10.
+    setMaxListeners(0, this.#controller.signal);
+    this.#outer = outer;
+    if (outer?.aborted) this.#onAbort();
+    outer?.addEventListener('abort', this.#onAbort, { once: true });
+  }
+
+  get signal(): AbortSignal {
+    return this.#controller.signal;
+  }
+
+  readonly fail = (error: unknown) => {
+    if (this.failed) return;
+    this.failed = true;
+    this.cause = error;
+    this.#controller.abort(error);
+  };
+
+  /** Stops listening to the caller's signal. */
+  dispose() {
+    this.#outer?.removeEventListener('abort', this.#onAbort);
+  }
+}
+
 /** Pulls exact-size pieces out of a stream, one chunk of look-ahead at most. */
 export class BodyReader {
   readonly #iterator: AsyncIterator<Buffer | string>;
@@ -176,24 +212,8 @@ export async function uploadStream(
   upload: StreamUpload,
 ): Promise<StreamUploadResult> {
   const { client, budget, Bucket, Key, partSize, queueSize, size } = upload;
-  const controller = new AbortController();
-  // One listener per request in flight: `uploadConcurrency` may exceed 10.
-  setMaxListeners(0, controller.signal);
-  let failure: unknown;
-  let failed = false;
-  const fail = (error: unknown) => {
-    if (!failed) {
-      failed = true;
-      failure = error;
-      controller.abort(error);
-    }
-  };
-  const onAbort = () => fail(abortError());
-  if (upload.signal?.aborted) {
-    onAbort();
-  }
-  upload.signal?.addEventListener('abort', onAbort, { once: true });
-  const signal = controller.signal;
+  const failure = new UploadFailure(upload.signal);
+  const { signal, fail } = failure;
   const reader = new BodyReader(body, signal);
 
   let uploadId: string | undefined;
@@ -251,11 +271,11 @@ export async function uploadStream(
 
   try {
     for (;;) {
-      while (inFlight.size >= queueSize && !failed) {
+      while (inFlight.size >= queueSize && !failure.failed) {
         await Promise.race(inFlight);
       }
-      if (failed) {
-        throw failure;
+      if (failure.failed) {
+        throw failure.cause;
       }
       // A known size needs only what is left of it (small objects, the
       // last part); an unknown one may need a whole part.
@@ -321,8 +341,8 @@ export async function uploadStream(
       }
     }
     await Promise.all(inFlight);
-    if (failed) {
-      throw failure;
+    if (failure.failed) {
+      throw failure.cause;
     }
     completed.sort((a, b) => a.PartNumber! - b.PartNumber!);
     const done = await client.send(
@@ -349,9 +369,9 @@ export async function uploadStream(
         )
         .catch(() => undefined);
     }
-    throw failure;
+    throw failure.cause;
   } finally {
-    upload.signal?.removeEventListener('abort', onAbort);
+    failure.dispose();
   }
 
   async function createMultipart(): Promise<string> {

@@ -41,6 +41,7 @@ exports.up = async function up(knex) {
     table.bigInteger('lease_expires_at').nullable();
     table.text('token').nullable().comment("The backend's receipt of the part");
     table.string('sha256', 64).nullable().comment('Of the bytes written');
+    table.string('crc32c', 8).nullable().comment('Of the bytes written');
     table.text('last_error').nullable();
     table.unique(['item_id', 'part_number'], {
       indexName: 'dm_parts_item_part_uq',

@@ -5,6 +5,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import {
   base64ToHex,
   crc32c,
+  crc32cCombine,
   crc32cIsNative,
   crc32cPortable,
   HashingStream,
@@ -78,5 +79,46 @@ describe('HashingStream', () => {
     // GCS reports crc32c("123456789") as base64 of the big-endian bytes
     expect(base64ToHex('4waSgw==')).toBe('e3069283');
     expect(hexToBase64('e3069283')).toBe('4waSgw==');
+  });
+});
+
+describe('crc32cCombine', () => {
+  it('gives the CRC32C of two pieces joined, from theirs and the length of the second', () => {
+    const data = randomBytes(300_001);
+    for (const cut of [0, 1, 7, 4096, 150_000, 300_000, 300_001]) {
+      const a = data.subarray(0, cut);
+      const b = data.subarray(cut);
+      expect(crc32cCombine(crc32c(a), crc32c(b), b.length)).toBe(crc32c(data));
+    }
+  });
+  it('folds many parts, as a copy in parts does', () => {
+    const data = randomBytes(1_000_000);
+    let crc = 0;
+    for (let at = 0; at < data.length; at += 65_536) {
+      const part = data.subarray(at, at + 65_536);
+      crc =
+        at === 0 ? crc32c(part) : crc32cCombine(crc, crc32c(part), part.length);
+    }
+    expect(crc).toBe(crc32c(data));
+    // A change anywhere changes the combination.
+    expect(crc32cCombine(crc32c(data), crc32c(Buffer.from([1])), 1)).not.toBe(
+      crc32cCombine(crc32c(data), crc32c(Buffer.from([2])), 1),
+    );
+  });
+  it('handles lengths beyond 2^32 (the operator for 5 GiB of zeros)', () => {
+    const zeros = Buffer.alloc(64 * 1024 * 1024);
+    // crc32c of 5 GiB of zeros, folded from 64 MiB pieces.
+    const piece = crc32c(zeros);
+    let folded = piece;
+    for (let i = 1; i < 80; i++)
+      folded = crc32cCombine(folded, piece, zeros.length);
+    const total = 80 * zeros.length;
+    expect(total).toBeGreaterThan(2 ** 32);
+    // The same bytes as (the first piece) + (the rest), in one step whose
+    // length exceeds 32 bits.
+    let rest = piece;
+    for (let i = 1; i < 79; i++)
+      rest = crc32cCombine(rest, piece, zeros.length);
+    expect(crc32cCombine(piece, rest, total - zeros.length)).toBe(folded);
   });
 });

@@ -123,6 +123,55 @@ export function crc32cToBase64(crc: number): string {
   return bytes.toString('base64');
 }
 
+/** `mat` (32 columns over GF(2)) times `vec`. */
+function gf2Times(mat: Uint32Array, vec: number): number {
+  let sum = 0;
+  for (let i = 0, v = vec >>> 0; v !== 0; i++, v >>>= 1) {
+    if (v & 1) sum ^= mat[i];
+  }
+  return sum >>> 0;
+}
+
+function gf2Square(square: Uint32Array, mat: Uint32Array) {
+  for (let n = 0; n < 32; n++) square[n] = gf2Times(mat, mat[n]);
+}
+
+/**
+ * The CRC32C of `A + B` from `crc32c(A)`, `crc32c(B)` and B's length, without
+ * the bytes (zlib's `crc32_combine`, CRC32C polynomial): the CRC of an object
+ * copied in parts, from its parts' CRCs, for the `checksum` verify mode to
+ * compare with the target's full-object CRC32C. O(log length).
+ *
+ * @public
+ */
+export function crc32cCombine(
+  crcA: number,
+  crcB: number,
+  lengthB: number,
+): number {
+  if (lengthB <= 0) return crcA >>> 0;
+  const even = new Uint32Array(32);
+  const odd = new Uint32Array(32);
+  odd[0] = 0x82f63b78; // reflected CRC32C polynomial: one zero bit
+  for (let n = 1, row = 1; n < 32; n++, row <<= 1) odd[n] = row;
+  gf2Square(even, odd); // two zero bits
+  gf2Square(odd, even); // four zero bits
+  let crc = crcA >>> 0;
+  let left = lengthB;
+  // Apply lengthB zero bytes to crcA, squaring the operator per bit of it.
+  for (;;) {
+    gf2Square(even, odd);
+    if (left % 2 === 1) crc = gf2Times(even, crc);
+    left = Math.floor(left / 2);
+    if (left === 0) break;
+    gf2Square(odd, even);
+    if (left % 2 === 1) crc = gf2Times(odd, crc);
+    left = Math.floor(left / 2);
+    if (left === 0) break;
+  }
+  return (crc ^ crcB) >>> 0;
+}
+
 /**
  * A pass-through stream that hashes what flows through it.
  *

@@ -70,10 +70,18 @@ describe('PartStore', () => {
       ]);
       // The dead owner's late result is refused.
       expect(
-        await parts.finish(first.id, 'dead', { token: 't', sha256: 'x' }),
+        await parts.finish(first.id, 'dead', {
+          token: 't',
+          sha256: 'x',
+          crc32c: '0',
+        }),
       ).toBe(false);
       expect(
-        await parts.finish(first.id, 'alive', { token: 't', sha256: 'x' }),
+        await parts.finish(first.id, 'alive', {
+          token: 't',
+          sha256: 'x',
+          crc32c: '0',
+        }),
       ).toBe(true);
       expect(await parts.counts(item.id)).toEqual({
         pending: 0,

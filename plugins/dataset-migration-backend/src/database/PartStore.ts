@@ -25,6 +25,8 @@ export interface ObjectPart extends PartRange {
   token?: string;
   /** sha256 of the bytes written, once written. */
   sha256?: string;
+  /** CRC32C (hex) of the bytes written, once written. */
+  crc32c?: string;
   lastError?: string;
 }
 
@@ -50,6 +52,7 @@ interface DbPartRow {
   lease_expires_at: DbBigInt | null;
   token: string | null;
   sha256: string | null;
+  crc32c: string | null;
   last_error: string | null;
 }
 
@@ -65,6 +68,7 @@ function fromRow(row: DbPartRow): ObjectPart {
     attempts: num(row.attempts),
     token: optStr(row.token),
     sha256: optStr(row.sha256),
+    crc32c: optStr(row.crc32c),
     lastError: optStr(row.last_error),
   };
 }
@@ -240,7 +244,7 @@ export class PartStore {
   async finish(
     id: number,
     owner: string,
-    written: { token: string; sha256: string },
+    written: { token: string; sha256: string; crc32c: string },
   ): Promise<boolean> {
     const n = await this.knex('dm_parts')
       .where({ id, lease_owner: owner, state: 'running' })
@@ -248,6 +252,7 @@ export class PartStore {
         state: 'done',
         token: written.token,
         sha256: written.sha256,
+        crc32c: written.crc32c,
         lease_owner: null,
         lease_expires_at: null,
         last_error: null,

@@ -147,7 +147,7 @@ function readRetentionConfig(c: Config | undefined): EngineConfig['retention'] {
 }
 
 function readPartBytes(c: Config | undefined): number {
-  const partMiB = c?.getOptionalNumber('workers.partMiB') ?? 64;
+  const partMiB = c?.getOptionalNumber('workers.partMiB') ?? 128;
   if (!Number.isFinite(partMiB) || partMiB < 0) {
     throw new Error(
       'datasetMigration.workers.partMiB must be 0 (no parts) or positive',

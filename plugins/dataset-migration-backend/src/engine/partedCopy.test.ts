@@ -3,7 +3,10 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { createHash, randomBytes } from 'node:crypto';
 import { TestDatabases } from '@backstage/backend-test-utils';
-import { RetryableError } from '@internal/backstage-plugin-dataset-migration-node';
+import {
+  crc32c,
+  RetryableError,
+} from '@internal/backstage-plugin-dataset-migration-node';
 import {
   WrappingBackend,
   actor,
@@ -18,7 +21,12 @@ import {
   writeFile,
 } from './__testUtils__/harness';
 import { createLocalStorageBackend } from '../storage/local/LocalStorageBackend';
-import { partsDigest, partsDigestOf, planParts } from './partedCopy';
+import {
+  crc32cOfParts,
+  partsDigest,
+  partsDigestOf,
+  planParts,
+} from './partedCopy';
 import type { MigrationEngine } from './types';
 
 jest.setTimeout(120_000);
@@ -79,6 +87,23 @@ describe('partsDigestOf', () => {
       parts,
     );
     expect(longer).toEqual({ sha256: expected, size: 1001 });
+  });
+});
+
+describe('crc32cOfParts', () => {
+  it("folds the parts' CRC32Cs into the object's, or gives none when a part has none", () => {
+    const data = randomBytes(10_000);
+    const parts = [0, 4000, 8000].map(offset => {
+      const bytes = data.subarray(offset, offset + 4000);
+      return {
+        size: bytes.length,
+        crc32c: crc32c(bytes).toString(16).padStart(8, '0'),
+      };
+    });
+    expect(crc32cOfParts(parts)).toBe(
+      crc32c(data).toString(16).padStart(8, '0'),
+    );
+    expect(crc32cOfParts([parts[0], { size: 4000 }])).toBeUndefined();
   });
 });
 
@@ -170,6 +195,11 @@ describe('copies in parts', () => {
       const byKey = Object.fromEntries(items.map((i: any) => [i.key, i]));
       expect(byKey['big/one.bin'].copy_method).toBe('parts');
       expect(byKey['big/two.bin'].copy_method).toBe('parts');
+      // The object's CRC32C, folded from its parts', for checksum verifies.
+      const one = await fs.readFile(path.join(src, 'big', 'one.bin'));
+      expect(byKey['big/one.bin'].source_crc32c).toBe(
+        crc32c(one).toString(16).padStart(8, '0'),
+      );
       expect(byKey['small/0.txt'].copy_method).toBe('stream');
       const parts = await knex('dm_parts').where({ migration_id: m.id });
       // 17 parts of 64 KiB (the last 123 bytes) and 4 (the last 1 byte).

@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
+  crc32cCombine,
   HashingStream,
   isRetryableError,
   type PartedWrites,
@@ -106,6 +107,23 @@ export async function partsDigestOf(
   return { sha256: partsDigest(digests), size };
 }
 
+/**
+ * The CRC32C of the whole object, folded from its parts' (crc32cCombine):
+ * what the `checksum` verify mode compares with a target's full-object
+ * CRC32C (S3), without reading the object again.
+ */
+export function crc32cOfParts(
+  parts: Array<{ size: number; crc32c?: string }>,
+): string | undefined {
+  let crc: number | undefined;
+  for (const part of parts) {
+    if (!part.crc32c) return undefined;
+    const next = parseInt(part.crc32c, 16);
+    crc = crc === undefined ? next : crc32cCombine(crc, next, part.size);
+  }
+  return crc?.toString(16).padStart(8, '0');
+}
+
 /** Whether the item's migration still copies (a cancel stops the wait). */
 async function stillCopying(engine: EngineContext, item: WorkItem) {
   const m = await engine.stores.migrations.get(item.migrationId);
@@ -196,6 +214,12 @@ export async function copyInParts(
   }
   const parts = await stores.parts.list(item.id);
   await checkSourceUnchanged(ctx);
+  const crc = crc32cOfParts(parts);
+  if (item.sourceCrc32c && crc && crc !== item.sourceCrc32c) {
+    throw new ConflictError(
+      `Source object '${item.key}' read in parts has CRC32C ${crc}, but its listing said ${item.sourceCrc32c}`,
+    );
+  }
   let size: number;
   try {
     ({ size } = await writes.complete(
@@ -217,6 +241,7 @@ export async function copyInParts(
     state: 'done',
     copyMethod: 'parts',
     sourceSha256: partsDigest(parts.map(p => p.sha256 ?? '')),
+    sourceCrc32c: crc,
     lastError: null,
   });
 }
@@ -250,7 +275,7 @@ export async function copyPart(
       start: part.offset,
       end: part.offset + part.size - 1,
     });
-    const hashing = new HashingStream(['sha256']);
+    const hashing = new HashingStream(['sha256', 'crc32c']);
     body.on('error', e => hashing.destroy(e));
     const written = await stores.target
       .parts!.writePart(part.key, part.uploadId, part, body.pipe(hashing), {
@@ -266,9 +291,11 @@ export async function copyPart(
       );
     }
     engine.assertAlive();
+    const digests = hashing.digests();
     await engine.stores.parts.finish(part.id, workerId, {
       token: written.token,
-      sha256: hashing.digests().sha256!,
+      sha256: digests.sha256!,
+      crc32c: digests.crc32c!,
     });
   } catch (e) {
     if (engine.signal.aborted) throw e;
