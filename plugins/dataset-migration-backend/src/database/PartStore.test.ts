@@ -111,6 +111,24 @@ describe('PartStore', () => {
       expect(again).toMatchObject({ number: 2, attempts: 0 });
     });
 
+    it("adds the written parts of an object still being copied to its migration's progress", async () => {
+      const { items, parts, item } = await setup(databaseId);
+      await parts.create(item, 'lane-owner', 'u1', RANGES);
+      const before = (await items.progress(['m1'])).get('m1')!;
+      expect(before).toMatchObject({ doneBytes: 0, totalBytes: 550 });
+      const claimed = await parts.claim('w', 60_000, 2);
+      for (const p of claimed)
+        await parts.finish(p.id, 'w', { token: 't', sha256: 'x', crc32c: '0' });
+      const during = (await items.progress(['m1'])).get('m1')!;
+      expect(during.doneBytes).toBe(200);
+      expect(during.steps?.copy?.doneBytes).toBe(200);
+      expect(during.doneItems).toBe(0);
+      // Once the object is done it counts whole, its parts no more.
+      await items.update(item, 'lane-owner', { state: 'done' });
+      const after = (await items.progress(['m1'])).get('m1')!;
+      expect(after).toMatchObject({ doneBytes: 550, doneItems: 1 });
+    });
+
     it('gives out no part of a migration that left its copy step', async () => {
       const { knex, parts, item } = await setup(databaseId);
       await parts.create(item, 'lane-owner', 'u1', RANGES);

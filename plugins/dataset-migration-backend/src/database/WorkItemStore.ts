@@ -1,12 +1,10 @@
 import { Knex } from 'knex';
-import type {
-  MigrationProgress,
-  StepProgress,
-} from '@internal/backstage-plugin-dataset-migration-common';
+import type { MigrationProgress } from '@internal/backstage-plugin-dataset-migration-common';
 import type { ObjectInfo } from '@internal/backstage-plugin-dataset-migration-node';
 import { DbCount, DbWrite, isPostgres, num } from './rowValues';
 import { ClaimBudget, claimItems } from './claims';
 import { dbNow, dbNowPlus } from './clock';
+import { readProgress } from './progress';
 import { ItemPatch, patchToRow, RowPatch } from './workItemPatch';
 import {
   DbWorkItemRow,
@@ -330,68 +328,10 @@ export class WorkItemStore {
 
   /**
    * Item and byte counts of each migration, in total and per item stage
-   * (`steps`, keyed by stage): an item past the copy stage counts as copied.
+   * (`steps`, keyed by stage): an item past the copy stage counts as copied
+   * (progress.ts).
    */
-  async progress(ids: string[]): Promise<Map<string, MigrationProgress>> {
-    const zero = (): StepProgress => ({
-      totalItems: 0,
-      doneItems: 0,
-      failedItems: 0,
-      totalBytes: 0,
-      doneBytes: 0,
-    });
-    const result = new Map<string, MigrationProgress>();
-    const stages = new Map<string, Set<ItemStage>>();
-    for (const id of ids) {
-      result.set(id, { ...zero(), steps: {} });
-      stages.set(id, new Set());
-    }
-    if (ids.length === 0) return result;
-    const rows: Array<{
-      migration_id: string;
-      stage: ItemStage;
-      state: ItemState;
-      count: DbCount;
-      bytes: DbCount | null;
-    }> = await this.knex('dm_work_items')
-      .whereIn('migration_id', ids)
-      .groupBy('migration_id', 'stage', 'state')
-      .select('migration_id', 'stage', 'state')
-      .count({ count: '*' })
-      .sum({ bytes: 'size' });
-    const add = (
-      p: StepProgress,
-      state: ItemState,
-      count: number,
-      bytes: number,
-    ) => {
-      p.totalItems += count;
-      p.totalBytes += bytes;
-      if (state === 'done' || state === 'skipped') {
-        p.doneItems += count;
-        p.doneBytes += bytes;
-      } else if (state === 'failed') {
-        p.failedItems += count;
-      }
-    };
-    for (const r of rows) {
-      const p = result.get(r.migration_id)!;
-      const stage = r.stage;
-      const count = num(r.count);
-      const bytes = num(r.bytes);
-      stages.get(r.migration_id)!.add(stage);
-      add(p, r.state, count, bytes);
-      const steps = p.steps!;
-      // An item past the copy stage was copied.
-      add(
-        (steps.copy ??= zero()),
-        stage === 'copy' ? r.state : 'done',
-        count,
-        bytes,
-      );
-      if (stage !== 'copy')
-        add((steps[stage] ??= zero()), r.state, count, bytes);
-    }
-    return result;
+  progress(ids: string[]): Promise<Map<string, MigrationProgress>> {
+    return readProgress(this.knex, ids);
   }
 }
