@@ -4,7 +4,6 @@ import {
   CompletedPart,
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
-  UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { InputError, NotFoundError } from '@backstage/errors';
 import type { Readable } from 'node:stream';
@@ -17,13 +16,8 @@ import type {
 import { isNotFound, toS3Error } from './errors';
 import type { PartBuffer } from './PartBudget';
 import { additionalChecksums, type S3ObjectStore } from './S3ObjectStore';
-import {
-  BodyReader,
-  BodySizeMismatchError,
-  crc32cBase64,
-  MAX_PARTS,
-  UploadFailure,
-} from './upload';
+import { BodyReader, BodySizeMismatchError, MAX_PARTS } from './upload';
+import { sendUploadPart, UploadFailure } from './uploadPart';
 
 /**
  * One S3 part of an engine part, as its token keeps it: what
@@ -31,13 +25,6 @@ import {
  * answered), and its size, so `complete` can tell the object's size.
  */
 type StoredPart = CompletedPart & { PartNumber: number; Size: number };
-
-const CHECKSUM_FIELDS = [
-  'ChecksumCRC32',
-  'ChecksumCRC32C',
-  'ChecksumSHA1',
-  'ChecksumSHA256',
-] as const;
 
 function isNoSuchUpload(error: unknown): boolean {
   return (error as { name?: string } | undefined)?.name === 'NoSuchUpload';
@@ -270,41 +257,13 @@ export function s3PartedWrites(store: S3ObjectStore): PartedWrites {
       data: Buffer,
       granted: PartBuffer,
     ) => {
-      let sent = false;
-      try {
-        const answer = await client.send(
-          new UploadPartCommand({
-            Bucket: store.bucket,
-            Key,
-            UploadId: uploadId,
-            PartNumber,
-            Body: data,
-            ContentLength: data.length,
-            ChecksumAlgorithm: algorithm,
-            ...(algorithm === 'CRC32C' && {
-              ChecksumCRC32C: crc32cBase64(data),
-            }),
-          }),
-          { abortSignal: signal },
-        );
-        if (!answer.ETag) {
-          throw new Error(`S3 part ${PartNumber} was answered without ETag`);
-        }
-        const stored: StoredPart = {
-          PartNumber,
-          ETag: answer.ETag,
-          Size: data.length,
-        };
-        for (const field of CHECKSUM_FIELDS) {
-          if (answer[field]) {
-            stored[field] = answer[field];
-          }
-        }
-        written.push(stored);
-        sent = true;
-      } finally {
-        granted.release(sent && granted.buffer.length === partSize);
-      }
+      const sent = await sendUploadPart(
+        client,
+        { Bucket: store.bucket, Key, UploadId: uploadId, PartNumber },
+        { data, granted, partSize, algorithm },
+        signal,
+      );
+      written.push({ ...sent, Size: data.length });
     };
 
     let consumed = 0;

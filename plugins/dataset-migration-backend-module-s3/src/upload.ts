@@ -6,25 +6,12 @@ import {
   CreateMultipartUploadCommand,
   PutObjectCommand,
   S3Client,
-  UploadPartCommand,
 } from '@aws-sdk/client-s3';
-import { setMaxListeners } from 'node:events';
 import type { Readable } from 'node:stream';
-import {
-  crc32c,
-  crc32cToBase64,
-} from '@internal/backstage-plugin-dataset-migration-node';
 import type { PartBudget, PartBuffer } from './PartBudget';
+import { crc32cBase64, sendUploadPart, UploadFailure } from './uploadPart';
 
-/**
- * A body's CRC32C as S3 takes it (base64 of the big-endian value), in
- * native code. Sent with the request, it spares the SDK computing the same
- * checksum in JavaScript (~0.5 GB/s, about 2 s of CPU per GiB uploaded);
- * S3 still checks it against the bytes it receives.
- */
-export function crc32cBase64(data: Buffer): string {
-  return crc32cToBase64(crc32c(data));
-}
+export { crc32cBase64 };
 
 /** What {@link uploadStream} writes, and how. */
 export interface StreamUpload {
@@ -73,46 +60,6 @@ export class BodySizeMismatchError extends Error {
 
 /** S3's limit of parts per multipart upload. */
 export const MAX_PARTS = 10_000;
-
-function abortError() {
-  return Object.assign(new Error('Upload aborted.'), { name: 'AbortError' });
-}
-
-/**
- * The first failure of an upload (a body's, a request's, the caller's
- * signal): it wins, and aborts every request in flight through `signal`.
- */
-export class UploadFailure {
-  readonly #controller = new AbortController();
-  readonly #outer?: AbortSignal;
-  readonly #onAbort = () => this.fail(abortError());
-  failed = false;
-  cause: unknown;
-
-  constructor(outer?: AbortSignal) {
-    // One listener per request in flight: `uploadConcurrency` may exceed 10.
-    setMaxListeners(0, this.#controller.signal);
-    this.#outer = outer;
-    if (outer?.aborted) this.#onAbort();
-    outer?.addEventListener('abort', this.#onAbort, { once: true });
-  }
-
-  get signal(): AbortSignal {
-    return this.#controller.signal;
-  }
-
-  readonly fail = (error: unknown) => {
-    if (this.failed) return;
-    this.failed = true;
-    this.cause = error;
-    this.#controller.abort(error);
-  };
-
-  /** Stops listening to the caller's signal. */
-  dispose() {
-    this.#outer?.removeEventListener('abort', this.#onAbort);
-  }
-}
 
 /** Pulls exact-size pieces out of a stream, one chunk of look-ahead at most. */
 export class BodyReader {
@@ -228,45 +175,14 @@ export async function uploadStream(
     data: Buffer,
     granted: PartBuffer,
   ) => {
-    let sent = false;
-    try {
-      const answer = await client.send(
-        new UploadPartCommand({
-          Bucket,
-          Key,
-          UploadId: uploadId,
-          PartNumber: number,
-          Body: data,
-          ContentLength: data.length,
-          ChecksumAlgorithm: createAlgorithm,
-          ...(createAlgorithm === 'CRC32C' && {
-            ChecksumCRC32C: crc32cBase64(data),
-          }),
-        }),
-        { abortSignal: signal },
-      );
-      if (!answer.ETag) {
-        throw new Error(
-          `Part ${number} is missing ETag in UploadPart response. Missing Bucket CORS configuration for ETag header?`,
-        );
-      }
-      completed.push({
-        PartNumber: number,
-        ETag: answer.ETag,
-        ...(answer.ChecksumCRC32 && { ChecksumCRC32: answer.ChecksumCRC32 }),
-        ...(answer.ChecksumCRC32C && {
-          ChecksumCRC32C: answer.ChecksumCRC32C,
-        }),
-        ...(answer.ChecksumSHA1 && { ChecksumSHA1: answer.ChecksumSHA1 }),
-        ...(answer.ChecksumSHA256 && {
-          ChecksumSHA256: answer.ChecksumSHA256,
-        }),
-      });
-      sent = true;
-    } finally {
-      // A part-size buffer serves a later part, once S3 has all of it.
-      granted.release(sent && granted.buffer.length === partSize);
-    }
+    completed.push(
+      await sendUploadPart(
+        client,
+        { Bucket, Key, UploadId: uploadId!, PartNumber: number },
+        { data, granted, partSize, algorithm: createAlgorithm },
+        signal,
+      ),
+    );
   };
 
   try {
