@@ -44,8 +44,6 @@ function takesItems(
   return m.state === 'running' && m.phase === stage;
 }
 
-export { errorMessage };
-
 interface Entry {
   item: WorkItem;
   ctx: ItemContext;

@@ -12,7 +12,12 @@ import {
 import type { ClaimedPart } from '../database/PartStore';
 import type { WorkItem } from '../database/WorkItemStore';
 import { backoffDelay } from './backoff';
-import type { EngineContext, MigrationStores } from './context';
+import {
+  AbandonedError,
+  type EngineContext,
+  type MigrationStores,
+  type StoreCache,
+} from './context';
 import {
   checkSize,
   errorMessage,
@@ -314,5 +319,37 @@ export async function copyPart(
     });
   } finally {
     clearInterval(heartbeat);
+  }
+}
+
+/**
+ * A part an idle lane claimed (WorkerPool): opens its migration's stores,
+ * records a take-over from a replica whose lease expired, and writes it.
+ * Its outcome is recorded on the part; only a failure to record it is
+ * logged, and nothing once this replica abandons its work. Returns whether
+ * the part was attempted.
+ */
+export async function writeClaimedPart(
+  engine: EngineContext,
+  cache: StoreCache,
+  part: ClaimedPart,
+  recordTakeover: () => Promise<void>,
+): Promise<boolean> {
+  try {
+    const opened = await cache.getById(part.migrationId, () =>
+      engine.stores.migrations.get(part.migrationId),
+    );
+    if (!opened) return false;
+    if (part.reclaimedFrom) await recordTakeover();
+    await copyPart(engine, opened, part);
+    return true;
+  } catch (e) {
+    if (e instanceof AbandonedError || engine.signal.aborted) return false;
+    engine.logger.warn(
+      `Could not record part ${part.number} of '${part.key}': ${errorMessage(
+        e,
+      )}`,
+    );
+    return false;
   }
 }

@@ -1,52 +1,18 @@
-import type { LeaseTakeover } from '../database/clock';
 import type { DriverTakeover } from '../database/MigrationStore';
 import type { WorkItem } from '../database/WorkItemStore';
 import type { ClaimedPart } from '../database/PartStore';
-import { copyPart } from './partedCopy';
+import { writeClaimedPart } from './partedCopy';
 import { AbandonedError, EngineContext, StoreCache } from './context';
 import { DRIVEN_STATES, driveMigration } from './driver';
 import v8 from 'node:v8';
 import { isThrottlingError } from '@internal/backstage-plugin-dataset-migration-node';
 import { AdaptiveConcurrency, DEFAULT_WINDOW_MS } from './adaptiveConcurrency';
-import { errorMessage, ItemBatch } from './itemBatch';
+import { ItemBatch } from './itemBatch';
+import { errorMessage } from './itemContext';
+import { takeoverDetails, takeoverText } from './takeovers';
 import { packLanes } from './packLanes';
 
 const MAX_DRIVERS = 2;
-
-const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
-
-/**
- * The end of a take-over's message: how long recovery took, on the
- * database's clock ("whose lease expired 4.2 s ago (last seen 6.1 s ago)").
- */
-export function takeoverText(t: LeaseTakeover | undefined): string {
-  if (!t) return 'whose lease expired';
-  const seen =
-    t.ownerSilentForMs === undefined
-      ? ''
-      : ` (last seen ${seconds(t.ownerSilentForMs)} ago)`;
-  return `whose lease expired ${seconds(t.expiredForMs)} ago${seen}`;
-}
-
-/**
- * A take-over event's recovery fields: `leaseExpiredAt` and `expiredForMs`
- * (how long the lease sat expired before this replica took it), and
- * `fromLastSeenAt` and `fromSilentForMs` (the previous owner's last replica
- * heartbeat), all on the database's clock.
- */
-export function takeoverDetails(
-  t: LeaseTakeover | undefined,
-): Record<string, unknown> {
-  if (!t) return {};
-  return {
-    leaseExpiredAt: new Date(t.leaseExpiredAt).toISOString(),
-    expiredForMs: t.expiredForMs,
-    ...(t.ownerLastSeenAt !== undefined && {
-      fromLastSeenAt: new Date(t.ownerLastSeenAt).toISOString(),
-      fromSilentForMs: t.ownerSilentForMs,
-    }),
-  };
-}
 
 /**
  * This replica's share of the fleet: a poll loop that claims migration-level
@@ -389,34 +355,20 @@ export class WorkerPool {
 
   /** One lane writes one part of a large object (partedCopy.ts). */
   private async processPart(part: ClaimedPart) {
-    const { stores, workerId } = this.ctx;
-    try {
-      const opened = await this.cache.getById(part.migrationId, () =>
-        stores.migrations.get(part.migrationId),
-      );
-      if (!opened) return;
-      if (part.reclaimedFrom) {
-        await this.recordReclaim(part.migrationId, 'lease-reclaimed', {
-          message: `Replica ${workerId} took over part ${part.number} of '${part.key}' from ${part.reclaimedFrom}, whose lease expired`,
-          details: {
-            key: part.key,
-            part: part.number,
-            stage: 'copy',
-            from: part.reclaimedFrom,
-            to: workerId,
-          },
-        });
-      }
-      await copyPart(this.ctx, opened, part);
-      this.attempts.completed += 1;
-    } catch (e) {
-      if (e instanceof AbandonedError || this.ctx.signal.aborted) return;
-      this.ctx.logger.warn(
-        `Could not record part ${part.number} of '${part.key}': ${errorMessage(
-          e,
-        )}`,
-      );
-    }
+    const { workerId } = this.ctx;
+    const attempted = await writeClaimedPart(this.ctx, this.cache, part, () =>
+      this.recordReclaim(part.migrationId, 'lease-reclaimed', {
+        message: `Replica ${workerId} took over part ${part.number} of '${part.key}' from ${part.reclaimedFrom}, whose lease expired`,
+        details: {
+          key: part.key,
+          part: part.number,
+          stage: 'copy',
+          from: part.reclaimedFrom,
+          to: workerId,
+        },
+      }),
+    );
+    if (attempted) this.attempts.completed += 1;
   }
 
   private async process(items: WorkItem[]) {
