@@ -89,6 +89,17 @@ describe('copies in parts', () => {
     strategy: 'bulk-copy' as const,
   });
 
+  /** Creates, approves and runs the migration to its end. */
+  async function migrate(e: MigrationEngine) {
+    const m = await e.create(request(), dataset(`file://${src}`), actor);
+    await e.approve(m.id, actor);
+    await e.start();
+    return {
+      m,
+      done: await waitForState(e, m.id, ['succeeded', 'rolled-back']),
+    };
+  }
+
   describe.each(databases.eachSupportedId())('%p', databaseId => {
     it('copies large objects in parts that lanes write in parallel, and validates them part by part', async () => {
       const knex = await databases.init(databaseId);
@@ -104,10 +115,7 @@ describe('copies in parts', () => {
         },
       });
       const e = await engine(knex, backend, 'w1');
-      const m = await e.create(request(), dataset(`file://${src}`), actor);
-      await e.approve(m.id, actor);
-      await e.start();
-      const done = await waitForState(e, m.id, ['succeeded', 'rolled-back']);
+      const { m, done } = await migrate(e);
       expect(done.state).toBe('succeeded');
       expect(await hashTree(dst)).toEqual(await hashTree(src));
 
@@ -148,10 +156,7 @@ describe('copies in parts', () => {
         },
       });
       const e = await engine(knex, backend, 'w1');
-      const m = await e.create(request(), dataset(`file://${src}`), actor);
-      await e.approve(m.id, actor);
-      await e.start();
-      const done = await waitForState(e, m.id, ['rolled-back', 'succeeded']);
+      const { done } = await migrate(e);
       expect(done.state).toBe('rolled-back');
       expect(done.reason).toMatch(
         /Part 2 of 4 of 'big\/two.bin' failed: the disk said no/,
@@ -298,10 +303,7 @@ describe('copies in parts', () => {
         },
       });
       engines.push(e);
-      const m = await e.create(request(), dataset(`file://${src}`), actor);
-      await e.approve(m.id, actor);
-      await e.start();
-      const done = await waitForState(e, m.id, ['rolled-back', 'succeeded']);
+      const { m, done } = await migrate(e);
       expect(done.state).toBe('rolled-back');
       const report = (await e.getReport(m.id))!;
       expect(report.passed).toBe(false);
@@ -328,10 +330,7 @@ describe('copies in parts', () => {
         },
       });
       const e = await engine(knex, backend, 'w1');
-      const m = await e.create(request(), dataset(`file://${src}`), actor);
-      await e.approve(m.id, actor);
-      await e.start();
-      const done = await waitForState(e, m.id, ['rolled-back', 'succeeded']);
+      const { done } = await migrate(e);
       expect(done.state).toBe('rolled-back');
       expect(done.reason).toMatch(
         /Source object 'big\/one.bin' changed during the migration/,
