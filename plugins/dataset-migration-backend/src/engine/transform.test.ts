@@ -116,6 +116,27 @@ describe('schema-transform in the engine', () => {
       expect(await fs.readdir(path.join(root, 'spill'))).toEqual([]);
     });
 
+    it('reports a target replaced by bytes DuckDB cannot read as a checksum mismatch, and rolls back', async () => {
+      const src = path.join(root, 'src');
+      const dst = path.join(root, 'dst');
+      await writeFile(src, 'a.csv', 'id,amount\n1,2.50\n2,3\n');
+      const engine = await setup(databaseId, {
+        hooks: {
+          async beforeValidate() {
+            // Hashed while DuckDB reads it back: DuckDB fails on it, the
+            // report says what differs.
+            await fs.writeFile(path.join(dst, 'a.parquet'), 'not parquet');
+          },
+        },
+      });
+      const end = await run(engine, src, dst);
+      expect(end.state).toBe('rolled-back');
+      expect(end.reason).toMatch(
+        /^Validation failed: 1 object\(s\) differ .*first: 'a\.csv': size 11 differs from the transform's output size \d+/,
+      );
+      expect(await fs.readdir(dst).catch(() => [])).toEqual([]);
+    });
+
     it('stops with a drift error before cutover when a source object changes mid-run', async () => {
       const src = path.join(root, 'src');
       const dst = path.join(root, 'dst');

@@ -10,6 +10,7 @@ import {
   hashFile,
   localStoreOf,
   objectFile,
+  settledLater,
   type ObjectFile,
 } from '../transform/spill';
 import {
@@ -65,25 +66,31 @@ export async function transformItem(ctx: ItemContext): Promise<void> {
   await backUpOriginal(ctx);
 
   const result = await ctx.transforms.withSpill(async (conn, spill) => {
-    const input = await objectFile(
-      source,
-      item.key,
-      spill.file(`source${EXT[sourceFormat]}`),
-      signal,
-    );
-    const read = { size: input.size, sha256: input.sha256 };
-    checkSize(item.key, item.size, read.size);
-    if (item.sourceSha256 && item.sourceSha256 !== read.sha256) {
-      throw new ConflictError(
-        `Source object '${item.key}' changed during the migration: the snapshot had sha256 ${item.sourceSha256}, the transform read ${read.sha256}`,
-      );
-    }
+    const spilled = spill.file(`source${EXT[sourceFormat]}`);
+    const input = await objectFile(source, item.key, spilled, signal);
+    let read: { size: number; sha256: string } | undefined;
+    /** What was read must be the snapshot's object (else: drift). */
+    const checkRead = async () => {
+      read = await input.digest;
+      checkSize(item.key, item.size, read.size);
+      if (item.sourceSha256 && item.sourceSha256 !== read.sha256) {
+        throw new ConflictError(
+          `Source object '${item.key}' changed during the migration: the snapshot had sha256 ${item.sourceSha256}, the transform read ${read.sha256}`,
+        );
+      }
+    };
+    // A spilled copy is hashed already: a changed object stops here.
+    if (input.file === spilled) await checkRead();
     const quarantineFile =
       mapping.badRows === 'quarantine'
         ? spill.file('quarantine.ndjson')
         : undefined;
-    /** Transforms into `output`; returns the counts and the output's hash. */
-    const produce = async (output: string) => {
+    /**
+     * Transforms into `output`; returns the counts. A source read in place
+     * is hashed while DuckDB reads it; what was read must be the snapshot's
+     * object before anything reaches the target.
+     */
+    const produce = async (output: string, onWritten?: () => void) => {
       const counts = await transformFile(conn, {
         input: input.file,
         sourceFormat,
@@ -94,7 +101,13 @@ export async function transformItem(ctx: ItemContext): Promise<void> {
         quarantineFile,
         key: item.key,
         sampleSize: mapping.sampleSize ?? DEFAULT_SAMPLE_SIZE,
+        onWritten,
+      }).catch(async e => {
+        // A changed object explains a failed transform best.
+        await checkRead();
+        throw e;
       });
+      await checkRead();
       // Read in place (a local source): what DuckDB read is what was hashed.
       await input.assertUnchanged();
       if (quarantineFile && counts.quarantined > 0) {
@@ -112,10 +125,17 @@ export async function transformItem(ctx: ItemContext): Promise<void> {
     if (local) {
       // A local target: DuckDB writes the object itself (a temp file beside
       // the key, renamed into place), no copy of the output is made.
+      // The output is hashed while DuckDB's counting pass reads the source.
       let filled: typeof outcome | undefined;
       await local.writeFile(targetKey, async temp => {
-        const counts = await produce(temp);
-        filled = { rows: counts, ...(await hashFile(temp, signal)) };
+        let hashed: ReturnType<typeof hashFile> | undefined;
+        const counts = await produce(temp, () => {
+          hashed = settledLater(hashFile(temp, signal));
+        });
+        filled = {
+          rows: counts,
+          ...(await (hashed ?? hashFile(temp, signal))),
+        };
       });
       outcome = filled!;
     } else {
@@ -143,7 +163,7 @@ export async function transformItem(ctx: ItemContext): Promise<void> {
       output: { key: targetKey, sha256, size },
       sample: rows.sample,
     };
-    return { read, stats };
+    return { read: read!, stats };
   });
 
   await ctx.save({
@@ -184,15 +204,24 @@ export async function validateTransformedItem(ctx: ItemContext): Promise<void> {
       if (e instanceof NotFoundError) return undefined;
       throw e;
     }
-    const read = { size: file.size, sha256: file.sha256 };
+    // A target read in place is hashed while DuckDB checks it.
+    const [digest, checked] = await Promise.allSettled([
+      file.digest,
+      checkTarget(conn, {
+        file: file.file,
+        format: transform.targetFormat,
+        schema: transform.targetSchema,
+        sample: stats.sample,
+      }),
+    ]);
+    if (digest.status === 'rejected') throw digest.reason;
+    const read = digest.value;
+    // Other bytes than the transform wrote: that is the problem, whatever
+    // DuckDB made of them.
     if (read.size !== stats.output.size || read.sha256 !== stats.output.sha256)
       return { read };
-    const check = await checkTarget(conn, {
-      file: file.file,
-      format: transform.targetFormat,
-      schema: transform.targetSchema,
-      sample: stats.sample,
-    });
+    if (checked.status === 'rejected') throw checked.reason;
+    const check = checked.value;
     await file.assertUnchanged();
     return { read, check };
   });

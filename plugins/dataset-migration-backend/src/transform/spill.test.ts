@@ -48,11 +48,8 @@ describe('objectFile / localStoreOf: local objects read and written in place', (
       'orders.csv',
       path.join(spill, 'source.csv'),
     );
-    expect(file).toMatchObject({
-      file: path.join(base, 'data/orders.csv'),
-      size: 5,
-      sha256: sha256('id\n1\n'),
-    });
+    expect(file.file).toBe(path.join(base, 'data/orders.csv'));
+    expect(await file.digest).toEqual({ size: 5, sha256: sha256('id\n1\n') });
     expect(await fs.readdir(spill)).toEqual([]);
     await expect(file.assertUnchanged()).resolves.toBeUndefined();
   });
@@ -79,11 +76,8 @@ describe('objectFile / localStoreOf: local objects read and written in place', (
     await fs.writeFile(path.join(base, 'data', key), 'id\n1\n');
     const target = path.join(spill, 'source.csv');
     const file = await objectFile(store, key, target);
-    expect(file).toMatchObject({
-      file: target,
-      size: 5,
-      sha256: sha256('id\n1\n'),
-    });
+    expect(file.file).toBe(target);
+    expect(await file.digest).toEqual({ size: 5, sha256: sha256('id\n1\n') });
     expect(await fs.readFile(target, 'utf8')).toBe('id\n1\n');
   });
 
@@ -100,7 +94,7 @@ describe('objectFile / localStoreOf: local objects read and written in place', (
     const target = path.join(spill, 'source.csv');
     const file = await objectFile(other, 'o.csv', target);
     expect(file.file).toBe(target);
-    expect(file.sha256).toBe(sha256('id\n1\n'));
+    expect((await file.digest).sha256).toBe(sha256('id\n1\n'));
   });
 
   it('writes through a temp file beside the key: renamed into place, or removed when the writer fails', async () => {

@@ -51,8 +51,13 @@ export async function spillObject(
 /** An object as a local file DuckDB can read. */
 export interface ObjectFile {
   file: string;
-  size: number;
-  sha256: string;
+  /**
+   * Size and sha256 of the object as read. A spilled copy was hashed on
+   * the way (already settled); a file read in place is hashed while the
+   * caller reads it too (DuckDB works on its own threads), so await this
+   * after the work it overlaps. Never an unhandled rejection.
+   */
+  digest: Promise<{ size: number; sha256: string }>;
   /**
    * Throws a `ConflictError` when the file read in place changed since it
    * was hashed (a spilled copy never does).
@@ -85,7 +90,11 @@ export async function objectFile(
     if (!GLOB.test(file)) return hashInPlace(key, file, signal);
   }
   const spilled = await spillObject(store, key, spillFile, signal);
-  return { file: spillFile, ...spilled, assertUnchanged: async () => {} };
+  return {
+    file: spillFile,
+    digest: Promise.resolve(spilled),
+    assertUnchanged: async () => {},
+  };
 }
 
 /**
@@ -115,6 +124,15 @@ export async function hashFile(
   return { size, sha256: hash.digest('hex') };
 }
 
+/**
+ * A promise nobody may await (the caller failed first) must not crash the
+ * process with an unhandled rejection; whoever awaits it still sees it.
+ */
+export function settledLater<T>(promise: Promise<T>): Promise<T> {
+  promise.catch(() => {});
+  return promise;
+}
+
 async function hashInPlace(
   key: string,
   file: string,
@@ -123,7 +141,7 @@ async function hashInPlace(
   const before = await fsp.stat(file);
   return {
     file,
-    ...(await hashFile(file, signal)),
+    digest: settledLater(hashFile(file, signal)),
     async assertUnchanged() {
       const after = await fsp.stat(file).catch(() => undefined);
       if (

@@ -260,6 +260,58 @@ describe('transformFile (DuckDB)', () => {
     expect(sampled).toEqual(expected);
   });
 
+  it('without declared keys, samples random kept records, each mapped from its source row', async () => {
+    const lines = ['id,name,amount,created,status,internal'];
+    for (let i = 1; i <= 5000; i++) {
+      lines.push(
+        `${i},n${i},${i % 100}.5,2026-01-01T00:00:00Z,${
+          i % 7 === 0 ? 'cancelled' : 'open'
+        },x`,
+      );
+    }
+    fs.writeFileSync(path.join(dir, 'big.csv'), `${lines.join('\n')}\n`);
+    const { keys: _none, ...noKeys } = mapping;
+    const conn = await connect(db);
+    const run = async () =>
+      transformFile(conn, {
+        key: 'big.csv',
+        input: path.join(dir, 'big.csv'),
+        sourceFormat: 'csv',
+        output: path.join(dir, 'big.parquet'),
+        targetFormat: 'parquet',
+        mapping: noKeys,
+        sampleSize: 20,
+      });
+    const result = await run();
+    expect(result).toMatchObject({ sourceRows: 5000, filtered: 714, bad: 0 });
+    // The whole record is the key.
+    expect(result.sample.keyColumns).toEqual([
+      'order_id',
+      'name',
+      'amount',
+      'created_at',
+      'status',
+    ]);
+    const ids = result.sample.records.map(r => Number(r.values[0]));
+    expect(new Set(ids).size).toBe(20);
+    for (const [i, record] of result.sample.records.entries()) {
+      const id = ids[i];
+      expect(id % 7).not.toBe(0);
+      expect(record.values).toEqual([
+        String(id),
+        `n${id}`,
+        `${id % 100}.50`,
+        '2026-01-01 00:00:00+00',
+        'open',
+      ]);
+    }
+    // Drawn from the whole object, not its first rows; another run draws
+    // others (20 equal draws of 4,286 rows: odds below 1e-50).
+    expect(Math.max(...ids)).toBeGreaterThan(100);
+    const again = (await run()).sample.records.map(r => Number(r.values[0]));
+    expect(new Set([...ids, ...again]).size).toBeGreaterThan(20);
+  });
+
   describe('bad rows', () => {
     const withBad = `${CSV}5,bad,not-a-number,2026-01-01T00:00:00Z,open,v\n`;
     beforeEach(() => fs.writeFileSync(path.join(dir, 'in.csv'), withBad));
