@@ -10,6 +10,7 @@ const S3Object = require('s3rver/lib/models/object');
 const FilesystemStore = require('s3rver/lib/stores/filesystem');
 const router = require('s3rver/lib/routes');
 const { walk } = require('s3rver/lib/utils');
+const { patchChecksums } = require('./s3rverChecksums');
 
 // s3rver 3.7.1 has no AbortMultipartUpload (DELETE ?uploadId answers
 // MethodNotAllowed) and takes parts for uploads that do not exist: an
@@ -17,14 +18,14 @@ const { walk } = require('s3rver/lib/utils');
 // S3 does: DELETE ?uploadId removes the upload (204, or 404 NoSuchUpload),
 // and a part for an unknown upload answers NoSuchUpload. Wrapped inside the
 // route handlers, after the signature check.
-const uploadDir = (ctx, id) =>
+const uploadDir = (ctx, id = ctx.query.uploadId) =>
   nodePath.join(
     ctx.store.getResourcePath(ctx.params.bucket, undefined, 'uploads'),
     nodePath.basename(String(id)),
   );
 async function expectUpload(ctx) {
   try {
-    await fsp.access(nodePath.join(uploadDir(ctx, ctx.query.uploadId), 'key'));
+    await fsp.access(nodePath.join(uploadDir(ctx), 'key'));
   } catch {
     throw new S3Error('NoSuchUpload', 'The specified upload does not exist.', {
       UploadId: ctx.query.uploadId,
@@ -46,7 +47,7 @@ deleteLayer.stack[deleteLayer.stack.length - 1] = async function deleteLikeS3(
     return deleteHandler.call(this, ctx, next);
   }
   await expectUpload(ctx);
-  await fsp.rm(uploadDir(ctx, ctx.query.uploadId), {
+  await fsp.rm(uploadDir(ctx), {
     recursive: true,
     force: true,
   });
@@ -68,6 +69,10 @@ objectController.completeMultipartUpload =
     await expectUpload(ctx);
     return completeMultipartUpload.call(this, ctx);
   };
+
+// CRC32C checksums as S3 keeps and answers them: see s3rverChecksums.js
+// (its part and complete patches check for NoSuchUpload first, too).
+patchChecksums({ uploadDir, expectUpload });
 
 // Paged flat listings: s3rver walks its directory in on-disk name order
 // (`a#b._S3rver_object` < `a._S3rver_object`, folder `a/` before both) and

@@ -1,5 +1,8 @@
+import { createHash } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { crc32c } from '@internal/backstage-plugin-dataset-migration-node';
 
 const OBJECT = '._S3rver_object';
 const UPLOADS = '._S3rver_uploads';
@@ -41,4 +44,36 @@ export async function s3rverStoredNames(
     }
   }
   return names;
+}
+
+/**
+ * Replaces an object's bytes in s3rver's directory as another writer's
+ * PutObject with a CRC32C would (new bytes, MD5 ETag and CRC32C; see
+ * s3rverChecksums.js), synchronously: a proxy's decider can do it between
+ * two requests of the engine.
+ */
+export function overwriteS3rverObjectSync(
+  directory: string,
+  bucket: string,
+  key: string,
+  bytes: Buffer,
+) {
+  const file = (what: string) =>
+    path.join(directory, bucket, ...`${key}._S3rver_${what}`.split('/'));
+  writeFileSync(file('object'), bytes);
+  writeFileSync(
+    file('object.md5'),
+    createHash('md5').update(bytes).digest('hex'),
+  );
+  const crc = Buffer.alloc(4);
+  crc.writeUInt32BE(crc32c(bytes));
+  const metadata = JSON.parse(readFileSync(file('metadata.json'), 'utf8'));
+  writeFileSync(
+    file('metadata.json'),
+    JSON.stringify({
+      ...metadata,
+      'x-amz-checksum-crc32c': crc.toString('base64'),
+      'x-amz-checksum-type': 'FULL_OBJECT',
+    }),
+  );
 }
