@@ -15,6 +15,7 @@ import {
 } from './options';
 import { S3ObjectStore } from './S3ObjectStore';
 import { PartBudget } from './PartBudget';
+import { NativeCrc32c } from './nativeCrc32c';
 
 /**
  * What the module registers when `datasetMigration.storage.s3` is absent:
@@ -92,6 +93,8 @@ export class S3StorageBackend implements StorageBackend {
       maxAttempts: options.maxAttempts,
       retryMode: 'standard',
       logger: SDK_LOGGER,
+      // GETs of objects stored with a CRC32C are checked natively.
+      checksumAlgorithms: { CRC32C: NativeCrc32c },
       requestHandler: {
         connectionTimeout: 10_000,
         requestTimeout: 120_000,

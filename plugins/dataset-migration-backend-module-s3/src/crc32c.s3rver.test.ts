@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { Readable } from 'node:stream';
 import {
   CompleteMultipartUploadCommand,
@@ -16,6 +18,7 @@ import {
 } from '@internal/backstage-plugin-dataset-migration-node';
 import { S3StorageBackend } from './S3StorageBackend';
 import { S3ObjectStore } from './S3ObjectStore';
+import { NativeCrc32c } from './nativeCrc32c';
 import { S3rverProcess, startS3rver } from './__testUtils__/s3rver';
 import { s3Config } from './__testUtils__/helpers';
 
@@ -97,6 +100,38 @@ describe('CRC32C checksums against s3rver, as S3 keeps them', () => {
       expect(read.equals(data)).toBe(true);
     },
   );
+
+  it('checks a GET against the stored CRC32C natively, and refuses bytes that do not match it', async () => {
+    const data = randomBytes(3 * MiB + 7);
+    const key = 'get/checked.bin';
+    await store.write(key, Readable.from([data]), { size: data.length });
+    const update = jest.spyOn(NativeCrc32c.prototype, 'update');
+    try {
+      const read = Buffer.concat(await (await store.read(key)).toArray());
+      expect(read.equals(data)).toBe(true);
+      // Every byte went through the native CRC32C, not the SDK's own.
+      const hashed = update.mock.calls.reduce((n, [c]) => n + c.length, 0);
+      expect(hashed).toBe(data.length);
+    } finally {
+      update.mockRestore();
+    }
+    // Same size, other bytes, the stored CRC32C kept: a corrupted read.
+    const corrupt = Buffer.from(data);
+    corrupt[corrupt.length - 1] ^= 0xff;
+    writeFileSync(
+      path.join(
+        s3rver.directory,
+        BUCKET,
+        'store',
+        'get',
+        'checked.bin._S3rver_object',
+      ),
+      corrupt,
+    );
+    await expect(
+      (async () => Buffer.concat(await (await store.read(key)).toArray()))(),
+    ).rejects.toThrow(/checksum/i);
+  });
 
   it('reports the full-object CRC32C of a parted upload (parts API) on complete, stat and list', async () => {
     const parts = store.parts as PartedWrites;
