@@ -164,6 +164,32 @@ describe('createLocalStorageBackend', () => {
     ).toBe('c');
   });
 
+  it('checks a remembered folder swapped for another one in full again', async () => {
+    const store = await open(`${root}/data`);
+    await store.write('moved/one.txt', Readable.from(['1']));
+    // Swapped for a symlink to another folder inside the dataset: allowed,
+    // and the write lands there.
+    await fs.mkdir(path.join(root, 'data/elsewhere'));
+    await fs.rm(path.join(root, 'data/moved'), { recursive: true });
+    await fs.symlink(
+      path.join(root, 'data/elsewhere'),
+      path.join(root, 'data/moved'),
+    );
+    await store.write('moved/two.txt', Readable.from(['2']));
+    expect(
+      await fs.readFile(path.join(root, 'data/elsewhere/two.txt'), 'utf8'),
+    ).toBe('2');
+    // Then for one that leaves: refused, though the folder was remembered.
+    await fs.rm(path.join(root, 'data/moved'));
+    await fs.symlink(outside, path.join(root, 'data/moved'));
+    await expect(
+      store.write('moved/three.txt', Readable.from(['3'])),
+    ).rejects.toThrow(NotAllowedError);
+    await expect(fs.stat(path.join(outside, 'three.txt'))).rejects.toThrow(
+      /ENOENT/,
+    );
+  });
+
   it('writes atomically: a failed write leaves the old object and no temp file', async () => {
     const store = await open(`${root}/data`);
     const failing = new Readable({
