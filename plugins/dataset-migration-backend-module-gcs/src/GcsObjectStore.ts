@@ -15,6 +15,7 @@ import {
   base64ToHex,
   ByteRange,
   HashingStream,
+  ListOptions,
   ObjectInfo,
   ObjectStore,
   RetryableUnavailableError,
@@ -62,6 +63,8 @@ export class GcsObjectStore implements ObjectStore {
     // is a plain upload, never a composite without md5). Hashing md5 here
     // as well cost ~1.5 s of CPU per GiB.
     writeChecksums: ['crc32c', 'md5'],
+    // objects.list: lexicographic (UTF-8 byte) order, startOffset.
+    listsInKeyOrder: true,
   };
   readonly #prefix: string;
 
@@ -103,11 +106,17 @@ export class GcsObjectStore implements ObjectStore {
     };
   }
 
-  async *list(options?: { signal?: AbortSignal }): AsyncIterable<ObjectInfo> {
+  async *list(options?: ListOptions): AsyncIterable<ObjectInfo> {
+    const after =
+      options?.startAfter === undefined
+        ? undefined
+        : this.#prefix + options.startAfter;
     let query: GetFilesOptions | null = {
       prefix: this.#prefix || undefined,
       maxResults: this.backend.options.listPageSize,
       autoPaginate: false,
+      // Inclusive: the key itself is skipped below.
+      ...(after !== undefined && { startOffset: after }),
     };
     while (query) {
       options?.signal?.throwIfAborted();
@@ -128,6 +137,7 @@ export class GcsObjectStore implements ObjectStore {
         );
       }
       for (const file of files) {
+        if (file.name === after) continue;
         const info = this.#info(file.metadata);
         if (info) {
           yield info;

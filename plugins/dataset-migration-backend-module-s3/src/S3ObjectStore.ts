@@ -18,6 +18,7 @@ import {
   ByteRange,
   CopyHints,
   HashingStream,
+  ListOptions,
   ObjectInfo,
   ObjectStore,
   PartedWrites,
@@ -101,6 +102,8 @@ export class S3ObjectStore implements ObjectStore {
       multipart: true,
       // write() hashes md5 for its single-part ETag check.
       writeChecksums: ['md5'],
+      // ListObjectsV2: UTF-8 byte order, StartAfter.
+      listsInKeyOrder: true,
     };
     this.parts = s3PartedWrites(this);
   }
@@ -121,7 +124,7 @@ export class S3ObjectStore implements ObjectStore {
     return `s3://${this.bucket}/${this.#prefix}${key}`;
   }
 
-  async *list(options?: { signal?: AbortSignal }): AsyncIterable<ObjectInfo> {
+  async *list(options?: ListOptions): AsyncIterable<ObjectInfo> {
     let token: string | undefined;
     const { etagIsMd5, listPageSize } = this.backend.options;
     do {
@@ -137,6 +140,11 @@ export class S3ObjectStore implements ObjectStore {
             Bucket: this.bucket,
             Prefix: this.#prefix || undefined,
             ContinuationToken: token,
+            // S3 ignores StartAfter once a continuation token is given.
+            StartAfter:
+              options?.startAfter === undefined
+                ? undefined
+                : this.#prefix + options.startAfter,
             MaxKeys: listPageSize,
           }),
           { abortSignal: options?.signal },

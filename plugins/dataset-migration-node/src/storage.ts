@@ -68,6 +68,26 @@ export interface StoreCapabilities {
    * the body a second time.
    */
   writeChecksums?: ChecksumAlgorithm[];
+  /**
+   * Whether `list` yields keys in UTF-8 byte order and honours
+   * {@link ListOptions.startAfter} (S3, GCS): the engine then validates a
+   * batch of objects with one listing instead of a `stat` each.
+   */
+  listsInKeyOrder?: boolean;
+}
+
+/**
+ * Options of {@link ObjectStore.list}.
+ *
+ * @public
+ */
+export interface ListOptions {
+  signal?: AbortSignal;
+  /**
+   * Only keys that sort after this one (UTF-8 byte order). Honoured by
+   * stores that declare `capabilities.listsInKeyOrder`; others list all.
+   */
+  startAfter?: string;
 }
 
 /**
@@ -159,9 +179,10 @@ export interface ObjectStore {
   readonly capabilities: StoreCapabilities;
   /**
    * Streams every object under the root, page by page. Never materialises the
-   * whole listing. Order is not guaranteed.
+   * whole listing. Order is not guaranteed, unless the store declares
+   * `capabilities.listsInKeyOrder`.
    */
-  list(options?: { signal?: AbortSignal }): AsyncIterable<ObjectInfo>;
+  list(options?: ListOptions): AsyncIterable<ObjectInfo>;
   /** Returns undefined when the object does not exist. */
   stat(key: string): Promise<ObjectInfo | undefined>;
   /** Throws a `NotFoundError` when the object does not exist. */

@@ -312,6 +312,7 @@ export class GcsTestServer {
       startAfter: token
         ? Buffer.from(token, 'base64url').toString('utf8')
         : undefined,
+      startAt: q.get('startOffset') ?? undefined,
       maxResults: maxResults > 0 ? maxResults : 1000,
     });
     return sendJson(res, 200, {

@@ -165,7 +165,13 @@ export class GcsTestStore {
   /** Lexicographic (UTF-16 code unit, close enough for tests) page of names. */
   list(
     bucket: string,
-    options: { prefix: string; startAfter?: string; maxResults: number },
+    options: {
+      prefix: string;
+      startAfter?: string;
+      /** Inclusive (GCS `startOffset`); `startAfter` (a page token) wins. */
+      startAt?: string;
+      maxResults: number;
+    },
   ): { items: GcsObjectResource[]; last?: string; more: boolean } {
     const objects = this.#buckets.get(bucket)!;
     let names = this.#sortedNames.get(bucket);
@@ -175,7 +181,11 @@ export class GcsTestStore {
     }
     let lo = 0;
     let hi = names.length;
-    const from = options.startAfter ?? options.prefix;
+    const startAt =
+      options.startAt !== undefined && options.startAt > options.prefix
+        ? options.startAt
+        : options.prefix;
+    const from = options.startAfter ?? startAt;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
       if (

@@ -12,6 +12,7 @@ import {
   ItemReleasedError,
   LeaseLostError,
 } from './itemContext';
+import { listTargetsOfBatch } from './listedTargets';
 import { rollbackItem } from './rollback';
 import { validateItem } from './validate';
 
@@ -151,6 +152,7 @@ export class ItemBatch {
     }, config.leaseMs / 3);
     try {
       const entries = await this.open();
+      await listTargetsOfBatch(entries);
       const ready = await this.backUpOriginals(entries);
       for (const entry of ready) {
         if (!this.live.has(entry.item.id)) continue;

@@ -11,6 +11,7 @@ import type {
 import type { ObjectStore } from '@internal/backstage-plugin-dataset-migration-node';
 import type { ItemPatch, WorkItem } from '../database/WorkItemStore';
 import type { TransformRuntime } from '../transform/TransformRuntime';
+import type { ListedTarget } from './listedTargets';
 import type { PartedCopyContext } from './partedCopy';
 
 export type { ItemPatch };
@@ -34,6 +35,11 @@ export interface ItemContext {
   verify?: VerifyMode;
   /** Set by worker lanes: what copying a large object in parts needs. */
   parted?: PartedCopyContext;
+  /**
+   * The target object as one listing of the batch's target found it
+   * (listedTargets.ts); validation then needs no `stat` of its own.
+   */
+  listed?: ListedTarget;
   signal: AbortSignal;
   /** Persists progress; throws {@link LeaseLostError} if another worker took over. */
   save(patch: ItemPatch): Promise<void>;

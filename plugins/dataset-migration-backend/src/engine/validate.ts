@@ -44,7 +44,7 @@ function sizeProblem(actual: number, expected: number) {
 
 async function verifyBySize(ctx: ItemContext): Promise<void> {
   const { item, target } = ctx;
-  const info = await target.stat(item.key);
+  const info = ctx.listed ?? (await target.stat(item.key));
   await ctx.save({
     state: 'done',
     verifyMethod: 'none',
@@ -58,7 +58,14 @@ async function verifyByChecksum(ctx: ItemContext): Promise<boolean> {
   const { item, target } = ctx;
   // A store that keeps no checksum (local files) needs no stat to know.
   if (target.capabilities.checksums.length === 0) return false;
-  const info = await target.stat(item.key);
+  let info = ctx.listed ?? (await target.stat(item.key));
+  if (
+    ctx.listed &&
+    !commonChecksum(sourceChecksums(item), ctx.listed.checksums)
+  ) {
+    // Listings carry fewer checksums than a stat (S3: no CRC32C).
+    info = await target.stat(item.key);
+  }
   if (!info) {
     await ctx.save({
       state: 'done',

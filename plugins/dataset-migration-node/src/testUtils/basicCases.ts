@@ -247,4 +247,36 @@ export function basicCases(define: DefineCase, context: () => ResolvedContext) {
       }
     },
   );
+
+  define(
+    'list-after',
+    'lists in UTF-8 byte order from after a key, across pages (listsInKeyOrder)',
+    async () => {
+      const ctx = context();
+      const store = await ctx.open(unique('after'));
+      expect(store.capabilities.listsInKeyOrder).toBe(true);
+      // `/` sorts below `0`, `~` above the letters, `é` (two UTF-8 bytes)
+      // above every ASCII key.
+      const keys = ['a', 'b', 'b/1', 'b0', 'c', 'é', 'b~'];
+      for (let i = 0; i < ctx.listPageSize * 2 + 1; i++) {
+        keys.push(`many/${String(i).padStart(4, '0')}`);
+      }
+      for (const key of keys) {
+        await store.write(key, Readable.from(['x']), { size: 1 });
+      }
+      const after = async (startAfter: string) => {
+        const found: string[] = [];
+        for await (const info of store.list({ startAfter })) {
+          found.push(info.key);
+        }
+        return found;
+      };
+      const many = keys.filter(k => k.startsWith('many/'));
+      expect(await after('b')).toEqual(['b/1', 'b0', 'b~', 'c', ...many, 'é']);
+      // From the middle of a page, and from a key that does not exist.
+      expect(await after(many[3])).toEqual([...many.slice(4), 'é']);
+      expect(await after('many/')).toEqual([...many, 'é']);
+      expect(await after('é')).toEqual([]);
+    },
+  );
 }

@@ -59,6 +59,7 @@ export type ConformanceCaseId =
   | 'basic'
   | 'zero-byte'
   | 'list-pages'
+  | 'list-after'
   | 'ranges'
   | 'missing'
   | 'overwrite'

@@ -40,12 +40,21 @@ describe('LocalStorageBackend', () => {
     await fs.rm(root, { recursive: true, force: true });
   });
 
-  describeObjectStoreConformance('local', () => ({
-    open: prefix => backend.open(parseLocation(`file://${root}/${prefix}`)),
-    // Listing has no pages; the suite still lists more than this many.
-    listPageSize: 7,
-    // Local writes never split; reads stream in chunks of at least 64 KiB.
-    partSizeBytes: 64 * 1024,
-    storedNames: prefix => filesUnder(path.join(root, ...prefix.split('/'))),
-  }));
+  describeObjectStoreConformance(
+    'local',
+    () => ({
+      open: prefix => backend.open(parseLocation(`file://${root}/${prefix}`)),
+      // Listing has no pages; the suite still lists more than this many.
+      listPageSize: 7,
+      // Local writes never split; reads stream in chunks of at least 64 KiB.
+      partSizeBytes: 64 * 1024,
+      storedNames: prefix => filesUnder(path.join(root, ...prefix.split('/'))),
+    }),
+    {
+      skip: {
+        'list-after':
+          'a local listing walks folders in directory order and takes no start key; validation stats local targets (full re-read anyway)',
+      },
+    },
+  );
 });

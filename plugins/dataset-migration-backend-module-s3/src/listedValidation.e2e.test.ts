@@ -1,0 +1,211 @@
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import request from 'supertest';
+import {
+  mockCredentials,
+  mockServices,
+  startTestBackend,
+  TestBackend,
+  TestDatabases,
+} from '@backstage/backend-test-utils';
+import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
+// The end-to-end test runs the module inside the real plugin.
+// eslint-disable-next-line @backstage/no-mixed-plugin-imports
+import datasetMigrationPlugin from '@internal/backstage-plugin-dataset-migration-backend';
+import {
+  FaultProxy,
+  startFaultProxy,
+} from '@internal/backstage-plugin-dataset-migration-backend-module-gcs/testUtils';
+import type {
+  Migration,
+  ValidationReport,
+} from '@internal/backstage-plugin-dataset-migration-common';
+import { datasetMigrationModuleS3 } from './module';
+import { S3rverProcess, startS3rver } from './__testUtils__/s3rver';
+import { s3rverStorage } from './__testUtils__/helpers';
+import { overwriteS3rverObjectSync } from './__testUtils__/s3rverNames';
+import { API, dataset } from './__testUtils__/e2e';
+
+jest.setTimeout(120_000);
+
+const owner = mockCredentials.user.header();
+const TARGET = 'listed-target';
+const COUNT = 40;
+const keyOf = (i: number) => `part-${String(i).padStart(3, '0')}.csv`;
+const body = (i: number) => `id,value\n${i},${'x'.repeat(i)}\n`;
+
+async function run(server: TestBackend['server'], name: string) {
+  const created = await request(server)
+    .post(`${API}/migrations`)
+    .set('Authorization', owner)
+    .send({
+      dataset: `resource:default/${name}`,
+      target: { location: `s3://${TARGET}/${name}` },
+      options: { verify: 'checksum' },
+    });
+  expect(created.status).toBe(201);
+  const id = created.body.id as string;
+  await request(server)
+    .post(`${API}/migrations/${id}/approve`)
+    .set('Authorization', owner)
+    .send({})
+    .expect(200);
+  let migration: Migration = created.body;
+  const deadline = Date.now() + 90_000;
+  while (
+    !['succeeded', 'failed', 'rolled-back', 'cancelled'].includes(
+      migration.state,
+    ) &&
+    Date.now() < deadline
+  ) {
+    await new Promise(r => setTimeout(r, 100));
+    migration = (
+      await request(server)
+        .get(`${API}/migrations/${id}`)
+        .set('Authorization', owner)
+        .expect(200)
+    ).body;
+  }
+  const report: ValidationReport = (
+    await request(server)
+      .get(`${API}/migrations/${id}/report`)
+      .set('Authorization', owner)
+      .expect(200)
+  ).body;
+  return { migration, report };
+}
+
+/**
+ * Validation by checksum of a batch of objects on S3: one ListObjectsV2
+ * from the batch's first key instead of a HEAD per object.
+ */
+describe('local → S3, validated from one target listing per batch', () => {
+  const databases = TestDatabases.create({ ids: ['SQLITE_3'] });
+  let s3rver: S3rverProcess;
+  let proxy: FaultProxy;
+  let root: string;
+  let backend: TestBackend;
+  /** The engine's requests to TARGET: `HEAD key`, `LIST start-after`. */
+  let seen: string[] = [];
+  let onList: (startAfter: string) => void = () => {};
+
+  beforeAll(async () => {
+    [s3rver, root] = await Promise.all([
+      startS3rver({ buckets: [TARGET] }),
+      fs.realpath(await fs.mkdtemp(path.join(os.tmpdir(), 'dm-listed-'))),
+    ]);
+    proxy = await startFaultProxy(s3rver.endpoint);
+    for (const name of ['plain', 'tampered']) {
+      await fs.mkdir(path.join(root, name));
+      for (let i = 0; i < COUNT; i++) {
+        await fs.writeFile(path.join(root, name, keyOf(i)), body(i));
+      }
+    }
+    backend = await startTestBackend({
+      features: [
+        datasetMigrationPlugin,
+        datasetMigrationModuleS3,
+        mockServices.database.factory({
+          knex: await databases.init('SQLITE_3'),
+        }),
+        mockServices.rootConfig.factory({
+          data: {
+            datasetMigration: {
+              // One lane: every object in one batch.
+              workers: { pollIntervalMs: 50, concurrency: 1 },
+              storage: {
+                s3: s3rverStorage(proxy.endpoint),
+                local: { roots: [root] },
+              },
+            },
+          },
+        }),
+        catalogServiceMock.factory({
+          entities: ['plain', 'tampered'].map(name =>
+            dataset(name, `file://${root}/${name}`),
+          ),
+        }),
+      ],
+    });
+    proxy.setDecider(req => {
+      const url = new URL(req.url, 'http://s3');
+      const [, bucket, ...rest] = url.pathname
+        .split('/')
+        .filter((p, i) => i === 0 || p);
+      if (bucket !== TARGET) return undefined;
+      if (rest.length === 0 && url.searchParams.get('list-type') === '2') {
+        const after = url.searchParams.get('start-after') ?? '';
+        seen.push(`LIST ${after}`);
+        if (after) onList(after);
+      } else if (req.method === 'HEAD') {
+        seen.push(`HEAD ${decodeURIComponent(rest.join('/'))}`);
+      }
+      return undefined;
+    });
+  });
+
+  beforeEach(() => {
+    seen = [];
+    onList = () => {};
+  });
+
+  afterAll(async () => {
+    await backend?.stop();
+    await proxy?.stop();
+    await s3rver?.stop();
+    await fs.rm(root, { recursive: true, force: true });
+  });
+
+  it('verifies every object by its MD5 ETag with one listing and one HEAD', async () => {
+    const { migration, report } = await run(backend.server, 'plain');
+    expect(migration.state).toBe('succeeded');
+    expect(report).toMatchObject({
+      passed: true,
+      objects: { checked: COUNT, mismatched: 0, missing: 0 },
+      verify: { methods: { checksum: COUNT, full: 0 } },
+    });
+    expect(report.methods).toEqual({ 'checksum-md5': COUNT });
+    // The listing starts after the first key, which is the one HEAD; the
+    // copy stage's overwrite check HEADs every key before writing it.
+    const validation = seen.slice(
+      seen.findIndex(r => r === `LIST plain/${keyOf(0)}`),
+    );
+    expect(validation[0]).toBe(`LIST plain/${keyOf(0)}`);
+    expect(validation.filter(r => r.startsWith('HEAD '))).toEqual([
+      `HEAD plain/${keyOf(0)}`,
+    ]);
+  });
+
+  it('finds an object replaced after the copy in the listing, and rolls back', async () => {
+    const replaced = keyOf(17);
+    onList = after => {
+      if (after !== `tampered/${keyOf(0)}`) return;
+      // Same size, other bytes: what the listing's ETag must reveal.
+      overwriteS3rverObjectSync(
+        s3rver.directory,
+        TARGET,
+        `tampered/${replaced}`,
+        Buffer.from(body(17).replace(/x/g, 'y')),
+      );
+    };
+    const { migration, report } = await run(backend.server, 'tampered');
+    expect(seen).toContain(`LIST tampered/${keyOf(0)}`);
+    expect(migration.state).toBe('rolled-back');
+    expect(report).toMatchObject({
+      passed: false,
+      objects: { checked: COUNT, mismatched: 1 },
+      failures: [
+        {
+          key: replaced,
+          method: 'checksum',
+          problem: expect.stringMatching(/^md5 \S+ differs from source md5/),
+        },
+      ],
+    });
+    // No HEAD of the replaced object: the listing told.
+    expect(
+      seen.filter(r => r === `HEAD tampered/${replaced}`).length,
+    ).toBeLessThanOrEqual(1);
+  });
+});
