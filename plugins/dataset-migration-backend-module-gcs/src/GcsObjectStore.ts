@@ -113,7 +113,10 @@ export class GcsObjectStore implements ObjectStore {
         : this.#prefix + options.startAfter;
     let query: GetFilesOptions | null = {
       prefix: this.#prefix || undefined,
-      maxResults: this.backend.options.listPageSize,
+      maxResults: Math.min(
+        this.backend.options.listPageSize,
+        options?.pageSizeHint ?? this.backend.options.listPageSize,
+      ),
       autoPaginate: false,
       // Inclusive: the key itself is skipped below.
       ...(after !== undefined && { startOffset: after }),

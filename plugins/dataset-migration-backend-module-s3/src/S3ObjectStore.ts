@@ -145,7 +145,10 @@ export class S3ObjectStore implements ObjectStore {
               options?.startAfter === undefined
                 ? undefined
                 : this.#prefix + options.startAfter,
-            MaxKeys: listPageSize,
+            MaxKeys: Math.min(
+              listPageSize,
+              options?.pageSizeHint ?? listPageSize,
+            ),
           }),
           { abortSignal: options?.signal },
         );

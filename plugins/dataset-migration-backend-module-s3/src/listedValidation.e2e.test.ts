@@ -1,6 +1,7 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { Readable } from 'node:stream';
 import request from 'supertest';
 import {
   mockCredentials,
@@ -17,19 +18,22 @@ import {
   FaultProxy,
   startFaultProxy,
 } from '@internal/backstage-plugin-dataset-migration-backend-module-gcs/testUtils';
-import type {
-  Migration,
-  ValidationReport,
+import {
+  parseLocation,
+  type Migration,
+  type ValidationReport,
 } from '@internal/backstage-plugin-dataset-migration-common';
 import { datasetMigrationModuleS3 } from './module';
+import { S3StorageBackend } from './S3StorageBackend';
 import { S3rverProcess, startS3rver } from './__testUtils__/s3rver';
-import { s3rverStorage } from './__testUtils__/helpers';
+import { s3Config, s3rverStorage } from './__testUtils__/helpers';
 import { overwriteS3rverObjectSync } from './__testUtils__/s3rverNames';
 import { API, dataset } from './__testUtils__/e2e';
 
 jest.setTimeout(120_000);
 
 const owner = mockCredentials.user.header();
+const SOURCE = 'listed-source';
 const TARGET = 'listed-target';
 const COUNT = 40;
 const keyOf = (i: number) => `part-${String(i).padStart(3, '0')}.csv`;
@@ -78,9 +82,10 @@ async function run(server: TestBackend['server'], name: string) {
 
 /**
  * Validation by checksum of a batch of objects on S3: one ListObjectsV2
- * from the batch's first key instead of a HEAD per object.
+ * from the batch's first key instead of a HEAD per object. (From an S3
+ * source, listed in key order, so a batch holds neighbouring keys.)
  */
-describe('local → S3, validated from one target listing per batch', () => {
+describe('S3 → S3, validated from one target listing per batch', () => {
   const databases = TestDatabases.create({ ids: ['SQLITE_3'] });
   let s3rver: S3rverProcess;
   let proxy: FaultProxy;
@@ -92,16 +97,21 @@ describe('local → S3, validated from one target listing per batch', () => {
 
   beforeAll(async () => {
     [s3rver, root] = await Promise.all([
-      startS3rver({ buckets: [TARGET] }),
+      startS3rver({ buckets: [SOURCE, TARGET] }),
       fs.realpath(await fs.mkdtemp(path.join(os.tmpdir(), 'dm-listed-'))),
     ]);
     proxy = await startFaultProxy(s3rver.endpoint);
+    const seed = S3StorageBackend.fromConfig(s3Config(s3rver.endpoint));
     for (const name of ['plain', 'tampered']) {
-      await fs.mkdir(path.join(root, name));
+      const store = await seed.open(parseLocation(`s3://${SOURCE}/${name}`));
       for (let i = 0; i < COUNT; i++) {
-        await fs.writeFile(path.join(root, name, keyOf(i)), body(i));
+        const data = Buffer.from(body(i));
+        await store.write(keyOf(i), Readable.from([data]), {
+          size: data.length,
+        });
       }
     }
+    seed.destroy();
     backend = await startTestBackend({
       features: [
         datasetMigrationPlugin,
@@ -123,7 +133,7 @@ describe('local → S3, validated from one target listing per batch', () => {
         }),
         catalogServiceMock.factory({
           entities: ['plain', 'tampered'].map(name =>
-            dataset(name, `file://${root}/${name}`),
+            dataset(name, `s3://${SOURCE}/${name}`),
           ),
         }),
       ],
@@ -167,7 +177,7 @@ describe('local → S3, validated from one target listing per batch', () => {
     });
     expect(report.methods).toEqual({ 'checksum-md5': COUNT });
     // The listing starts after the first key, which is the one HEAD; the
-    // copy stage's overwrite check HEADs every key before writing it.
+    // copy stage's backup check HEADs every key before copying it.
     const validation = seen.slice(
       seen.findIndex(r => r === `LIST plain/${keyOf(0)}`),
     );

@@ -88,6 +88,12 @@ export interface ListOptions {
    * stores that declare `capabilities.listsInKeyOrder`; others list all.
    */
   startAfter?: string;
+  /**
+   * A hint: the caller means to read about this many objects, so a store
+   * asks for pages no larger (S3 `MaxKeys`, GCS `maxResults`). The listing
+   * still goes on as long as it is read.
+   */
+  pageSizeHint?: number;
 }
 
 /**

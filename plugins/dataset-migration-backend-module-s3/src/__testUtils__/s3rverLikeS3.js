@@ -82,6 +82,54 @@ patchChecksums({ uploadDir, expectUpload });
 // ENVIRONMENT.md: list flat).
 const OBJECT_SUFFIX = '._S3rver_object';
 const byUtf8 = (a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b));
+
+// The bucket's keys, sorted, kept between listings: s3rver walked every
+// file of the bucket for every page, so N listings from keys spread over a
+// bucket cost N full walks (S3 answers from an index). Writes and deletes
+// through s3rver drop the bucket's index; files changed behind its back
+// (tests overwrite existing objects only) keep the key set as it was.
+const sortedKeys = new Map();
+for (const method of [
+  'putObject',
+  'copyObject',
+  'deleteObject',
+  'putObjectMultipart',
+]) {
+  const original = FilesystemStore.prototype[method];
+  FilesystemStore.prototype[method] = async function forgetKeys(...args) {
+    const bucket =
+      method === 'putObject'
+        ? args[0]?.bucket
+        : method === 'copyObject'
+        ? args[2]
+        : args[0];
+    sortedKeys.delete(bucket);
+    try {
+      return await original.apply(this, args);
+    } finally {
+      sortedKeys.delete(bucket);
+    }
+  };
+}
+function bucketKeys(store, bucket) {
+  let keys = sortedKeys.get(bucket);
+  if (!keys) {
+    const bucketPath = store.getBucketPath(bucket);
+    keys = [];
+    for (const file of walk(bucketPath, () => true)) {
+      if (!file.endsWith(OBJECT_SUFFIX)) continue;
+      keys.push(
+        FilesystemStore.decodeKeyPath(
+          file.slice(bucketPath.length + 1, -OBJECT_SUFFIX.length),
+        ),
+      );
+    }
+    keys.sort(byUtf8);
+    sortedKeys.set(bucket, keys);
+  }
+  return keys;
+}
+
 const listObjects = FilesystemStore.prototype.listObjects;
 FilesystemStore.prototype.listObjects = async function listObjectsLikeS3(
   bucket,
@@ -91,23 +139,24 @@ FilesystemStore.prototype.listObjects = async function listObjectsLikeS3(
     return listObjects.call(this, bucket, options);
   }
   const { startAfter = '', prefix = '', maxKeys = Infinity } = options;
-  const bucketPath = this.getBucketPath(bucket);
-  const prefixPath = nodePath.posix.join(bucketPath, prefix);
-  const keys = [];
-  const folders = walk(
-    bucketPath,
-    dir => `${dir}/`.startsWith(prefixPath) || prefixPath.startsWith(`${dir}/`),
-  );
-  for (const file of folders) {
-    if (!file.endsWith(OBJECT_SUFFIX)) continue;
-    const key = FilesystemStore.decodeKeyPath(
-      file.slice(bucketPath.length + 1, -OBJECT_SUFFIX.length),
-    );
-    if (key.startsWith(prefix) && byUtf8(key, startAfter) > 0) {
-      keys.push(key);
+  const all = bucketKeys(this, bucket);
+  // The first key after startAfter and at or after the prefix.
+  let lo = 0;
+  let hi = all.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (byUtf8(all[mid], startAfter) <= 0 || byUtf8(all[mid], prefix) < 0) {
+      lo = mid + 1;
+    } else {
+      hi = mid;
     }
   }
-  keys.sort(byUtf8);
+  const keys = [];
+  let i = lo;
+  for (; i < all.length && keys.length <= maxKeys; i++) {
+    if (!all[i].startsWith(prefix)) break;
+    keys.push(all[i]);
+  }
   const page = keys.slice(0, maxKeys);
   const metadata = await Promise.all(
     page.map(key =>

@@ -17,7 +17,8 @@ const byUtf8 = (a: string, b: string) =>
  * Before a batch of validate items is verified by checksum, lists the
  * target once from the batch's first key instead of a `stat` per object
  * (S3: one ListObjectsV2 for up to 1,000 keys against a HEAD each; GCS
- * likewise). Only for targets that list in key order, plain copies, and the
+ * likewise). Only for targets and sources that list in key order, plain
+ * copies, and the
  * `checksum` verify mode (or the default) or `none`; each entry whose object the
  * listing found gets it in `listed`. The others (the first key, which the
  * listing starts after; keys it did not reach; missing objects) are
@@ -33,6 +34,10 @@ export async function listTargetsOfBatch(
       ctx.item.stage === 'validate' &&
       !ctx.transform &&
       ctx.target.capabilities.listsInKeyOrder &&
+      // Items are made in the order the source lists them: only then does
+      // a batch hold neighbouring keys (a local source's walk order spreads
+      // a batch over the whole target, and the listing finds few of them).
+      ctx.source.capabilities.listsInKeyOrder &&
       (ctx.verify === 'none' ||
         (ctx.verify !== 'full' &&
           ctx.target.capabilities.checksums.length > 0)),
@@ -74,7 +79,12 @@ async function listRange(
   const wanted = new Set(keys);
   const infos = new Map<string, ObjectInfo>();
   let seen = 0;
-  for await (const info of store.list({ startAfter: first, signal })) {
+  for await (const info of store.list({
+    startAfter: first,
+    signal,
+    // Pages of about the batch: enough when no other object lies between.
+    pageSizeHint: keys.length + 16,
+  })) {
     if (byUtf8(info.key, last) > 0) break;
     if (wanted.has(info.key)) infos.set(info.key, info);
     if (++seen >= keys.length * SLACK) break;
