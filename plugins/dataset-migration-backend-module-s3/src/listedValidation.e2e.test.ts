@@ -2,9 +2,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import request from 'supertest';
 import {
-  mockCredentials,
   mockServices,
   startTestBackend,
   TestBackend,
@@ -18,67 +16,21 @@ import {
   FaultProxy,
   startFaultProxy,
 } from '@internal/backstage-plugin-dataset-migration-backend-module-gcs/testUtils';
-import {
-  parseLocation,
-  type Migration,
-  type ValidationReport,
-} from '@internal/backstage-plugin-dataset-migration-common';
+import { parseLocation } from '@internal/backstage-plugin-dataset-migration-common';
 import { datasetMigrationModuleS3 } from './module';
 import { S3StorageBackend } from './S3StorageBackend';
 import { S3rverProcess, startS3rver } from './__testUtils__/s3rver';
 import { s3Config, s3rverStorage } from './__testUtils__/helpers';
 import { overwriteS3rverObjectSync } from './__testUtils__/s3rverNames';
-import { API, dataset } from './__testUtils__/e2e';
+import { dataset, runToEnd } from './__testUtils__/e2e';
 
 jest.setTimeout(120_000);
 
-const owner = mockCredentials.user.header();
 const SOURCE = 'listed-source';
 const TARGET = 'listed-target';
 const COUNT = 40;
 const keyOf = (i: number) => `part-${String(i).padStart(3, '0')}.csv`;
 const body = (i: number) => `id,value\n${i},${'x'.repeat(i)}\n`;
-
-async function run(server: TestBackend['server'], name: string) {
-  const created = await request(server)
-    .post(`${API}/migrations`)
-    .set('Authorization', owner)
-    .send({
-      dataset: `resource:default/${name}`,
-      target: { location: `s3://${TARGET}/${name}` },
-      options: { verify: 'checksum' },
-    });
-  expect(created.status).toBe(201);
-  const id = created.body.id as string;
-  await request(server)
-    .post(`${API}/migrations/${id}/approve`)
-    .set('Authorization', owner)
-    .send({})
-    .expect(200);
-  let migration: Migration = created.body;
-  const deadline = Date.now() + 90_000;
-  while (
-    !['succeeded', 'failed', 'rolled-back', 'cancelled'].includes(
-      migration.state,
-    ) &&
-    Date.now() < deadline
-  ) {
-    await new Promise(r => setTimeout(r, 100));
-    migration = (
-      await request(server)
-        .get(`${API}/migrations/${id}`)
-        .set('Authorization', owner)
-        .expect(200)
-    ).body;
-  }
-  const report: ValidationReport = (
-    await request(server)
-      .get(`${API}/migrations/${id}/report`)
-      .set('Authorization', owner)
-      .expect(200)
-  ).body;
-  return { migration, report };
-}
 
 /**
  * Validation by checksum of a batch of objects on S3: one ListObjectsV2
@@ -168,7 +120,11 @@ describe('S3 → S3, validated from one target listing per batch', () => {
   });
 
   it('verifies every object by its MD5 ETag with one listing and one HEAD', async () => {
-    const { migration, report } = await run(backend.server, 'plain');
+    const { migration, report } = await runToEnd(backend.server, {
+      dataset: 'resource:default/plain',
+      target: { location: `s3://${TARGET}/plain` },
+      options: { verify: 'checksum' },
+    });
     expect(migration.state).toBe('succeeded');
     expect(report).toMatchObject({
       passed: true,
@@ -199,7 +155,11 @@ describe('S3 → S3, validated from one target listing per batch', () => {
         Buffer.from(body(17).replace(/x/g, 'y')),
       );
     };
-    const { migration, report } = await run(backend.server, 'tampered');
+    const { migration, report } = await runToEnd(backend.server, {
+      dataset: 'resource:default/tampered',
+      target: { location: `s3://${TARGET}/tampered` },
+      options: { verify: 'checksum' },
+    });
     expect(seen).toContain(`LIST tampered/${keyOf(0)}`);
     expect(migration.state).toBe('rolled-back');
     expect(report).toMatchObject({

@@ -2,9 +2,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import request from 'supertest';
 import {
-  mockCredentials,
   mockServices,
   startTestBackend,
   TestBackend,
@@ -19,22 +17,17 @@ import {
   FaultProxy,
   startFaultProxy,
 } from '@internal/backstage-plugin-dataset-migration-backend-module-gcs/testUtils';
-import {
-  parseLocation,
-  type Migration,
-  type ValidationReport,
-} from '@internal/backstage-plugin-dataset-migration-common';
+import { parseLocation } from '@internal/backstage-plugin-dataset-migration-common';
 import { crc32c } from '@internal/backstage-plugin-dataset-migration-node';
 import { datasetMigrationModuleS3 } from './module';
 import { S3StorageBackend } from './S3StorageBackend';
 import { S3rverProcess, startS3rver } from './__testUtils__/s3rver';
 import { s3rverStorage } from './__testUtils__/helpers';
 import { overwriteS3rverObjectSync } from './__testUtils__/s3rverNames';
-import { API, dataset } from './__testUtils__/e2e';
+import { dataset, runToEnd } from './__testUtils__/e2e';
 
 jest.setTimeout(120_000);
 
-const owner = mockCredentials.user.header();
 const MiB = 1024 * 1024;
 const TARGET = 'crc-target';
 const BIG = 'big/blob.bin';
@@ -43,50 +36,6 @@ const BIG_BYTES = 12 * MiB + 123;
 const SMALL = 'small.csv';
 
 const hex = (data: Buffer) => crc32c(data).toString(16).padStart(8, '0');
-
-/** Creates, approves and awaits a migration verified by `checksum`. */
-async function run(
-  server: TestBackend['server'],
-  datasetRef: string,
-  target: string,
-): Promise<{ migration: Migration; report: ValidationReport }> {
-  const created = await request(server)
-    .post(`${API}/migrations`)
-    .set('Authorization', owner)
-    .send({
-      dataset: datasetRef,
-      target: { location: target },
-      options: { verify: 'checksum' },
-    });
-  expect(created.status).toBe(201);
-  const id = created.body.id as string;
-  await request(server)
-    .post(`${API}/migrations/${id}/approve`)
-    .set('Authorization', owner)
-    .send({})
-    .expect(200);
-  let migration: Migration = created.body;
-  const deadline = Date.now() + 90_000;
-  while (
-    !['succeeded', 'failed', 'rolled-back', 'cancelled'].includes(
-      migration.state,
-    ) &&
-    Date.now() < deadline
-  ) {
-    await new Promise(r => setTimeout(r, 100));
-    migration = (
-      await request(server)
-        .get(`${API}/migrations/${id}`)
-        .set('Authorization', owner)
-        .expect(200)
-    ).body;
-  }
-  const report = await request(server)
-    .get(`${API}/migrations/${id}/report`)
-    .set('Authorization', owner)
-    .expect(200);
-  return { migration, report: report.body };
-}
 
 /** The object key of a path-style request to TARGET, with its query. */
 function targetRequest(url: string) {
@@ -178,11 +127,11 @@ describe('local → S3 in parts, verified by the full-object CRC32C S3 keeps', (
   const reads = (key: string) => seen.filter(r => r.startsWith(`GET ${key} `));
 
   it('compares the CRC32C folded from the parts with the one S3 keeps, without reading the object back', async () => {
-    const { migration, report } = await run(
-      backend.server,
-      'resource:default/local-ok',
-      `s3://${TARGET}/ok`,
-    );
+    const { migration, report } = await runToEnd(backend.server, {
+      dataset: 'resource:default/local-ok',
+      target: { location: `s3://${TARGET}/ok` },
+      options: { verify: 'checksum' },
+    });
     expect(migration.state).toBe('succeeded');
     // Copied in 3 UploadParts of one multipart upload...
     expect(
@@ -233,11 +182,11 @@ describe('local → S3 in parts, verified by the full-object CRC32C S3 keeps', (
       }
       return undefined;
     });
-    const { migration, report } = await run(
-      backend.server,
-      'resource:default/local-tampered',
-      `s3://${TARGET}/tampered`,
-    );
+    const { migration, report } = await runToEnd(backend.server, {
+      dataset: 'resource:default/local-tampered',
+      target: { location: `s3://${TARGET}/tampered` },
+      options: { verify: 'checksum' },
+    });
     expect(tampered).toBe(true);
     expect(migration.state).toBe('rolled-back');
     expect(report).toMatchObject({

@@ -210,4 +210,47 @@ export async function migrate(
   };
 }
 
+/**
+ * Creates a migration (the request body as given), approves it and waits
+ * for its end, whatever it is: the migration and its report.
+ */
+export async function runToEnd(
+  server: Parameters<typeof request>[0],
+  body: object,
+  timeoutMs = 90_000,
+): Promise<{ migration: Migration; report: ValidationReport }> {
+  const created = await request(server)
+    .post(`${API}/migrations`)
+    .set('Authorization', owner)
+    .send(body);
+  expect(created.status).toBe(201);
+  const id = created.body.id as string;
+  await request(server)
+    .post(`${API}/migrations/${id}/approve`)
+    .set('Authorization', owner)
+    .send({})
+    .expect(200);
+  let migration: Migration = created.body;
+  const deadline = Date.now() + timeoutMs;
+  while (
+    !['succeeded', 'failed', 'rolled-back', 'cancelled'].includes(
+      migration.state,
+    ) &&
+    Date.now() < deadline
+  ) {
+    await new Promise(r => setTimeout(r, 100));
+    migration = (
+      await request(server)
+        .get(`${API}/migrations/${id}`)
+        .set('Authorization', owner)
+        .expect(200)
+    ).body;
+  }
+  const report = await request(server)
+    .get(`${API}/migrations/${id}/report`)
+    .set('Authorization', owner)
+    .expect(200);
+  return { migration, report: report.body };
+}
+
 export { MiB };
