@@ -33,7 +33,13 @@ import { datasetMigrationModuleS3 } from './module';
 import { S3StorageBackend } from './S3StorageBackend';
 import { S3rverProcess, startS3rver } from './__testUtils__/s3rver';
 import { s3rverStorage } from './__testUtils__/helpers';
-import { API, dataset, fingerprintStore, seed } from './__testUtils__/e2e';
+import {
+  API,
+  dataset,
+  fingerprintStore,
+  runToEnd,
+  seed,
+} from './__testUtils__/e2e';
 
 jest.setTimeout(300_000);
 
@@ -56,47 +62,21 @@ async function run(
   target: string,
   verify?: VerifyMode,
 ): Promise<Run> {
-  const created = await request(server)
-    .post(`${API}/migrations`)
-    .set('Authorization', owner)
-    .send({
+  const { migration, report } = await runToEnd(
+    server,
+    {
       dataset: datasetRef,
       target: { location: target },
       ...(verify ? { options: { verify } } : {}),
-    });
-  expect(created.status).toBe(201);
-  const id = created.body.id as string;
-  await request(server)
-    .post(`${API}/migrations/${id}/approve`)
-    .set('Authorization', owner)
-    .send({})
-    .expect(200);
-  let migration: Migration = created.body;
-  const deadline = Date.now() + 120_000;
-  while (
-    !['succeeded', 'failed', 'rolled-back', 'cancelled'].includes(
-      migration.state,
-    ) &&
-    Date.now() < deadline
-  ) {
-    await new Promise(r => setTimeout(r, 100));
-    migration = (
-      await request(server)
-        .get(`${API}/migrations/${id}`)
-        .set('Authorization', owner)
-        .expect(200)
-    ).body;
-  }
+    },
+    120_000,
+  );
   const events = await request(server)
-    .get(`${API}/migrations/${id}/events`)
+    .get(`${API}/migrations/${migration.id}/events`)
     .query({ limit: 1000 })
     .set('Authorization', owner)
     .expect(200);
-  const report = await request(server)
-    .get(`${API}/migrations/${id}/report`)
-    .set('Authorization', owner)
-    .expect(200);
-  return { migration, report: report.body, events: events.body.items };
+  return { migration, report, events: events.body.items };
 }
 
 /** The object name of a JSON-API request to TARGET_BUCKET, if it is one. */

@@ -51,6 +51,19 @@ describe('transformFile (DuckDB)', () => {
   });
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
+  /** `dir/big.csv`: 5,000 orders, every 7th cancelled (714 filtered). */
+  function writeBigCsv() {
+    const lines = ['id,name,amount,created,status,internal'];
+    for (let i = 1; i <= 5000; i++) {
+      lines.push(
+        `${i},n${i},${i % 100}.5,2026-01-01T00:00:00Z,${
+          i % 7 === 0 ? 'cancelled' : 'open'
+        },x`,
+      );
+    }
+    fs.writeFileSync(path.join(dir, 'big.csv'), `${lines.join('\n')}\n`);
+  }
+
   async function rows(file: string, format: 'csv' | 'ndjson' | 'parquet') {
     const conn = await connect(db);
     const read = {
@@ -224,15 +237,7 @@ describe('transformFile (DuckDB)', () => {
   });
 
   it('samples the records with the smallest raw key hashes among the kept rows, whatever the object size', async () => {
-    const lines = ['id,name,amount,created,status,internal'];
-    for (let i = 1; i <= 5000; i++) {
-      lines.push(
-        `${i},n${i},${i % 100}.5,2026-01-01T00:00:00Z,${
-          i % 7 === 0 ? 'cancelled' : 'open'
-        },x`,
-      );
-    }
-    fs.writeFileSync(path.join(dir, 'big.csv'), `${lines.join('\n')}\n`);
+    writeBigCsv();
     const conn = await connect(db);
     const result = await transformFile(conn, {
       key: 'big.csv',
@@ -261,15 +266,7 @@ describe('transformFile (DuckDB)', () => {
   });
 
   it('without declared keys, samples random kept records, each mapped from its source row', async () => {
-    const lines = ['id,name,amount,created,status,internal'];
-    for (let i = 1; i <= 5000; i++) {
-      lines.push(
-        `${i},n${i},${i % 100}.5,2026-01-01T00:00:00Z,${
-          i % 7 === 0 ? 'cancelled' : 'open'
-        },x`,
-      );
-    }
-    fs.writeFileSync(path.join(dir, 'big.csv'), `${lines.join('\n')}\n`);
+    writeBigCsv();
     const { keys: _none, ...noKeys } = mapping;
     const conn = await connect(db);
     const run = async () =>
