@@ -1,8 +1,10 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import request from 'supertest';
 import { Readable } from 'node:stream';
 import {
+  mockCredentials,
   mockServices,
   startTestBackend,
   TestBackend,
@@ -22,10 +24,11 @@ import { S3StorageBackend } from './S3StorageBackend';
 import { S3rverProcess, startS3rver } from './__testUtils__/s3rver';
 import { s3Config, s3rverStorage } from './__testUtils__/helpers';
 import { overwriteS3rverObjectSync } from './__testUtils__/s3rverNames';
-import { dataset, runToEnd } from './__testUtils__/e2e';
+import { API, dataset, runToEnd } from './__testUtils__/e2e';
 
 jest.setTimeout(120_000);
 
+const owner = mockCredentials.user.header();
 const SOURCE = 'listed-source';
 const TARGET = 'listed-target';
 const COUNT = 40;
@@ -54,7 +57,7 @@ describe('S3 → S3, validated from one target listing per batch', () => {
     ]);
     proxy = await startFaultProxy(s3rver.endpoint);
     const seed = S3StorageBackend.fromConfig(s3Config(s3rver.endpoint));
-    for (const name of ['plain', 'tampered']) {
+    for (const name of ['plain', 'tampered', 'existing']) {
       const store = await seed.open(parseLocation(`s3://${SOURCE}/${name}`));
       for (let i = 0; i < COUNT; i++) {
         const data = Buffer.from(body(i));
@@ -63,6 +66,9 @@ describe('S3 → S3, validated from one target listing per batch', () => {
         });
       }
     }
+    // A target object the migration overwrites, between the batch's keys.
+    const target = await seed.open(parseLocation(`s3://${TARGET}/existing`));
+    await target.write(keyOf(20), Readable.from(['theirs']), { size: 6 });
     seed.destroy();
     backend = await startTestBackend({
       features: [
@@ -84,7 +90,7 @@ describe('S3 → S3, validated from one target listing per batch', () => {
           },
         }),
         catalogServiceMock.factory({
-          entities: ['plain', 'tampered'].map(name =>
+          entities: ['plain', 'tampered', 'existing'].map(name =>
             dataset(name, `s3://${SOURCE}/${name}`),
           ),
         }),
@@ -132,12 +138,11 @@ describe('S3 → S3, validated from one target listing per batch', () => {
       verify: { methods: { checksum: COUNT, full: 0 } },
     });
     expect(report.methods).toEqual({ 'checksum-md5': COUNT });
-    // The listing starts after the first key, which is the one HEAD; the
-    // copy stage's backup check HEADs every key before copying it.
-    const validation = seen.slice(
-      seen.findIndex(r => r === `LIST plain/${keyOf(0)}`),
-    );
-    expect(validation[0]).toBe(`LIST plain/${keyOf(0)}`);
+    // Validation: one listing after the first key, whose object is the one
+    // HEAD (the copy stage listed the same way for its backup check).
+    const listings = seen.filter(r => r === `LIST plain/${keyOf(0)}`);
+    expect(listings).toHaveLength(2);
+    const validation = seen.slice(seen.lastIndexOf(`LIST plain/${keyOf(0)}`));
     expect(validation.filter(r => r.startsWith('HEAD '))).toEqual([
       `HEAD plain/${keyOf(0)}`,
     ]);
@@ -145,8 +150,11 @@ describe('S3 → S3, validated from one target listing per batch', () => {
 
   it('finds an object replaced after the copy in the listing, and rolls back', async () => {
     const replaced = keyOf(17);
+    let listings = 0;
     onList = after => {
-      if (after !== `tampered/${keyOf(0)}`) return;
+      // The second listing from the first key: validation's (the first is
+      // the copy stage's backup check).
+      if (after !== `tampered/${keyOf(0)}` || ++listings !== 2) return;
       // Same size, other bytes: what the listing's ETag must reveal.
       overwriteS3rverObjectSync(
         s3rver.directory,
@@ -177,5 +185,51 @@ describe('S3 → S3, validated from one target listing per batch', () => {
     expect(
       seen.filter(r => r === `HEAD tampered/${replaced}`).length,
     ).toBeLessThanOrEqual(1);
+  });
+  it('decides the backups of a batch from one listing: the one existing object is backed up, and a rollback restores it', async () => {
+    const { migration } = await runToEnd(backend.server, {
+      dataset: 'resource:default/existing',
+      target: { location: `s3://${TARGET}/existing` },
+    });
+    expect(migration.state).toBe('succeeded');
+    // Before copying, one listing after the first key: a HEAD for the
+    // first key's backup check and one for the backup copy of the existing
+    // object, instead of a HEAD per object.
+    const copy = seen.slice(
+      seen.indexOf(`LIST existing/${keyOf(0)}`),
+      seen.lastIndexOf(`LIST existing/${keyOf(0)}`),
+    );
+    expect(copy[0]).toBe(`LIST existing/${keyOf(0)}`);
+    expect(copy.filter(r => r.startsWith('HEAD ')).sort()).toEqual([
+      `HEAD existing/${keyOf(0)}`,
+      `HEAD existing/${keyOf(20)}`,
+    ]);
+    await request(backend.server)
+      .post(`${API}/migrations/${migration.id}/rollback`)
+      .set('Authorization', owner)
+      .send({})
+      .expect(200);
+    let state = migration.state;
+    for (let i = 0; i < 300 && state !== 'rolled-back'; i++) {
+      await new Promise(r => setTimeout(r, 100));
+      state = (
+        await request(backend.server)
+          .get(`${API}/migrations/${migration.id}`)
+          .set('Authorization', owner)
+          .expect(200)
+      ).body.state;
+    }
+    expect(state).toBe('rolled-back');
+    // Exactly what was there before: the one object, as it was.
+    const check = S3StorageBackend.fromConfig(s3Config(s3rver.endpoint));
+    const target = await check.open(parseLocation(`s3://${TARGET}/existing`));
+    const left = [];
+    for await (const info of target.list()) left.push(info.key);
+    expect(left).toEqual([keyOf(20)]);
+    const restored = Buffer.concat(
+      await (await target.read(keyOf(20))).toArray(),
+    );
+    expect(restored.toString()).toBe('theirs');
+    check.destroy();
   });
 });

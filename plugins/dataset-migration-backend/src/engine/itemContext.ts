@@ -36,8 +36,9 @@ export interface ItemContext {
   /** Set by worker lanes: what copying a large object in parts needs. */
   parted?: PartedCopyContext;
   /**
-   * The target object as one listing of the batch's target found it
-   * (listedTargets.ts); validation then needs no `stat` of its own.
+   * The target object as one listing of the batch's target found it, or
+   * `null` when the listing went past its key (listedTargets.ts): the
+   * backup and the validation then need no `stat` of their own.
    */
   listed?: ListedTarget;
   signal: AbortSignal;
@@ -93,7 +94,9 @@ export async function transfer(
 export async function backUpOriginal(ctx: ItemContext): Promise<void> {
   const { item, target, backups, targetKey, signal } = ctx;
   if (item.hadOriginal !== null) return;
-  const existing = await target.stat(targetKey);
+  // The batch's listing may have told already (listedTargets.ts).
+  const existing =
+    ctx.listed !== undefined ? ctx.listed : await target.stat(targetKey);
   if (existing) {
     await transfer(target, targetKey, backups, targetKey, signal);
   }

@@ -4,8 +4,12 @@ import type {
 } from '@internal/backstage-plugin-dataset-migration-node';
 import type { ItemContext } from './itemContext';
 
-/** What one listing of the target said about an item's target object. */
-export type ListedTarget = ObjectInfo;
+/**
+ * What one listing of the target said about an item's target object: its
+ * info, or `null` when the listing went past its key without finding it
+ * (the object does not exist). Unset: the listing cannot tell.
+ */
+export type ListedTarget = ObjectInfo | null;
 
 /** At most this many listed objects per batch (others' keys in between). */
 const SLACK = 4;
@@ -14,49 +18,80 @@ const byUtf8 = (a: string, b: string) =>
   Buffer.compare(Buffer.from(a), Buffer.from(b));
 
 /**
- * Before a batch of validate items is verified by checksum, lists the
- * target once from the batch's first key instead of a `stat` per object
- * (S3: one ListObjectsV2 for up to 1,000 keys against a HEAD each; GCS
- * likewise). Only for targets and sources that list in key order, plain
- * copies, and the
- * `checksum` verify mode (or the default) or `none`; each entry whose object the
- * listing found gets it in `listed`. The others (the first key, which the
- * listing starts after; keys it did not reach; missing objects) are
- * `stat`ed as before, and so is a listed object without a checksum in
- * common with the source (S3 lists an ETag, not the CRC32C a HEAD gives).
- * A failed listing is not an error: every item falls back to its `stat`.
+ * Keys whose order is the same in UTF-8 bytes and in UTF-16 code units (no
+ * character from U+D800 up): only for those is a key the listing went past
+ * surely absent, whichever of the two orders a store lists in.
  */
-export async function listTargetsOfBatch(
-  entries: Array<{ ctx: ItemContext & { listed?: ListedTarget } }>,
-): Promise<void> {
-  const wanted = entries.filter(
-    ({ ctx }) =>
-      ctx.item.stage === 'validate' &&
-      !ctx.transform &&
-      ctx.target.capabilities.listsInKeyOrder &&
-      // Items are made in the order the source lists them: only then does
-      // a batch hold neighbouring keys (a local source's walk order spreads
-      // a batch over the whole target, and the listing finds few of them).
-      ctx.source.capabilities.listsInKeyOrder &&
-      (ctx.verify === 'none' ||
-        (ctx.verify !== 'full' &&
-          ctx.target.capabilities.checksums.length > 0)),
+const SAME_ORDER = /^[^\ud800-\uffff]*$/;
+
+type Listable = { ctx: ItemContext & { listed?: ListedTarget } };
+
+/** Whether one listing can stand in for the item's `stat` of its target. */
+function wantsListing({ ctx }: Listable): boolean {
+  const { item, target, source } = ctx;
+  if (ctx.transform) return false;
+  // Items are made in the order the source lists them: only then does a
+  // batch hold neighbouring keys (a local source's walk order spreads a
+  // batch over the whole target, and the listing finds few of them).
+  if (!target.capabilities.listsInKeyOrder) return false;
+  if (!source.capabilities.listsInKeyOrder) return false;
+  if (item.stage === 'copy') return item.hadOriginal === null;
+  if (item.stage !== 'validate') return false;
+  return (
+    ctx.verify === 'none' ||
+    (ctx.verify !== 'full' && target.capabilities.checksums.length > 0)
   );
-  // One listing per target store (a batch may hold several migrations).
-  const byStore = new Map<ObjectStore, typeof wanted>();
-  for (const entry of wanted) {
-    const list = byStore.get(entry.ctx.target) ?? [];
-    list.push(entry);
-    byStore.set(entry.ctx.target, list);
+}
+
+/**
+ * Before a lane works through a batch, lists the target once from the
+ * batch's first key instead of a `stat` per object (S3: one ListObjectsV2
+ * for the batch against a HEAD each; GCS likewise), on targets and sources
+ * that list in key order, for plain copies:
+ *
+ * - copy stage, before the backups: an object the listing found is backed
+ *   up; one it went past is absent (`null`: no backup, no `stat`);
+ * - validate stage, verifying by checksum (or the default) or by size: an
+ *   object the listing found needs no `stat` (unless it lists no checksum
+ *   in common with the source: S3 lists the ETag, not a HEAD's CRC32C).
+ *
+ * Every other item (the first key, which the listing starts after; keys it
+ * did not reach; keys with characters whose order stores disagree on)
+ * `stat`s as before, and so does every item when the listing fails.
+ */
+export async function listTargetsOfBatch(entries: Listable[]): Promise<void> {
+  // One listing per target store and stage (a batch may hold several).
+  const groups = new Map<string, Listable[]>();
+  const stores = new Map<ObjectStore, number>();
+  for (const entry of entries.filter(wantsListing)) {
+    const { target, item } = entry.ctx;
+    if (!stores.has(target)) stores.set(target, stores.size);
+    const id = `${stores.get(target)}:${item.stage}`;
+    groups.set(id, [...(groups.get(id) ?? []), entry]);
   }
-  for (const [store, group] of byStore) {
+  for (const group of groups.values()) {
     if (group.length < 2) continue;
     const keys = group.map(e => e.ctx.targetKey).sort(byUtf8);
     try {
-      const found = await listRange(store, keys, group[0].ctx.signal);
+      const { infos, through } = await listRange(
+        group[0].ctx.target,
+        keys,
+        group[0].ctx.signal,
+      );
       for (const { ctx } of group) {
-        const info = found.get(ctx.targetKey);
-        if (info) ctx.listed = info;
+        const key = ctx.targetKey;
+        const info = infos.get(key);
+        if (info) {
+          ctx.listed = info;
+        } else if (
+          ctx.item.stage === 'copy' &&
+          key !== keys[0] &&
+          SAME_ORDER.test(key) &&
+          (through === undefined ||
+            (SAME_ORDER.test(through) && byUtf8(key, through) <= 0))
+        ) {
+          ctx.listed = null;
+        }
       }
     } catch {
       // Each item stats its object instead.
@@ -65,15 +100,19 @@ export async function listTargetsOfBatch(
 }
 
 /**
- * The objects among `keys` (sorted) that one listing from the first key
+ * The objects among `keys` (sorted) that one listing after the first key
  * finds, until it passes the last key or has listed `keys.length * SLACK`
- * objects (other objects between the batch's keys).
+ * objects (other objects between the batch's keys). `through`: the last
+ * key the listing is known to have gone past (every key after the first
+ * and up to it that the listing did not find is absent); undefined when
+ * the listing ended, so no key after the first exists that it did not
+ * find.
  */
 async function listRange(
   store: ObjectStore,
   keys: string[],
   signal: AbortSignal,
-): Promise<Map<string, ObjectInfo>> {
+): Promise<{ infos: Map<string, ObjectInfo>; through?: string }> {
   const [first] = keys;
   const last = keys[keys.length - 1];
   const wanted = new Set(keys);
@@ -85,9 +124,9 @@ async function listRange(
     // Pages of about the batch: enough when no other object lies between.
     pageSizeHint: keys.length + 16,
   })) {
-    if (byUtf8(info.key, last) > 0) break;
+    if (byUtf8(info.key, last) > 0) return { infos, through: info.key };
     if (wanted.has(info.key)) infos.set(info.key, info);
-    if (++seen >= keys.length * SLACK) break;
+    if (++seen >= keys.length * SLACK) return { infos, through: info.key };
   }
-  return infos;
+  return { infos };
 }
