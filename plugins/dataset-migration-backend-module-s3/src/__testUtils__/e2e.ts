@@ -137,6 +137,31 @@ export interface MigrationRun {
 }
 
 /** Creates, approves and awaits a migration through the REST API. */
+/** Polls a migration until it ends (or the deadline passes). */
+async function awaitEnd(
+  server: Parameters<typeof request>[0],
+  created: Migration,
+  deadline: number,
+  intervalMs: number,
+): Promise<Migration> {
+  let migration = created;
+  while (
+    !['succeeded', 'failed', 'rolled-back', 'cancelled'].includes(
+      migration.state,
+    ) &&
+    Date.now() < deadline
+  ) {
+    await new Promise(r => setTimeout(r, intervalMs));
+    migration = (
+      await request(server)
+        .get(`${API}/migrations/${migration.id}`)
+        .set('Authorization', owner)
+        .expect(200)
+    ).body;
+  }
+  return migration;
+}
+
 export async function migrate(
   server: Parameters<typeof request>[0],
   datasetRef: string,
@@ -161,23 +186,12 @@ export async function migrate(
       .send({})
       .expect(200);
   }
-  let migration: Migration = created.body;
-  while (
-    !['succeeded', 'failed', 'rolled-back', 'cancelled'].includes(
-      migration.state,
-    )
-  ) {
-    if (Date.now() - started > timeoutMs) {
-      break;
-    }
-    await new Promise(r => setTimeout(r, 250));
-    migration = (
-      await request(server)
-        .get(`${API}/migrations/${id}`)
-        .set('Authorization', owner)
-        .expect(200)
-    ).body;
-  }
+  const migration = await awaitEnd(
+    server,
+    created.body,
+    started + timeoutMs,
+    250,
+  );
   const events: MigrationEvent[] = [];
   for (;;) {
     const page = await request(server)
@@ -230,22 +244,12 @@ export async function runToEnd(
     .set('Authorization', owner)
     .send({})
     .expect(200);
-  let migration: Migration = created.body;
-  const deadline = Date.now() + timeoutMs;
-  while (
-    !['succeeded', 'failed', 'rolled-back', 'cancelled'].includes(
-      migration.state,
-    ) &&
-    Date.now() < deadline
-  ) {
-    await new Promise(r => setTimeout(r, 100));
-    migration = (
-      await request(server)
-        .get(`${API}/migrations/${id}`)
-        .set('Authorization', owner)
-        .expect(200)
-    ).body;
-  }
+  const migration = await awaitEnd(
+    server,
+    created.body,
+    Date.now() + timeoutMs,
+    100,
+  );
   const report = await request(server)
     .get(`${API}/migrations/${id}/report`)
     .set('Authorization', owner)

@@ -103,7 +103,6 @@ for (const method of [
         : method === 'copyObject'
         ? args[2]
         : args[0];
-    sortedKeys.delete(bucket);
     try {
       return await original.apply(this, args);
     } finally {

@@ -60,21 +60,18 @@ function wantsListing({ ctx }: Listable): boolean {
  * `stat`s as before, and so does every item when the listing fails.
  */
 export async function listTargetsOfBatch(entries: Listable[]): Promise<void> {
-  // One listing per target store and stage (a batch may hold several).
-  const groups = new Map<string, Listable[]>();
-  const stores = new Map<ObjectStore, number>();
+  // One listing per target store (a batch may hold several migrations).
+  const groups = new Map<ObjectStore, Listable[]>();
   for (const entry of entries.filter(wantsListing)) {
-    const { target, item } = entry.ctx;
-    if (!stores.has(target)) stores.set(target, stores.size);
-    const id = `${stores.get(target)}:${item.stage}`;
-    groups.set(id, [...(groups.get(id) ?? []), entry]);
+    const { target } = entry.ctx;
+    groups.set(target, [...(groups.get(target) ?? []), entry]);
   }
-  for (const group of groups.values()) {
+  for (const [target, group] of groups) {
     if (group.length < 2) continue;
     const keys = group.map(e => e.ctx.targetKey).sort(byUtf8);
     try {
       const { infos, through } = await listRange(
-        group[0].ctx.target,
+        target,
         keys,
         group[0].ctx.signal,
       );

@@ -68,17 +68,18 @@ export async function transformItem(ctx: ItemContext): Promise<void> {
   const result = await ctx.transforms.withSpill(async (conn, spill) => {
     const spilled = spill.file(`source${EXT[sourceFormat]}`);
     const input = await objectFile(source, item.key, spilled, signal);
-    let read: { size: number; sha256: string } | undefined;
-    /** What was read must be the snapshot's object (else: drift). */
-    const checkRead = async () => {
-      read = await input.digest;
-      checkSize(item.key, item.size, read.size);
-      if (item.sourceSha256 && item.sourceSha256 !== read.sha256) {
-        throw new ConflictError(
-          `Source object '${item.key}' changed during the migration: the snapshot had sha256 ${item.sourceSha256}, the transform read ${read.sha256}`,
-        );
-      }
-    };
+    /** What was read, checked once to be the snapshot's object (else: drift). */
+    let checked: Promise<{ size: number; sha256: string }> | undefined;
+    const checkRead = () =>
+      (checked ??= input.digest.then(read => {
+        checkSize(item.key, item.size, read.size);
+        if (item.sourceSha256 && item.sourceSha256 !== read.sha256) {
+          throw new ConflictError(
+            `Source object '${item.key}' changed during the migration: the snapshot had sha256 ${item.sourceSha256}, the transform read ${read.sha256}`,
+          );
+        }
+        return read;
+      }));
     // A spilled copy is hashed already: a changed object stops here.
     if (input.file === spilled) await checkRead();
     const quarantineFile =
@@ -132,10 +133,8 @@ export async function transformItem(ctx: ItemContext): Promise<void> {
         const counts = await produce(temp, () => {
           hashed = settledLater(hashFile(temp, signal));
         });
-        filled = {
-          rows: counts,
-          ...(await (hashed ?? hashFile(temp, signal))),
-        };
+        // Set: a transform that returns has written its output.
+        filled = { rows: counts, ...(await hashed!) };
       });
       outcome = filled!;
     } else {
@@ -163,7 +162,7 @@ export async function transformItem(ctx: ItemContext): Promise<void> {
       output: { key: targetKey, sha256, size },
       sample: rows.sample,
     };
-    return { read: read!, stats };
+    return { read: await checkRead(), stats };
   });
 
   await ctx.save({

@@ -58,14 +58,12 @@ async function verifyByChecksum(ctx: ItemContext): Promise<boolean> {
   const { item, target } = ctx;
   // A store that keeps no checksum (local files) needs no stat to know.
   if (target.capabilities.checksums.length === 0) return false;
-  let info = ctx.listed ?? (await target.stat(item.key));
-  if (
-    ctx.listed &&
-    !commonChecksum(sourceChecksums(item), ctx.listed.checksums)
-  ) {
-    // Listings carry fewer checksums than a stat (S3: no CRC32C).
-    info = await target.stat(item.key);
-  }
+  // The batch's listing stands in for the stat when it lists a checksum in
+  // common (listings carry fewer than a stat: S3 lists no CRC32C).
+  const info =
+    ctx.listed && commonChecksum(sourceChecksums(item), ctx.listed.checksums)
+      ? ctx.listed
+      : await target.stat(item.key);
   if (!info) {
     await ctx.save({
       state: 'done',
