@@ -23,9 +23,7 @@ import {
   resolveKey,
 } from './paths';
 import { LocalPartedWrites } from './partedWrites';
-
-/** How many verified folders a store remembers (see `readyDirs`). */
-const READY_DIRS_LIMIT = 10_000;
+import { WritableFolders } from './writableFolders';
 
 const TEMP_MARKER = '.dm-tmp-';
 
@@ -124,7 +122,11 @@ export class LocalObjectStore implements ObjectStore {
     readonly rootDir: string,
     /** For a backup area: the folder the backend owns above `dir`. */
     private readonly ownedParent?: string,
-  ) {}
+  ) {
+    this.#folders = new WritableFolders(dir);
+  }
+
+  readonly #folders: WritableFolders;
 
   async *list(options?: { signal?: AbortSignal }): AsyncIterable<ObjectInfo> {
     // Lazily opened directories: memory is bounded by the depth of the tree.
@@ -205,51 +207,12 @@ export class LocalObjectStore implements ObjectStore {
   }
 
   /**
-   * Folders this store made (or found) for writes and checked, with the
-   * identity (device and inode) of the real folder that was checked to lie
-   * inside the dataset folder. Bounded; forgotten when it fills up.
+   * The path to write `key` to, its folders made and checked to lie inside
+   * the dataset folder (see {@link WritableFolders}). Parted writes use it
+   * too.
    */
-  private readonly readyDirs = new Map<string, { dev: number; ino: number }>();
-
-  /**
-   * The path to write `key` to, its folders made. No folder is made through
-   * a symlink that leaves the dataset folder. A racing process could swap a
-   * folder for a symlink at any time, so every write checks the key's folder
-   * again: one `stat` (one path walk in the kernel) must still find the very
-   * folder whose real path was checked; anything else (a symlink to another
-   * folder, a folder made anew) is checked again in full (`realpath`, one
-   * system call per path segment, which cost 2.5 s per 10,000 small writes).
-   * A symlink at the key itself is replaced by the rename, never written
-   * through. (Parted writes use it too.)
-   */
-  async writablePath(key: string): Promise<string> {
-    const full = keyPath(this.dir, key);
-    const parent = path.dirname(full);
-    const known = this.readyDirs.get(parent);
-    if (known) {
-      const now = await fs.stat(parent).catch(e => {
-        // Removed since (a rollback removes emptied folders): make it again.
-        if (e?.code === 'ENOENT' || e?.code === 'ENOTDIR') return undefined;
-        throw e;
-      });
-      if (now?.dev === known.dev && now.ino === known.ino) return full;
-      this.readyDirs.delete(parent);
-    }
-    await resolveKey(this.dir, key);
-    await fs.mkdir(parent, { recursive: true });
-    // The folders just created could not be symlinks, but a racing process
-    // could have swapped one in; check again before writing through them.
-    const before = await fs.stat(parent);
-    const real = await fs.realpath(parent);
-    assertRealInside(this.dir, key, real);
-    // Remembered only when the path and the real folder checked are the
-    // same folder on both sides of the check (no swap in between).
-    const checked = await fs.stat(real);
-    if (before.dev === checked.dev && before.ino === checked.ino) {
-      if (this.readyDirs.size >= READY_DIRS_LIMIT) this.readyDirs.clear();
-      this.readyDirs.set(parent, { dev: checked.dev, ino: checked.ino });
-    }
-    return full;
+  writablePath(key: string): Promise<string> {
+    return this.#folders.pathFor(key);
   }
 
   /**
