@@ -205,6 +205,18 @@ export interface Config {
        * @default the system temp folder
        */
       spillDirectory?: string;
+      /**
+       * A CSV or NDJSON object larger than two parts of this many MiB is
+       * transformed in parts: cut at record ends, each part transformed by
+       * whichever worker of any replica claims it, staged in the backup
+       * area, and assembled into the target object (Parquet row groups under
+       * one rewritten footer). Memory then stays at what one part needs,
+       * and the parts of one object run in parallel. 0 transforms every
+       * object whole.
+       *
+       * @default 128
+       */
+      partMiB?: number;
     };
 
     /** How validation may verify the objects a migration copied. */

@@ -28,7 +28,17 @@ export interface ObjectPart extends PartRange {
   /** CRC32C (hex) of the bytes written, once written. */
   crc32c?: string;
   lastError?: string;
+  /**
+   * A transformed part (engine/transformParts.ts): bytes of the source's
+   * start (its CSV header) read before the part's range.
+   */
+  prefix: number;
+  /** A transformed part's outcome (JSON), once written. */
+  result?: string;
 }
+
+/** A part to create: its range, and the prefix a transformed part reads first. */
+export type NewPart = PartRange & { prefix?: number; sha256?: string };
 
 /** A part leased to a worker, with what it needs to write it. */
 export interface ClaimedPart extends ObjectPart {
@@ -54,6 +64,8 @@ interface DbPartRow {
   sha256: string | null;
   crc32c: string | null;
   last_error: string | null;
+  prefix_size: DbBigInt;
+  result: string | null;
 }
 
 function fromRow(row: DbPartRow): ObjectPart {
@@ -70,6 +82,8 @@ function fromRow(row: DbPartRow): ObjectPart {
     sha256: optStr(row.sha256),
     crc32c: optStr(row.crc32c),
     lastError: optStr(row.last_error),
+    prefix: num(row.prefix_size ?? 0),
+    result: optStr(row.result),
   };
 }
 
@@ -121,7 +135,7 @@ export class PartStore {
     item: WorkItem,
     owner: string,
     uploadId: string,
-    parts: PartRange[],
+    parts: NewPart[],
   ): Promise<boolean> {
     return this.knex.transaction(async trx => {
       const updated = await trx('dm_work_items')
@@ -139,6 +153,8 @@ export class PartStore {
             size: p.size,
             state: 'pending',
             attempts: 0,
+            prefix_size: p.prefix ?? 0,
+            sha256: p.sha256 ?? null,
           })),
         );
       }
@@ -244,7 +260,12 @@ export class PartStore {
   async finish(
     id: number,
     owner: string,
-    written: { token: string; sha256: string; crc32c: string },
+    written: {
+      token: string;
+      sha256: string;
+      crc32c?: string;
+      result?: string;
+    },
   ): Promise<boolean> {
     const n = await this.knex('dm_parts')
       .where({ id, lease_owner: owner, state: 'running' })
@@ -252,7 +273,8 @@ export class PartStore {
         state: 'done',
         token: written.token,
         sha256: written.sha256,
-        crc32c: written.crc32c,
+        crc32c: written.crc32c ?? null,
+        result: written.result ?? null,
         lease_owner: null,
         lease_expires_at: null,
         last_error: null,

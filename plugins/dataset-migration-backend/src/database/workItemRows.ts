@@ -64,6 +64,8 @@ export interface ItemTransformStats {
   /** The file the transform wrote, as written to the target. */
   output: { key: string; sha256: string; size: number };
   sample: TransformSample;
+  /** How many parts it was transformed in, when more than one. */
+  parts?: number;
   /** Filled by the validate stage. */
   check?: {
     rows: number;

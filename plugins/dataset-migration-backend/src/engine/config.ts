@@ -58,6 +58,11 @@ export interface EngineConfig {
     memoryLimit: string;
     /** Where objects are spilled for DuckDB (and where it spills itself). */
     spillDirectory?: string;
+    /**
+     * A CSV or NDJSON object larger than two of these is transformed in
+     * parts (engine/transformParts.ts); 0: always whole.
+     */
+    partBytes: number;
   };
   /** How validation may verify objects (see verifyMode.ts). */
   validation: ValidationConfig;
@@ -183,9 +188,16 @@ function readTransformConfig(c: Config | undefined): EngineConfig['transform'] {
       `datasetMigration.transform.memoryLimit must be a size such as '512MB' or '2GiB', not '${memoryLimit}'`,
     );
   }
+  const partMiB = c?.getOptionalNumber('transform.partMiB') ?? 128;
+  if (!Number.isFinite(partMiB) || partMiB < 0) {
+    throw new Error(
+      'datasetMigration.transform.partMiB must be a number ≥ 0 (0: never in parts)',
+    );
+  }
   return {
     threads,
     memoryLimit,
     spillDirectory: c?.getOptionalString('transform.spillDirectory'),
+    partBytes: Math.round(partMiB * 1024 * 1024),
   };
 }

@@ -9,6 +9,7 @@ import {
 import { copyInParts, planParts } from './partedCopy';
 import { removeTemporaryFiles } from './tempFiles';
 import { transformItem } from './transform';
+import { transformInParts, transformsInParts } from './transformParts';
 
 /**
  * Copies one source object to the target. Before the first write to a key
@@ -18,7 +19,11 @@ import { transformItem } from './transform';
  */
 export async function copyItem(ctx: ItemContext): Promise<void> {
   if (ctx.transform) {
-    await transformItem(ctx);
+    const inParts =
+      ctx.parted &&
+      transformsInParts(ctx) &&
+      (await transformInParts(ctx, ctx.parted));
+    if (!inParts) await transformItem(ctx);
     return;
   }
   const { item, source, target, signal } = ctx;

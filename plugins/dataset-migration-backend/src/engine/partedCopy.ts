@@ -9,15 +9,10 @@ import {
   type PartedWrites,
   type PartRange,
 } from '@internal/backstage-plugin-dataset-migration-node';
-import type { ClaimedPart } from '../database/PartStore';
+import type { ClaimedPart, ObjectPart } from '../database/PartStore';
 import type { WorkItem } from '../database/WorkItemStore';
 import { backoffDelay } from './backoff';
-import {
-  AbandonedError,
-  type EngineContext,
-  type MigrationStores,
-  type StoreCache,
-} from './context';
+import type { EngineContext, MigrationStores } from './context';
 import {
   checkSize,
   errorMessage,
@@ -140,7 +135,7 @@ async function stillCopying(engine: EngineContext, item: WorkItem) {
  * at different times, maybe by different replicas, so a change in between
  * would assemble pieces of two versions.
  */
-async function checkSourceUnchanged(ctx: ItemContext) {
+export async function checkSourceUnchanged(ctx: ItemContext) {
   const { item, source } = ctx;
   const now = await source.stat(item.key);
   if (!now) {
@@ -173,7 +168,7 @@ export async function copyInParts(
 ): Promise<void> {
   const { item, target, signal } = ctx;
   const { engine } = parted;
-  const { stores, workerId, config } = engine;
+  const { stores, workerId } = engine;
   const writes = target.parts!;
   let uploadId = item.uploadId;
   if (uploadId) {
@@ -188,36 +183,9 @@ export async function copyInParts(
     item.uploadId = uploadId;
     parted.partsCreated();
   }
-  for (;;) {
-    engine.assertAlive();
-    const [part] = await stores.parts.claim(
-      workerId,
-      config.leaseMs,
-      1,
-      item.id,
-    );
-    if (part) {
-      await copyPart(engine, ctx, part);
-      continue;
-    }
-    const counts = await stores.parts.counts(item.id);
-    if (counts.failed > 0) {
-      const failed = (await stores.parts.list(item.id)).find(
-        p => p.state === 'failed',
-      );
-      throw new Error(
-        `Part ${failed?.number} of ${ranges.length} of '${item.key}' failed: ${failed?.lastError}`,
-      );
-    }
-    if (counts.pending + counts.running === 0) break;
-    if (!(await stillCopying(engine, item))) {
-      throw new ItemReleasedError(
-        `Migration ${item.migrationId} stopped copying`,
-      );
-    }
-    await sleep(PART_WAIT_MS, undefined, { signal: engine.signal });
-  }
-  const parts = await stores.parts.list(item.id);
+  const parts = await awaitParts(ctx, parted, part =>
+    copyPart(engine, ctx, part),
+  );
   await checkSourceUnchanged(ctx);
   const crc = crc32cOfParts(parts);
   if (item.sourceCrc32c && crc && crc !== item.sourceCrc32c) {
@@ -252,15 +220,71 @@ export async function copyInParts(
 }
 
 /**
- * Writes one claimed part (source byte range → target part), hashing it,
- * under a heartbeat of its lease; records it written, or its failure (retried
- * with backoff while retryable and attempts remain, else failed, which fails
- * the object's copy). Throws only when this replica abandons its work.
+ * The holding lane's part of a parted item: writes the item's parts it can
+ * claim (with `write`), while idle lanes of every replica claim others
+ * (WorkerPool), and waits for theirs. Returns the parts once all are done;
+ * throws when one failed for good or the migration stopped copying.
  */
-export async function copyPart(
+export async function awaitParts(
+  ctx: ItemContext,
+  parted: PartedCopyContext,
+  write: (part: ClaimedPart) => Promise<void>,
+): Promise<ObjectPart[]> {
+  const { item } = ctx;
+  const { engine } = parted;
+  const { stores, workerId, config } = engine;
+  for (;;) {
+    engine.assertAlive();
+    const [part] = await stores.parts.claim(
+      workerId,
+      config.leaseMs,
+      1,
+      item.id,
+    );
+    if (part) {
+      await write(part);
+      continue;
+    }
+    const counts = await stores.parts.counts(item.id);
+    if (counts.failed > 0) {
+      const failed = (await stores.parts.list(item.id)).find(
+        p => p.state === 'failed',
+      );
+      throw new Error(
+        `Part ${failed?.number} of ${
+          counts.pending + counts.running + counts.done + counts.failed
+        } of '${item.key}' failed: ${failed?.lastError}`,
+      );
+    }
+    if (counts.pending + counts.running === 0) break;
+    if (!(await stillCopying(engine, item))) {
+      throw new ItemReleasedError(
+        `Migration ${item.migrationId} stopped copying`,
+      );
+    }
+    await sleep(PART_WAIT_MS, undefined, { signal: engine.signal });
+  }
+  return stores.parts.list(item.id);
+}
+
+/** What a written part records (PartStore.finish). */
+export interface FinishedPart {
+  token: string;
+  sha256: string;
+  crc32c?: string;
+  result?: string;
+}
+
+/**
+ * Does one claimed part with `work` under a heartbeat of its lease; records
+ * it done, or its failure (retried with backoff while retryable and attempts
+ * remain, else failed, which fails the object). Throws only when this
+ * replica abandons its work.
+ */
+export async function leasedPart(
   engine: EngineContext,
-  stores: Pick<MigrationStores, 'source' | 'target'>,
   part: ClaimedPart,
+  work: () => Promise<FinishedPart>,
 ): Promise<void> {
   const { workerId, config } = engine;
   const heartbeat = setInterval(() => {
@@ -276,32 +300,9 @@ export async function copyPart(
       );
   }, config.leaseMs / 3);
   try {
-    const body = await stores.source.read(part.key, {
-      start: part.offset,
-      end: part.offset + part.size - 1,
-    });
-    const hashing = new HashingStream(['sha256', 'crc32c']);
-    body.on('error', e => hashing.destroy(e));
-    const written = await stores.target
-      .parts!.writePart(part.key, part.uploadId, part, body.pipe(hashing), {
-        signal: engine.signal,
-      })
-      .catch(e => {
-        body.destroy();
-        throw e;
-      });
-    if (written.size !== part.size) {
-      throw new Error(
-        `Part ${part.number} of '${part.key}' stored ${written.size} bytes, expected ${part.size}`,
-      );
-    }
+    const finished = await work();
     engine.assertAlive();
-    const digests = hashing.digests();
-    await engine.stores.parts.finish(part.id, workerId, {
-      token: written.token,
-      sha256: digests.sha256!,
-      crc32c: digests.crc32c!,
-    });
+    await engine.stores.parts.finish(part.id, workerId, finished);
   } catch (e) {
     if (engine.signal.aborted) throw e;
     const attempts = part.attempts + 1;
@@ -322,34 +323,37 @@ export async function copyPart(
   }
 }
 
-/**
- * A part an idle lane claimed (WorkerPool): opens its migration's stores,
- * records a take-over from a replica whose lease expired, and writes it.
- * Its outcome is recorded on the part; only a failure to record it is
- * logged, and nothing once this replica abandons its work. Returns whether
- * the part was attempted.
- */
-export async function writeClaimedPart(
+/** Writes one claimed part: source byte range → target part, hashed. */
+export async function copyPart(
   engine: EngineContext,
-  cache: StoreCache,
+  stores: Pick<MigrationStores, 'source' | 'target'>,
   part: ClaimedPart,
-  recordTakeover: () => Promise<void>,
-): Promise<boolean> {
-  try {
-    const opened = await cache.getById(part.migrationId, () =>
-      engine.stores.migrations.get(part.migrationId),
-    );
-    if (!opened) return false;
-    if (part.reclaimedFrom) await recordTakeover();
-    await copyPart(engine, opened, part);
-    return true;
-  } catch (e) {
-    if (e instanceof AbandonedError || engine.signal.aborted) return false;
-    engine.logger.warn(
-      `Could not record part ${part.number} of '${part.key}': ${errorMessage(
-        e,
-      )}`,
-    );
-    return false;
-  }
+): Promise<void> {
+  await leasedPart(engine, part, async () => {
+    const body = await stores.source.read(part.key, {
+      start: part.offset,
+      end: part.offset + part.size - 1,
+    });
+    const hashing = new HashingStream(['sha256', 'crc32c']);
+    body.on('error', e => hashing.destroy(e));
+    const written = await stores.target
+      .parts!.writePart(part.key, part.uploadId, part, body.pipe(hashing), {
+        signal: engine.signal,
+      })
+      .catch(e => {
+        body.destroy();
+        throw e;
+      });
+    if (written.size !== part.size) {
+      throw new Error(
+        `Part ${part.number} of '${part.key}' stored ${written.size} bytes, expected ${part.size}`,
+      );
+    }
+    const digests = hashing.digests();
+    return {
+      token: written.token,
+      sha256: digests.sha256!,
+      crc32c: digests.crc32c!,
+    };
+  });
 }

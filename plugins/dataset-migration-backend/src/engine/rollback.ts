@@ -4,6 +4,7 @@ import type { EngineContext, StoreCache } from './context';
 import { ItemContext, transfer } from './itemContext';
 import { removeTemporaryFiles } from './tempFiles';
 import { changeState } from './transitions';
+import { isTransformUpload, removeStagedParts } from './transformParts';
 
 /**
  * Undoes one object: restores the backed-up original, or deletes what the
@@ -12,7 +13,10 @@ import { changeState } from './transitions';
  */
 export async function rollbackItem(ctx: ItemContext): Promise<void> {
   const { item, target, backups, targetKey, signal } = ctx;
-  if (item.uploadId && item.copyMethod !== 'parts') {
+  if (isTransformUpload(item.uploadId)) {
+    // A transform in parts: its staged outputs are no longer needed.
+    await removeStagedParts(ctx);
+  } else if (item.uploadId && item.copyMethod !== 'parts') {
     // A copy in parts that never completed: its parts are discarded.
     await target.parts?.abort(targetKey, item.uploadId);
   }

@@ -38,7 +38,7 @@ export function quarantineKey(key: string): string {
   return `${QUARANTINE_FOLDER}/${key}.ndjson`;
 }
 
-const EXT: Record<TabularFormat, string> = {
+export const EXT: Record<TabularFormat, string> = {
   csv: '.csv',
   ndjson: '.ndjson',
   parquet: '.parquet',

@@ -22,6 +22,8 @@ export class TransformTally {
   private schemaMismatched = 0;
   private rowsMismatched = 0;
   private copied = 0;
+  /** Objects transformed in parts (engine/transformParts.ts). */
+  private inParts = 0;
   private readonly badRows: NonNullable<TransformValidation['badRows']> = [];
 
   add(item: WorkItem) {
@@ -37,6 +39,7 @@ export class TransformTally {
         rows: stats.badRows.map(r => r.row),
       });
     }
+    if ((stats.parts ?? 1) > 1) this.inParts += 1;
     const expected = stats.sourceRows - stats.filtered - stats.bad;
     this.rows.source += stats.sourceRows;
     this.rows.filtered += stats.filtered;
@@ -92,6 +95,11 @@ export class TransformTally {
         targetFormat === 'parquet'
           ? 'Schema: the Parquet columns and types were compared with the mapping’s target schema.'
           : `Schema: the ${targetFormat} columns were compared with the mapping’s target schema, and every value read back with its target type (a value the type cannot hold fails).`,
+        ...(this.inParts > 0
+          ? [
+              `${this.inParts} large object(s) were transformed in parts cut at record ends and assembled into one target object: their row counts are the parts' added up, their bad rows are numbered in the whole object, and their sampled records are the ${perObject} with the smallest hash of the ${keys} among the parts' samples.`,
+            ]
+          : []),
         ...(this.copied > 0
           ? [
               `${this.copied} object(s) not in ${sourceFormat} were copied as they are and compared by sha256.`,

@@ -14,6 +14,7 @@ import type { EngineContext, StoreCache } from './context';
 import { ItemContext } from './itemContext';
 import { partsDigestOf } from './partedCopy';
 import { QUARANTINE_FOLDER, validateTransformedItem } from './transform';
+import { removeStagedParts } from './transformParts';
 import { describeTransformLayers, TransformTally } from './transformReport';
 import { commonChecksum, sourceChecksums } from './verifyMode';
 
@@ -27,6 +28,7 @@ import { commonChecksum, sourceChecksums } from './verifyMode';
 export async function validateItem(ctx: ItemContext): Promise<void> {
   if (ctx.transform) {
     await validateTransformedItem(ctx);
+    await removeStagedParts(ctx);
     return;
   }
   if (ctx.verify === 'none') {

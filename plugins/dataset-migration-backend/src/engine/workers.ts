@@ -1,7 +1,7 @@
 import type { DriverTakeover } from '../database/MigrationStore';
 import type { WorkItem } from '../database/WorkItemStore';
 import type { ClaimedPart } from '../database/PartStore';
-import { writeClaimedPart } from './partedCopy';
+import { writeClaimedPart } from './claimedParts';
 import { AbandonedError, EngineContext, StoreCache } from './context';
 import { DRIVEN_STATES, driveMigration } from './driver';
 import v8 from 'node:v8';
@@ -353,7 +353,7 @@ export class WorkerPool {
       );
   }
 
-  /** One lane writes one part of a large object (partedCopy.ts). */
+  /** One lane writes one part of a large object (claimedParts.ts). */
   private async processPart(part: ClaimedPart) {
     const { workerId } = this.ctx;
     const attempted = await writeClaimedPart(this.ctx, this.cache, part, () =>

@@ -6,8 +6,7 @@ import { literal } from './sql';
 const EMPTY = '(empty)';
 
 function option(value: unknown): string {
-  const text = value === null || value === undefined ? '' : String(value);
-  return literal(text === EMPTY ? '' : text);
+  return literal(text(value));
 }
 
 /**
@@ -21,13 +20,7 @@ export async function sniffCsv(
   conn: DuckDBConnection,
   file: string,
 ): Promise<{ from: string; schema: SchemaColumn[] }> {
-  const reader = await conn.runAndReadAll(
-    `SELECT Delimiter, Quote, Escape, NewLineDelimiter, SkipRows, Comment, Columns
-       FROM sniff_csv(${literal(
-         file,
-       )}, header = true, all_varchar = true, allow_quoted_nulls = false)`,
-  );
-  const [row] = reader.getRowObjectsJson();
+  const row = await sniffRow(conn, file);
   const columns = (row.Columns as Array<{ name: string }>).map(c => ({
     name: String(c.name),
     type: 'VARCHAR',
@@ -44,4 +37,39 @@ export async function sniffCsv(
     .map(c => `${literal(c.name)}: 'VARCHAR'`)
     .join(', ')}}, allow_quoted_nulls = false)`;
   return { from, schema: columns };
+}
+
+async function sniffRow(conn: DuckDBConnection, file: string) {
+  const reader = await conn.runAndReadAll(
+    `SELECT Delimiter, Quote, Escape, NewLineDelimiter, SkipRows, Comment, Columns
+       FROM sniff_csv(${literal(
+         file,
+       )}, header = true, all_varchar = true, allow_quoted_nulls = false)`,
+  );
+  return reader.getRowObjectsJson()[0];
+}
+
+function text(value: unknown): string {
+  const t = value === null || value === undefined ? '' : String(value);
+  return t === EMPTY ? '' : t;
+}
+
+/**
+ * Why a CSV file's dialect does not allow cutting it at record ends found
+ * by counting double quotes (recordEnds.ts), or undefined when it does:
+ * quotes other than `"`, an escape other than a doubled quote, comment
+ * lines or skipped rows before the header.
+ */
+export async function uncuttableCsvDialect(
+  conn: DuckDBConnection,
+  file: string,
+): Promise<string | undefined> {
+  const row = await sniffRow(conn, file);
+  const quote = text(row.Quote);
+  const escape = text(row.Escape);
+  if (quote !== '' && quote !== '"') return `its quote is ${quote}`;
+  if (escape !== '' && escape !== quote) return `its escape is ${escape}`;
+  if (text(row.Comment) !== '') return 'it has comment lines';
+  if (Number(row.SkipRows ?? 0) > 0) return 'rows before its header';
+  return undefined;
 }

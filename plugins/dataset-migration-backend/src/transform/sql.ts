@@ -289,10 +289,10 @@ export function outputColumn(col: SchemaColumn, format: TabularFormat): string {
 }
 
 /** COPY options of a target format. */
-export function copyOptions(format: TabularFormat): string {
+export function copyOptions(format: TabularFormat, header = true): string {
   switch (format) {
     case 'csv':
-      return `(FORMAT csv, HEADER true)`;
+      return `(FORMAT csv, HEADER ${header})`;
     case 'ndjson':
       return `(FORMAT json)`;
     default:

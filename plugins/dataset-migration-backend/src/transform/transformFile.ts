@@ -145,6 +145,11 @@ export interface TransformFileOptions {
    * pass reads the source: work on the output (hashing it) can overlap it.
    */
   onWritten?: () => void;
+  /**
+   * CSV output: whether it starts with a header line (default true; a part
+   * after the first is appended to the first's output without one).
+   */
+  header?: boolean;
 }
 
 function sameSchema(a: SchemaColumn[], b: SchemaColumn[]) {
@@ -200,6 +205,7 @@ export async function transformFile(
       ', ',
     )} FROM ${from} WHERE ${kept})) TO ${literal(options.output)} ${copyOptions(
       options.targetFormat,
+      options.header,
     )}`,
   );
   const written = Number(copied.getRows()[0]?.[0] ?? 0);

@@ -147,6 +147,11 @@ export class WrappingBackend implements StorageBackend {
       md5For?: (key: string) => boolean;
       /** Hide the store's parted writes (large objects in one stream). */
       noParts?: boolean;
+      /** Called as each read starts; a returned promise holds it, a thrown error fails it. */
+      onRead?: (
+        key: string,
+        range: { start: number; end?: number } | undefined,
+      ) => void | Promise<unknown>;
       /**
        * Called as each part write starts (1-based attempt per part); a
        * returned promise holds it, a thrown error fails it.
@@ -221,7 +226,10 @@ export class WrappingBackend implements StorageBackend {
           }
         : o => store.list(o),
       stat: async k => withMd5(await store.stat(k)),
-      read: (k, r) => store.read(k, r),
+      read: async (k, r) => {
+        await opts.onRead?.(k, r);
+        return store.read(k, r);
+      },
       delete: k => store.delete(k),
       captureRootState: store.captureRootState?.bind(store),
       removeEmptyRoot: store.removeEmptyRoot?.bind(store),
