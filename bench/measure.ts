@@ -60,17 +60,26 @@ export function timedBackend<B extends { open(loc: any): Promise<any> }>(
     ...backend,
     open: async (loc: any) => {
       const store = await backend.open(loc);
-      return Object.assign(Object.create(store), {
-        read: async (key: string, ...rest: unknown[]) => {
-          const start = Date.now();
-          const body = await store.read(key, ...rest);
-          body.once('close', () =>
-            spans.push({ label: 'store read + hash', start, end: Date.now() }),
-          );
-          return body;
+      const timedRead = async (key: string, ...rest: unknown[]) => {
+        const start = Date.now();
+        const body = await store.read(key, ...rest);
+        body.once('close', () =>
+          spans.push({ label: 'store read + hash', start, end: Date.now() }),
+        );
+        return body;
+      };
+      const timedWrite = (key: string, body: any, opts: any) =>
+        timed('store write + hash', store.write(key, body, opts));
+      // A proxy, not Object.create: the engine still sees the store's class
+      // (a local store is written in place) and its methods run on the
+      // store itself (private fields).
+      return new Proxy(store, {
+        get(target, prop) {
+          if (prop === 'read') return timedRead;
+          if (prop === 'write') return timedWrite;
+          const value = Reflect.get(target, prop, target);
+          return typeof value === 'function' ? value.bind(target) : value;
         },
-        write: (key: string, body: any, opts: any) =>
-          timed('store write + hash', store.write(key, body, opts)),
       });
     },
   };

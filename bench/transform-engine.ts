@@ -15,6 +15,7 @@
  *
  *   BENCH_REPEAT=n     each case's fastest of n runs (and its highest VmHWM)
  *   BENCH_CASES=a,b    only those cases
+ *   BENCH_PART_MIB=n   the engine's transform.partMiB (0: every object whole)
  *
  * Profile one case on a generated <dir>/src/orders.csv with
  *   node --cpu-prof -r @backstage/cli/config/nodeTransform.cjs \
@@ -46,6 +47,8 @@ import {
 const THREADS = 2;
 const MEMORY_LIMIT = process.env.BENCH_MEMORY_LIMIT ?? '256MB';
 const REPEAT = Number(process.env.BENCH_REPEAT ?? 1);
+/** datasetMigration.transform.partMiB for the engine cases (default: the engine's). */
+const PART_MIB = process.env.BENCH_PART_MIB;
 const ALL_CASES = [
   'csv-parse-stringify',
   'duckdb-parquet',
@@ -125,6 +128,7 @@ async function throughEngine(base: string, name: CaseName): Promise<Result> {
       transform: {
         memoryLimit: MEMORY_LIMIT,
         spillDirectory: path.join(base, 'spill'),
+        ...(PART_MIB !== undefined && { partMiB: Number(PART_MIB) }),
       },
     },
   });

@@ -63,6 +63,8 @@ export interface EngineConfig {
      * parts (engine/transformParts.ts); 0: always whole.
      */
     partBytes: number;
+    /** DuckDB jobs this replica runs at once (TransformRuntime.job). */
+    jobs: number;
   };
   /** How validation may verify objects (see verifyMode.ts). */
   validation: ValidationConfig;
@@ -188,7 +190,11 @@ function readTransformConfig(c: Config | undefined): EngineConfig['transform'] {
       `datasetMigration.transform.memoryLimit must be a size such as '512MB' or '2GiB', not '${memoryLimit}'`,
     );
   }
-  const partMiB = c?.getOptionalNumber('transform.partMiB') ?? 128;
+  const jobs = c?.getOptionalNumber('transform.jobs') ?? 2;
+  if (!Number.isInteger(jobs) || jobs < 1) {
+    throw new Error('datasetMigration.transform.jobs must be an integer ≥ 1');
+  }
+  const partMiB = c?.getOptionalNumber('transform.partMiB') ?? 1024;
   if (!Number.isFinite(partMiB) || partMiB < 0) {
     throw new Error(
       'datasetMigration.transform.partMiB must be a number ≥ 0 (0: never in parts)',
@@ -199,5 +205,6 @@ function readTransformConfig(c: Config | undefined): EngineConfig['transform'] {
     memoryLimit,
     spillDirectory: c?.getOptionalString('transform.spillDirectory'),
     partBytes: Math.round(partMiB * 1024 * 1024),
+    jobs,
   };
 }

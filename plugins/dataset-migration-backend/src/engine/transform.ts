@@ -92,22 +92,26 @@ export async function transformItem(ctx: ItemContext): Promise<void> {
      * object before anything reaches the target.
      */
     const produce = async (output: string, onWritten?: () => void) => {
-      const counts = await transformFile(conn, {
-        input: input.file,
-        sourceFormat,
-        output,
-        targetFormat,
-        mapping,
-        expectedSchema: transform.sourceSchema,
-        quarantineFile,
-        key: item.key,
-        sampleSize: mapping.sampleSize ?? DEFAULT_SAMPLE_SIZE,
-        onWritten,
-      }).catch(async e => {
-        // A changed object explains a failed transform best.
-        await checkRead();
-        throw e;
-      });
+      const counts = await ctx.transforms
+        .job(() =>
+          transformFile(conn, {
+            input: input.file,
+            sourceFormat,
+            output,
+            targetFormat,
+            mapping,
+            expectedSchema: transform.sourceSchema,
+            quarantineFile,
+            key: item.key,
+            sampleSize: mapping.sampleSize ?? DEFAULT_SAMPLE_SIZE,
+            onWritten,
+          }),
+        )
+        .catch(async e => {
+          // A changed object explains a failed transform best.
+          await checkRead();
+          throw e;
+        });
       await checkRead();
       // Read in place (a local source): what DuckDB read is what was hashed.
       await input.assertUnchanged();
@@ -206,12 +210,14 @@ export async function validateTransformedItem(ctx: ItemContext): Promise<void> {
     // A target read in place is hashed while DuckDB checks it.
     const [digest, checked] = await Promise.allSettled([
       file.digest,
-      checkTarget(conn, {
-        file: file.file,
-        format: transform.targetFormat,
-        schema: transform.targetSchema,
-        sample: stats.sample,
-      }),
+      ctx.transforms.job(() =>
+        checkTarget(conn, {
+          file: file.file,
+          format: transform.targetFormat,
+          schema: transform.targetSchema,
+          sample: stats.sample,
+        }),
+      ),
     ]);
     if (digest.status === 'rejected') throw digest.reason;
     const read = digest.value;

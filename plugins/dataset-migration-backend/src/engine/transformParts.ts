@@ -222,25 +222,29 @@ export async function transformPart(
         mapping.badRows === 'quarantine'
           ? spill.file('quarantine.ndjson')
           : undefined;
-      const counts = await transformFile(conn, {
-        input,
-        sourceFormat,
-        output,
-        targetFormat,
-        mapping,
-        expectedSchema: transform.sourceSchema,
-        quarantineFile,
-        key: part.key,
-        sampleSize: mapping.sampleSize ?? DEFAULT_SAMPLE_SIZE,
-        header: part.number === 1,
-      }).catch(e => {
-        if (e instanceof BadRowsError) {
-          throw new BadRowsError(
-            `${e.message} (part ${part.number}: rows are numbered from the part's first row, byte ${part.offset} of the object)`,
-          );
-        }
-        throw e;
-      });
+      const counts = await engine.transforms
+        .job(() =>
+          transformFile(conn, {
+            input,
+            sourceFormat,
+            output,
+            targetFormat,
+            mapping,
+            expectedSchema: transform.sourceSchema,
+            quarantineFile,
+            key: part.key,
+            sampleSize: mapping.sampleSize ?? DEFAULT_SAMPLE_SIZE,
+            header: part.number === 1,
+          }),
+        )
+        .catch(e => {
+          if (e instanceof BadRowsError) {
+            throw new BadRowsError(
+              `${e.message} (part ${part.number}: rows are numbered from the part's first row, byte ${part.offset} of the object)`,
+            );
+          }
+          throw e;
+        });
       const ext = EXT[targetFormat];
       const staged = stagedKey(part.uploadId, part.number, ext);
       const { size } = await fsp.stat(output);

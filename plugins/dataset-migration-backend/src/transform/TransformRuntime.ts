@@ -8,6 +8,8 @@ export interface TransformRuntimeOptions {
   threads: number;
   memoryLimit: string;
   spillDirectory?: string;
+  /** DuckDB jobs (a transform, a read-back) run at once; default 2. */
+  jobs?: number;
 }
 
 /**
@@ -18,6 +20,8 @@ export interface TransformRuntimeOptions {
 export class TransformRuntime {
   private db?: Promise<DuckDBInstance>;
   readonly spillBase: string;
+  private running = 0;
+  private readonly waiting: Array<() => void> = [];
 
   constructor(private readonly options: TransformRuntimeOptions) {
     this.spillBase =
@@ -50,6 +54,29 @@ export class TransformRuntime {
     } finally {
       conn.closeSync();
       await spill.dispose();
+    }
+  }
+
+  /**
+   * Runs one DuckDB job (`transformFile`, `checkTarget`) when fewer than
+   * `jobs` run: each uses all of DuckDB's threads, and DuckDB's memory
+   * outside its buffer pool (CSV readers, Parquet row groups being written)
+   * grows with every query at once: three concurrent `COPY`s of 1 M rows
+   * peaked ~200 MiB above one. Spilling, hashing and uploads stay outside.
+   */
+  async job<T>(fn: () => Promise<T>): Promise<T> {
+    const limit = this.options.jobs ?? 2;
+    if (this.running >= limit) {
+      await new Promise<void>(resolve => this.waiting.push(resolve));
+    } else {
+      this.running += 1;
+    }
+    try {
+      return await fn();
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.running -= 1;
     }
   }
 
