@@ -9,6 +9,8 @@ import type { MigrationEngine } from './types';
 import {
   WrappingBackend,
   actor,
+  allEvents,
+  createTestEngine,
   useTestEngines,
   waitForState,
   writeFile,
@@ -50,22 +52,37 @@ function ordersCsv(): string {
   return `${rows.join('\n')}\n`;
 }
 
+/** The same orders as NDJSON, one object per line (newlines escaped). */
+function ordersNdjson(): string {
+  const lines: string[] = [];
+  for (let i = 1; i <= 600; i++) {
+    const amount = i % 97 === 0 ? 'oops' : (i * 1.25).toFixed(2);
+    const note = i % 3 === 0 ? `line ${i}\nsaid "hi", ünïcode` : `n${i}`;
+    lines.push(JSON.stringify({ id: i, amount, note }));
+  }
+  return `${lines.join('\n')}\n`;
+}
+
 /** What transforming the object whole gives: the output's bytes and counts. */
 async function wholeTransform(
   root: string,
   format: TabularFormat,
+  sourceFormat: 'csv' | 'ndjson' = 'csv',
 ): Promise<{ bytes: Buffer; counts: TransformFileResult; quarantine: string }> {
   const dir = path.join(root, 'whole');
   await fs.mkdir(dir, { recursive: true });
-  const input = path.join(dir, 'orders.csv');
-  await fs.writeFile(input, ordersCsv());
+  const input = path.join(dir, `orders.${sourceFormat}`);
+  await fs.writeFile(
+    input,
+    sourceFormat === 'csv' ? ordersCsv() : ordersNdjson(),
+  );
   const output = path.join(dir, `out.${format}`);
   const quarantineFile = path.join(dir, 'q.ndjson');
   const db = await openDuckDb({ threads: 1, memoryLimit: '128MB' });
   try {
     const counts = await transformFile(await connect(db), {
       input,
-      sourceFormat: 'csv',
+      sourceFormat,
       output,
       targetFormat: format,
       mapping: mapping(format),
@@ -117,22 +134,27 @@ describe('schema-transform of a large object in parts', () => {
   ) =>
     engines.setup(databaseId, {
       ...options,
-      config: {
-        autoApprove: true,
-        workers: { concurrency: 3, leaseSeconds: 2, pollIntervalMs: 20 },
-        retry: { maxAttempts: 3, baseDelayMs: 10, maxDelayMs: 20 },
-        transform: {
-          spillDirectory: path.join(engines.root, 'spill'),
-          partMiB: 4 / 1024,
-        },
-        ...options.config,
-      },
+      config: { ...configFor(), ...options.config },
     });
 
-  async function run(engine: MigrationEngine, format: TabularFormat) {
+  const configFor = () => ({
+    autoApprove: true,
+    workers: { concurrency: 3, leaseSeconds: 1, pollIntervalMs: 20 },
+    retry: { maxAttempts: 3, baseDelayMs: 10, maxDelayMs: 20 },
+    transform: {
+      spillDirectory: path.join(engines.root, 'spill'),
+      partMiB: 4 / 1024,
+    },
+  });
+
+  async function create(
+    engine: MigrationEngine,
+    format: TabularFormat,
+    sourceFormat: 'csv' | 'ndjson' = 'csv',
+  ) {
     const src = path.join(engines.root, 'src');
     const dst = path.join(engines.root, 'dst');
-    const created = await engine.create(
+    return engine.create(
       {
         dataset: 'resource:default/orders',
         target: { location: `file://${dst}` },
@@ -142,11 +164,19 @@ describe('schema-transform of a large object in parts', () => {
       {
         ref: 'resource:default/orders',
         location: `file://${src}`,
-        format: 'csv',
+        format: sourceFormat,
         consumers: [],
       },
       actor,
     );
+  }
+
+  async function run(
+    engine: MigrationEngine,
+    format: TabularFormat,
+    sourceFormat: 'csv' | 'ndjson' = 'csv',
+  ) {
+    const created = await create(engine, format, sourceFormat);
     await engine.start();
     return waitForState(engine, created.id, ['succeeded', 'rolled-back']);
   }
@@ -232,6 +262,88 @@ describe('schema-transform of a large object in parts', () => {
       },
     );
 
+    it('NDJSON → CSV: cut at newlines, parts read with the planned types, the same bytes as a whole transform', async () => {
+      const { root } = engines;
+      await writeFile(path.join(root, 'src'), 'orders.ndjson', ordersNdjson());
+      const whole = await wholeTransform(root, 'csv', 'ndjson');
+      const reads: Array<{ start: number; end?: number }> = [];
+      const engine = await setup(databaseId, {
+        wrap: (local: any) =>
+          new WrappingBackend(local, {
+            async onRead(key, range) {
+              if (key === 'orders.ndjson' && range) reads.push(range);
+            },
+          }),
+      });
+      const end = await run(engine, 'csv', 'ndjson');
+      expect(end.state).toBe('succeeded');
+      // No header to read first: one ranged read per part.
+      expect(reads.filter(r => r.start === 0)).toHaveLength(1);
+      expect(reads.length).toBeGreaterThanOrEqual(4);
+      expect(
+        await fs.readFile(path.join(root, 'dst', 'orders.csv'), 'utf8'),
+      ).toBe(whole.bytes.toString());
+      const report = await engine.getReport(end.id);
+      expect(report?.transform?.rows).toMatchObject({
+        source: 600,
+        bad: 6,
+        matches: true,
+      });
+    });
+
+    it("transforms whole a CSV whose quotes are not double quotes, and under badRows 'fail' names a bad row's part", async () => {
+      const { root } = engines;
+      // Single-quoted fields holding commas: counting double quotes would
+      // not know where records end.
+      const rows = ['id,amount,note'];
+      for (let i = 1; i <= 600; i++) rows.push(`${i},${i}.50,'a, b ${i}'`);
+      await writeFile(
+        path.join(root, 'src'),
+        'orders.csv',
+        `${rows.join('\n')}\n`,
+      );
+      const reads: Array<{ start: number; end?: number }> = [];
+      const engine = await setup(databaseId, recordingReads(reads));
+      const end = await run(engine, 'csv');
+      expect(end.state).toBe('succeeded');
+      // Only the cut's look at the head: no part was read.
+      expect(reads.filter(r => r.start > 0)).toEqual([]);
+      expect(
+        await fs.readFile(path.join(root, 'dst', 'orders.csv'), 'utf8'),
+      ).toContain('1,1.50,"a, b 1"\n');
+
+      await fs.rm(path.join(root, 'dst'), { recursive: true });
+      await writeFile(path.join(root, 'src'), 'orders.csv', ordersCsv());
+      const failing = await setup(databaseId);
+      const created = await failing.create(
+        {
+          dataset: 'resource:default/orders',
+          target: { location: `file://${path.join(root, 'dst')}` },
+          strategy: 'schema-transform',
+          mapping: { ...mapping('csv'), badRows: 'fail' },
+        },
+        {
+          ref: 'resource:default/orders',
+          location: `file://${path.join(root, 'src')}`,
+          format: 'csv',
+          consumers: [],
+        },
+        actor,
+      );
+      await failing.start();
+      const failed = await waitForState(failing, created.id, [
+        'succeeded',
+        'rolled-back',
+      ]);
+      expect(failed.state).toBe('rolled-back');
+      expect(failed.reason).toMatch(
+        /Part \d of 4 of 'orders\.csv' failed: \d+ row\(s\) of 'orders\.csv' have values the mapping cannot cast; first: row \d+ .*\(part \d: rows are numbered from the part's first row, byte \d+ of the object\)/,
+      );
+      expect(await fs.readdir(path.join(root, 'dst')).catch(() => [])).toEqual(
+        [],
+      );
+    });
+
     it('redoes a part whose read failed with a retryable error', async () => {
       const { root } = engines;
       await writeFile(path.join(root, 'src'), 'orders.csv', ordersCsv());
@@ -315,6 +427,98 @@ describe('schema-transform of a large object in parts', () => {
       expect(
         (await filesUnder(area)).filter(f => f.includes('.staging')),
       ).toEqual([]);
+    });
+
+    it('resumes after a crash: another replica redoes only the parts not done and assembles the object', async () => {
+      const { root } = engines;
+      await writeFile(path.join(root, 'src'), 'orders.csv', ordersCsv());
+      const whole = await wholeTransform(root, 'csv');
+      const knex = await databases.init(databaseId);
+      const partsDone = async () =>
+        (await knex('dm_parts').where('state', 'done').select('offset')).map(
+          (r: any) => Number(r.offset),
+        );
+      /** Range reads by part start, per replica. */
+      const reads = new Map<string, number>();
+      let crash = () => Promise.resolve();
+      let crashed: Promise<void> | undefined;
+      const hung: Array<() => void> = [];
+      let phase = 'crashing';
+      const backend = (local: any) =>
+        new WrappingBackend(local, {
+          async onRead(key, range) {
+            if (key !== 'orders.csv' || !range || range.start === 0) return;
+            const id = `${phase}|${range.start}`;
+            reads.set(id, (reads.get(id) ?? 0) + 1);
+            if (phase !== 'crashing') return;
+            if (!crashed && new Set(reads.keys()).size === 3) {
+              // The last part starts once another is done: crash then.
+              while ((await partsDone()).length === 0) {
+                await new Promise(r => setTimeout(r, 10));
+              }
+              crashed = crash();
+            }
+            if (crashed) {
+              await new Promise((_, reject) =>
+                hung.push(() => reject(new Error('crashed'))),
+              );
+            }
+          },
+        });
+      const first = await createTestEngine({
+        knex,
+        roots: [root],
+        wrap: backend,
+        workerId: 'crashing',
+        config: configFor(),
+      });
+      crash = () => first.stop({ abandon: true });
+      const m = await create(first, 'csv');
+      await first.start();
+      for (let i = 0; i < 500 && !crashed; i++) {
+        await new Promise(r => setTimeout(r, 20));
+      }
+      await crashed;
+      const doneAtCrash = await partsDone();
+      expect(doneAtCrash.length).toBeGreaterThan(0);
+      expect(doneAtCrash.length).toBeLessThan(4);
+
+      phase = 'replacement';
+      const second = await createTestEngine({
+        knex,
+        roots: [root],
+        wrap: backend,
+        workerId: 'replacement',
+        config: configFor(),
+      });
+      try {
+        await second.start();
+        const end = await waitForState(second, m.id, [
+          'succeeded',
+          'rolled-back',
+        ]);
+        expect(end.state).toBe('succeeded');
+        expect(
+          await fs.readFile(path.join(root, 'dst', 'orders.csv'), 'utf8'),
+        ).toBe(whole.bytes.toString());
+        // Parts done before the crash were not read again.
+        for (const offset of doneAtCrash.filter(o => o > 0)) {
+          expect(reads.get(`replacement|${offset}`)).toBeUndefined();
+        }
+        expect([...reads.keys()].some(k => k.startsWith('replacement|'))).toBe(
+          true,
+        );
+        const events = await allEvents(second, m.id);
+        expect(
+          events.some(
+            ev =>
+              ev.type === 'lease-reclaimed' && ev.details?.from === 'crashing',
+          ),
+        ).toBe(true);
+      } finally {
+        hung.forEach(fail => fail());
+        await second.stop();
+      }
     });
   });
 });
