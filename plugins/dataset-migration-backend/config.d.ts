@@ -206,8 +206,9 @@ export interface Config {
        */
       spillDirectory?: string;
       /**
-       * A CSV or NDJSON object larger than two parts of this many MiB is
-       * transformed in parts: cut at record ends, each part transformed by
+       * A data object larger than two parts of this many MiB is transformed
+       * in parts: CSV and NDJSON cut at record ends, Parquet by runs of row
+       * groups, each part transformed by
        * whichever worker of any replica claims it, staged in the backup
        * area, and assembled into the target object (Parquet row groups under
        * one rewritten footer). The parts of one object then run on several

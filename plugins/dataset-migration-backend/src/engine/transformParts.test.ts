@@ -67,15 +67,19 @@ function ordersNdjson(): string {
 async function wholeTransform(
   root: string,
   format: TabularFormat,
-  sourceFormat: 'csv' | 'ndjson' = 'csv',
+  sourceFormat: TabularFormat = 'csv',
 ): Promise<{ bytes: Buffer; counts: TransformFileResult; quarantine: string }> {
   const dir = path.join(root, 'whole');
   await fs.mkdir(dir, { recursive: true });
   const input = path.join(dir, `orders.${sourceFormat}`);
-  await fs.writeFile(
-    input,
-    sourceFormat === 'csv' ? ordersCsv() : ordersNdjson(),
-  );
+  if (sourceFormat === 'parquet') {
+    await fs.copyFile(path.join(root, 'src', 'orders.parquet'), input);
+  } else {
+    await fs.writeFile(
+      input,
+      sourceFormat === 'csv' ? ordersCsv() : ordersNdjson(),
+    );
+  }
   const output = path.join(dir, `out.${format}`);
   const quarantineFile = path.join(dir, 'q.ndjson');
   const db = await openDuckDb({ threads: 1, memoryLimit: '128MB' });
@@ -128,15 +132,6 @@ describe('schema-transform of a large object in parts', () => {
   const databases = TestDatabases.create({ ids: ['POSTGRES_16', 'SQLITE_3'] });
   const engines = useTestEngines(databases);
 
-  const setup = (
-    databaseId: string,
-    options: Parameters<typeof engines.setup>[1] = {},
-  ) =>
-    engines.setup(databaseId, {
-      ...options,
-      config: { ...configFor(), ...options.config },
-    });
-
   const configFor = () => ({
     autoApprove: true,
     workers: { concurrency: 3, leaseSeconds: 1, pollIntervalMs: 20 },
@@ -147,10 +142,19 @@ describe('schema-transform of a large object in parts', () => {
     },
   });
 
+  const setup = (
+    databaseId: string,
+    options: Parameters<typeof engines.setup>[1] = {},
+  ) =>
+    engines.setup(databaseId, {
+      ...options,
+      config: { ...configFor(), ...options.config },
+    });
+
   async function create(
     engine: MigrationEngine,
     format: TabularFormat,
-    sourceFormat: 'csv' | 'ndjson' = 'csv',
+    sourceFormat: TabularFormat = 'csv',
   ) {
     const src = path.join(engines.root, 'src');
     const dst = path.join(engines.root, 'dst');
@@ -174,7 +178,7 @@ describe('schema-transform of a large object in parts', () => {
   async function run(
     engine: MigrationEngine,
     format: TabularFormat,
-    sourceFormat: 'csv' | 'ndjson' = 'csv',
+    sourceFormat: TabularFormat = 'csv',
   ) {
     const created = await create(engine, format, sourceFormat);
     await engine.start();
@@ -343,6 +347,59 @@ describe('schema-transform of a large object in parts', () => {
         [],
       );
     });
+
+    it.each(['csv', 'parquet'] as const)(
+      'Parquet → %s: cut by row groups from the footer alone, each part a Parquet file of its own',
+      async format => {
+        const { root } = engines;
+        const src = path.join(root, 'src');
+        await fs.mkdir(src, { recursive: true });
+        // Three row groups (2,048 + 2,048 + 1,904 rows).
+        const db = await openDuckDb({ threads: 1, memoryLimit: '128MB' });
+        try {
+          await (
+            await connect(db)
+          ).run(
+            `COPY (SELECT i::BIGINT AS id,
+               CASE WHEN i % 97 = 0 THEN 'oops' ELSE printf('%.2f', i * 1.25) END AS amount,
+               CASE WHEN i % 3 = 0 THEN 'line ' || i || chr(10) || 'ünïcode' ELSE NULL END AS note
+             FROM range(1, 6001) t(i) ORDER BY i)
+             TO '${path.join(src, 'orders.parquet')}'
+             (FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE 2048)`,
+          );
+        } finally {
+          db.closeSync();
+        }
+        const whole = await wholeTransform(root, format, 'parquet');
+        const reads: Array<{ start: number; end?: number }> = [];
+        const engine = await setup(databaseId, {
+          wrap: (local: any) =>
+            new WrappingBackend(local, {
+              async onRead(key, range) {
+                if (key === 'orders.parquet' && range) reads.push(range);
+              },
+            }),
+        });
+        const end = await run(engine, format, 'parquet');
+        expect(end.state).toBe('succeeded');
+        // Nothing read whole: the footer, then each part's row groups.
+        const starts = new Set(reads.map(r => r.start));
+        expect(starts.size).toBeGreaterThanOrEqual(4);
+        const written = path.join(root, 'dst', `orders.${format}`);
+        const wholeFile = path.join(root, 'whole', `out.${format}`);
+        const contents = format === 'parquet' ? parquetRows : readText;
+        expect(await contents(written)).toEqual(await contents(wholeFile));
+        const report = await engine.getReport(end.id);
+        expect(report?.transform?.rows).toMatchObject({
+          source: 6000,
+          bad: 61,
+          matches: true,
+        });
+        expect(report?.transform?.badRows?.[0]?.rows).toEqual(
+          whole.counts.badRows.map(r => r.row),
+        );
+      },
+    );
 
     it('redoes a part whose read failed with a retryable error', async () => {
       const { root } = engines;

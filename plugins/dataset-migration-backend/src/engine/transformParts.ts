@@ -1,21 +1,12 @@
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import { randomUUID } from 'node:crypto';
-import { pipeline } from 'node:stream/promises';
-import { ConflictError } from '@backstage/errors';
-import {
-  HashingStream,
-  type ObjectStore,
-} from '@internal/backstage-plugin-dataset-migration-node';
-import type { ClaimedPart, NewPart } from '../database/PartStore';
-import { uncuttableCsvDialect } from '../transform/csvDialect';
+import type { ClaimedPart } from '../database/PartStore';
 import { footerLocation } from '../transform/parquetConcat';
-import { scanRecordEnds } from '../transform/recordEnds';
 import { BadRowsError, transformFile } from '../transform/transformFile';
 import type { EngineContext, MigrationStores } from './context';
 import {
   backUpOriginal,
-  checkSize,
   ItemContext,
   LeaseLostError,
   writeHashed,
@@ -32,6 +23,7 @@ import {
   type PartOutcome,
 } from './transformAssembly';
 import { DEFAULT_SAMPLE_SIZE, EXT } from './transform';
+import { cutObject, spillPart } from './transformCuts';
 
 /**
  * The upload id of a transform in parts: no upload of the target, but the
@@ -51,26 +43,21 @@ export function stagedKey(uploadId: string, number: number, ext: string) {
 }
 
 /**
- * Whether a data object is transformed in parts: a CSV or NDJSON source
- * larger than two parts (`datasetMigration.transform.partMiB`) on a lane
- * that can share parts with others.
+ * Whether a data object may be transformed in parts: larger than two parts
+ * (`datasetMigration.transform.partMiB`), on a lane that can share parts
+ * with others ({@link transformInParts} may still find it cannot be cut).
  */
 export function transformsInParts(ctx: ItemContext): boolean {
   if (isTransformUpload(ctx.item.uploadId)) return true;
   const partBytes = ctx.parted?.engine.config.transform.partBytes ?? 0;
-  const format = ctx.transform?.sourceFormat;
-  return (
-    partBytes > 0 &&
-    (format === 'csv' || format === 'ndjson') &&
-    ctx.item.size > 2 * partBytes
-  );
+  return partBytes > 0 && ctx.item.size > 2 * partBytes;
 }
 
 /**
  * The copy stage of a large data object in a schema-transform, by the lane
- * holding it. The first time, the source is read once (hashed, checked
- * against the snapshot) to find record ends about every `partBytes`; the
- * parts are created, each a byte range read after the CSV header. Then
+ * holding it. The first time, the object is cut into parts of about
+ * `partBytes` (transformCuts.ts: CSV and NDJSON at record ends, Parquet
+ * by row groups) and the parts are created. Then
  * this lane transforms the parts it can claim while idle lanes of every
  * replica take others ({@link transformPart}), and once every part is
  * done it assembles the target object from their staged outputs.
@@ -81,48 +68,16 @@ export async function transformInParts(
   ctx: ItemContext,
   parted: PartedCopyContext,
 ): Promise<boolean> {
-  const { item, source, signal } = ctx;
+  const { item } = ctx;
   const { engine } = parted;
   const { stores, workerId } = engine;
-  const transform = ctx.transform!;
   await backUpOriginal(ctx);
   let uploadId = item.uploadId;
   if (uploadId) {
     await stores.parts.requeueFailed(item.id);
   } else {
-    const format = transform.sourceFormat as 'csv' | 'ndjson';
-    const scan = await scanRecordEnds(await source.read(item.key), {
-      format,
-      partBytes: engine.config.transform.partBytes,
-      size: item.size,
-      signal,
-    });
-    checkSize(item.key, item.size, scan.size);
-    if (item.sourceSha256 && item.sourceSha256 !== scan.sha256) {
-      throw new ConflictError(
-        `Source object '${item.key}' changed during the migration: the snapshot had sha256 ${item.sourceSha256}, the transform read ${scan.sha256}`,
-      );
-    }
-    if (scan.cuts.length === 0) return false;
-    if (format === 'csv') {
-      const why = await csvNotCuttable(ctx, scan.sniffEnd!);
-      if (why) {
-        engine.logger.info(
-          `'${item.key}' is transformed whole, not in parts: ${why}`,
-        );
-        return false;
-      }
-    }
-    const starts = [0, ...scan.cuts];
-    const ranges: NewPart[] = starts.map((offset, i) => ({
-      number: i + 1,
-      offset,
-      size: (scan.cuts[i] ?? scan.size) - offset,
-      prefix: format === 'csv' && i > 0 ? scan.headerEnd : 0,
-      sha256: scan.partSha256s[i],
-    }));
-    await ctx.save({ sourceSha256: scan.sha256 });
-    item.sourceSha256 = scan.sha256;
+    const ranges = await cutObject(ctx, engine);
+    if (!ranges) return false;
     uploadId = `${UPLOAD}${randomUUID()}`;
     engine.assertAlive();
     if (!(await stores.parts.create(item, workerId, uploadId, ranges))) {
@@ -147,55 +102,6 @@ export async function transformInParts(
   return true;
 }
 
-/** Why the CSV's dialect rules out cutting it (sniffed on its first records). */
-async function csvNotCuttable(ctx: ItemContext, end: number) {
-  return ctx.transforms.withSpill(async (conn, spill) => {
-    const head = spill.file('head.csv');
-    await pipeline(
-      await ctx.source.read(ctx.item.key, { start: 0, end: end - 1 }),
-      fs.createWriteStream(head),
-      { signal: ctx.signal },
-    );
-    return uncuttableCsvDialect(conn, head);
-  });
-}
-
-/**
- * Streams bytes `[0, prefix)` and then the part's range of the source into
- * `file`, hashing the range: bytes other than the scan's are drift.
- */
-async function spillPart(source: ObjectStore, part: ClaimedPart, file: string) {
-  const out = fs.createWriteStream(file);
-  if (part.prefix > 0) {
-    const head = await source.read(part.key, {
-      start: 0,
-      end: part.prefix - 1,
-    });
-    await pipeline(head, out, { end: false });
-  }
-  const hashing = new HashingStream(['sha256']);
-  await pipeline(
-    await source.read(part.key, {
-      start: part.offset,
-      end: part.offset + part.size - 1,
-    }),
-    hashing,
-    out,
-  );
-  if (
-    hashing.byteCount !== part.size ||
-    hashing.digests().sha256 !== part.sha256
-  ) {
-    throw new ConflictError(
-      `Source object '${part.key}' changed during the migration: bytes ${
-        part.offset
-      }–${part.offset + part.size - 1} (part ${
-        part.number
-      }) are not what was read when it was cut into parts`,
-    );
-  }
-}
-
 /**
  * Transforms one part, by whichever lane claimed it: its range of the
  * source (after the CSV header) to a spill file, through DuckDB, and the
@@ -216,7 +122,7 @@ export async function transformPart(
     const { signal } = engine;
     return engine.transforms.withSpill(async (conn, spill) => {
       const input = spill.file(`part${EXT[sourceFormat]}`);
-      await spillPart(stores.source, part, input);
+      await spillPart(stores.source, part, input, sourceFormat);
       const output = spill.file(`output${EXT[targetFormat]}`);
       const quarantineFile =
         mapping.badRows === 'quarantine'
