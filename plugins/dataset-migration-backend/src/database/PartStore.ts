@@ -325,6 +325,15 @@ export class PartStore {
     return row !== undefined;
   }
 
+  /** Removes the parts of these items (their parted writes were aborted). */
+  async deleteForItems(itemIds: number[]): Promise<void> {
+    for (let i = 0; i < itemIds.length; i += INSERT_ROWS) {
+      await this.knex('dm_parts')
+        .whereIn('item_id', itemIds.slice(i, i + INSERT_ROWS))
+        .delete();
+    }
+  }
+
   /** Removes a migration's parts (a re-run snapshot, data retention). */
   async deleteAll(migrationId: string): Promise<void> {
     await this.knex('dm_parts').where('migration_id', migrationId).delete();

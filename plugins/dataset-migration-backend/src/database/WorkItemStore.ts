@@ -1,7 +1,7 @@
 import { Knex } from 'knex';
 import type { MigrationProgress } from '@internal/backstage-plugin-dataset-migration-common';
 import type { ObjectInfo } from '@internal/backstage-plugin-dataset-migration-node';
-import { DbCount, DbWrite, isPostgres, num } from './rowValues';
+import { DbBigInt, DbCount, DbWrite, isPostgres, num } from './rowValues';
 import { ClaimBudget, claimItems } from './claims';
 import { dbNow, dbNowPlus } from './clock';
 import { readProgress } from './progress';
@@ -296,6 +296,42 @@ export class WorkItemStore {
   }
 
   /** How many target objects existed before and were backed up. */
+  /**
+   * Items whose parted write of the target began and never completed (a
+   * copy in parts cancelled and not retried): their keys and upload ids.
+   * Transforms in parts stage in the backup area instead and are left out.
+   */
+  async listOpenUploads(
+    migrationId: string,
+  ): Promise<Array<{ id: number; key: string; uploadId: string }>> {
+    const rows: Array<{ id: DbBigInt; key: string; upload_id: string }> =
+      await this.knex('dm_work_items')
+        .where('migration_id', migrationId)
+        .whereNotNull('upload_id')
+        .whereNot('upload_id', 'like', 'transform:%')
+        .where(q =>
+          q.whereNull('copy_method').orWhereNot('copy_method', 'parts'),
+        )
+        .select('id', 'key', 'upload_id');
+    return rows.map(r => ({
+      id: num(r.id),
+      key: r.key,
+      uploadId: r.upload_id,
+    }));
+  }
+
+  /**
+   * Forgets the parted writes of items (aborted): a later copy of them
+   * begins a new one.
+   */
+  async forgetUploads(ids: number[]): Promise<void> {
+    for (let i = 0; i < ids.length; i += UPDATE_CHUNK) {
+      await this.knex('dm_work_items')
+        .whereIn('id', ids.slice(i, i + UPDATE_CHUNK))
+        .update({ upload_id: null });
+    }
+  }
+
   async countOverwritten(migrationId: string): Promise<number> {
     const [{ count }]: Array<{ count: DbCount }> = await this.knex(
       'dm_work_items',

@@ -71,13 +71,21 @@ async function purgeOne(
   ) {
     return false;
   }
-  let removed = 0;
-  if (overwritten > 0) {
-    const { backups } = await cache.get(m);
-    removed = await clearBackups(backups);
-    await backups.removeEmptyRoot?.();
-    cache.forget(m.id);
+  // What a cancelled (never retried) migration left unfinished goes too:
+  // parted writes of the target that were begun (on S3, storage billed
+  // until aborted) and the staged outputs of transforms in parts.
+  const { target, backups } = await cache.get(m);
+  const open = await stores.items.listOpenUploads(m.id);
+  for (const upload of open) {
+    await target.parts?.abort(upload.key, upload.uploadId);
   }
+  const ids = open.map(o => o.id);
+  await stores.parts.deleteForItems(ids);
+  await stores.items.forgetUploads(ids);
+  const aborted = open.length;
+  const removed = await clearBackups(backups);
+  if (removed > 0 || overwritten > 0) await backups.removeEmptyRoot?.();
+  cache.forget(m.id);
   await stores.events.append({
     migrationId: m.id,
     type: 'backups-purged',
@@ -87,7 +95,7 @@ async function purgeOne(
       overwritten > 0
         ? `Removed the backups of ${overwritten} overwritten object(s) after the retention time; this migration can no longer be rolled back`
         : 'Retention time passed; no backups were kept (nothing was overwritten), rollback stays possible',
-    details: { overwritten, removed },
+    details: { overwritten, removed, aborted },
   });
   return true;
 }
