@@ -63,6 +63,13 @@ export async function cutObject(
     return undefined;
   };
   if (format === 'parquet') {
+    const info = await source.stat(item.key);
+    if (!info) {
+      throw new ConflictError(
+        `Source object '${item.key}' was deleted during the migration`,
+      );
+    }
+    checkSize(item.key, item.size, info.size);
     const footer = await parquetFooter(source, item.key, item.size);
     const slices = planParquetSlices(footer, partBytes);
     if (!slices) return whole('fewer than two parts of whole row groups');

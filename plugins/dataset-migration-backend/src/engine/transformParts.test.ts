@@ -104,6 +104,24 @@ async function wholeTransform(
   }
 }
 
+/** Orders as Parquet in row groups of 2,048 rows (6,000 rows: three). */
+async function writeOrdersParquet(file: string, rows: number) {
+  const db = await openDuckDb({ threads: 1, memoryLimit: '128MB' });
+  try {
+    await (
+      await connect(db)
+    ).run(
+      `COPY (SELECT i::BIGINT AS id,
+         CASE WHEN i % 97 = 0 THEN 'oops' ELSE printf('%.2f', i * 1.25) END AS amount,
+         CASE WHEN i % 3 = 0 THEN 'line ' || i || chr(10) || 'ünïcode' ELSE NULL END AS note
+       FROM range(1, ${rows + 1}) t(i) ORDER BY i)
+       TO '${file}' (FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE 2048)`,
+    );
+  } finally {
+    db.closeSync();
+  }
+}
+
 /** Every row of a Parquet file, in order, as JSON text. */
 async function parquetRows(file: string) {
   const db = await openDuckDb({ threads: 1, memoryLimit: '128MB' });
@@ -354,22 +372,7 @@ describe('schema-transform of a large object in parts', () => {
         const { root } = engines;
         const src = path.join(root, 'src');
         await fs.mkdir(src, { recursive: true });
-        // Three row groups (2,048 + 2,048 + 1,904 rows).
-        const db = await openDuckDb({ threads: 1, memoryLimit: '128MB' });
-        try {
-          await (
-            await connect(db)
-          ).run(
-            `COPY (SELECT i::BIGINT AS id,
-               CASE WHEN i % 97 = 0 THEN 'oops' ELSE printf('%.2f', i * 1.25) END AS amount,
-               CASE WHEN i % 3 = 0 THEN 'line ' || i || chr(10) || 'ünïcode' ELSE NULL END AS note
-             FROM range(1, 6001) t(i) ORDER BY i)
-             TO '${path.join(src, 'orders.parquet')}'
-             (FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE 2048)`,
-          );
-        } finally {
-          db.closeSync();
-        }
+        await writeOrdersParquet(path.join(src, 'orders.parquet'), 6000);
         const whole = await wholeTransform(root, format, 'parquet');
         const reads: Array<{ start: number; end?: number }> = [];
         const engine = await setup(databaseId, {
@@ -400,6 +403,35 @@ describe('schema-transform of a large object in parts', () => {
         );
       },
     );
+
+    it('stops with a drift error when a Parquet source is rewritten after it was cut', async () => {
+      const { root } = engines;
+      const file = path.join(root, 'src', 'orders.parquet');
+      await fs.mkdir(path.dirname(file), { recursive: true });
+      await writeOrdersParquet(file, 6000);
+      let rewritten: Promise<void> | undefined;
+      const engine = await setup(databaseId, {
+        wrap: (local: any) =>
+          new WrappingBackend(local, {
+            async onRead(key, range) {
+              // As the first part reads its row groups: the file is
+              // replaced by another with one row more.
+              if (key !== 'orders.parquet' || range?.start !== 4) return;
+              rewritten ??= writeOrdersParquet(file, 6001);
+              await rewritten;
+            },
+          }),
+      });
+      const end = await run(engine, 'csv', 'parquet');
+      expect(rewritten).toBeDefined();
+      expect(end.state).toBe('rolled-back');
+      expect(end.reason).toMatch(
+        /Source object 'orders\.parquet' changed during the migration/,
+      );
+      expect(await fs.readdir(path.join(root, 'dst')).catch(() => [])).toEqual(
+        [],
+      );
+    });
 
     it('redoes a part whose read failed with a retryable error', async () => {
       const { root } = engines;
