@@ -27,6 +27,7 @@ import {
   WriteHints,
   WriteResult,
 } from '@internal/backstage-plugin-dataset-migration-node';
+import { configuredChecksum } from './checksums';
 import { isNotFound, toS3Error, toS3ProbeError } from './errors';
 import type { S3StorageBackend } from './S3StorageBackend';
 import { copyWithinS3 } from './copy';
@@ -275,10 +276,7 @@ export class S3ObjectStore implements ObjectStore {
       () => undefined,
       (e: unknown) => e,
     );
-    const algorithm =
-      options.checksumAlgorithm === 'none'
-        ? undefined
-        : options.checksumAlgorithm;
+    const algorithm = configuredChecksum(options);
     let result;
     try {
       // Part buffers come from the backend's shared budget

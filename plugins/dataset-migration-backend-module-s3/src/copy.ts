@@ -11,8 +11,18 @@ import type {
   ObjectStore,
   WriteResult,
 } from '@internal/backstage-plugin-dataset-migration-node';
+import {
+  configuredChecksum,
+  multipartChecksumType,
+  partChecksums,
+  type PartChecksums,
+} from './checksums';
 import { toS3Error } from './errors';
-import { md5FromEtag, S3ObjectStore } from './S3ObjectStore';
+import {
+  additionalChecksums,
+  md5FromEtag,
+  S3ObjectStore,
+} from './S3ObjectStore';
 
 /** `x-amz-copy-source`: bucket/key, URL-encoded but keeping the slashes. */
 function copySource(bucket: string, key: string) {
@@ -53,6 +63,8 @@ export async function copyWithinS3(
   const what = `Copying ${source.describe(sourceKey)} to ${target.describe(
     targetKey,
   )}`;
+  // The copy gets the configured checksum, as a write would.
+  const algorithm = configuredChecksum(options);
   await target.backend.limiter(target.location, 'write').acquire();
 
   if (info.size <= options.multipartCopyThresholdBytes) {
@@ -62,10 +74,7 @@ export async function copyWithinS3(
           Bucket: target.bucket,
           Key,
           CopySource,
-          ChecksumAlgorithm:
-            options.checksumAlgorithm === 'none'
-              ? undefined
-              : options.checksumAlgorithm,
+          ChecksumAlgorithm: algorithm,
         }),
       );
       const md5 = md5FromEtag(result.CopyObjectResult?.ETag, options.etagIsMd5);
@@ -80,8 +89,18 @@ export async function copyWithinS3(
 
   let uploadId: string | undefined;
   try {
+    // As the parted and streamed writes: S3 computes each copied part's
+    // checksum of the algorithm the upload names and, for CRC32C, combines
+    // them into the object's full-object CRC32C, which checksum validation
+    // compares without reading the copy. (No part carries a body, so the
+    // SDK adds no checksum of its own: without one configured, none.)
     const created = await client.send(
-      new CreateMultipartUploadCommand({ Bucket: target.bucket, Key }),
+      new CreateMultipartUploadCommand({
+        Bucket: target.bucket,
+        Key,
+        ChecksumAlgorithm: algorithm,
+        ...multipartChecksumType(algorithm),
+      }),
     );
     uploadId = created.UploadId!;
     const partSize = Math.max(
@@ -93,7 +112,9 @@ export async function copyWithinS3(
       const end = Math.min(info.size, start + partSize) - 1;
       ranges.push({ PartNumber: n, range: `bytes=${start}-${end}` });
     }
-    const parts: Array<{ PartNumber: number; ETag?: string }> = [];
+    const parts: Array<
+      { PartNumber: number; ETag?: string } & PartChecksums
+    > = [];
     let next = 0;
     const worker = async () => {
       while (next < ranges.length) {
@@ -108,23 +129,31 @@ export async function copyWithinS3(
             CopySourceRange: range,
           }),
         );
-        parts.push({ PartNumber, ETag: part.CopyPartResult?.ETag });
+        const result = part.CopyPartResult ?? {};
+        // The part checksums S3 computed, for CompleteMultipartUpload to
+        // list (a COMPOSITE upload, SHA-256, needs every part's).
+        parts.push({ PartNumber, ETag: result.ETag, ...partChecksums(result) });
       }
     };
     await Promise.all(
       Array.from({ length: options.uploadConcurrency }, worker),
     );
     parts.sort((a, b) => a.PartNumber - b.PartNumber);
-    await client.send(
+    const done = await client.send(
       new CompleteMultipartUploadCommand({
         Bucket: target.bucket,
         Key,
         UploadId: uploadId,
         MultipartUpload: { Parts: parts },
+        ...multipartChecksumType(algorithm),
       }),
     );
-    // The copy has the source's bytes; its multipart ETag is not an MD5.
-    return { size: info.size, checksums: { ...info.checksums } };
+    // The copy has the source's bytes; its multipart ETag is not an MD5,
+    // but S3 answers its full-object CRC32C.
+    return {
+      size: info.size,
+      checksums: { ...info.checksums, ...additionalChecksums(done) },
+    };
   } catch (e) {
     if (uploadId) {
       await client

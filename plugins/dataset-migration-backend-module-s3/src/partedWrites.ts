@@ -13,6 +13,7 @@ import type {
   PartResult,
   WriteResult,
 } from '@internal/backstage-plugin-dataset-migration-node';
+import { configuredChecksum, multipartChecksumType } from './checksums';
 import { isNotFound, toS3Error } from './errors';
 import type { PartBuffer } from './PartBudget';
 import { additionalChecksums, type S3ObjectStore } from './S3ObjectStore';
@@ -80,12 +81,8 @@ export function s3PartedWrites(store: S3ObjectStore): PartedWrites {
   const { backend } = store;
   const { client, options } = backend;
   const partSize = options.partSizeBytes;
-  const configured =
-    options.checksumAlgorithm === 'none'
-      ? undefined
-      : options.checksumAlgorithm;
-  const fullObjectCrc =
-    configured === 'CRC32C' ? { ChecksumType: 'FULL_OBJECT' as const } : {};
+  const configured = configuredChecksum(options);
+  const fullObjectCrc = multipartChecksumType(configured);
 
   /**
    * The algorithm the upload declares and its parts carry, as uploadStream

@@ -8,6 +8,7 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import type { Readable } from 'node:stream';
+import { multipartChecksumType } from './checksums';
 import type { PartBudget, PartBuffer } from './PartBudget';
 import { crc32cBase64, sendUploadPart, UploadFailure } from './uploadPart';
 
@@ -267,9 +268,7 @@ export async function uploadStream(
         Key,
         UploadId: uploadId,
         MultipartUpload: { Parts: completed },
-        ...(upload.checksumAlgorithm === 'CRC32C'
-          ? { ChecksumType: 'FULL_OBJECT' as const }
-          : {}),
+        ...multipartChecksumType(upload.checksumAlgorithm),
       }),
       { abortSignal: signal },
     );
@@ -306,9 +305,7 @@ export async function uploadStream(
         ChecksumAlgorithm: createAlgorithm,
         // S3 combines part CRCs into a CRC of the whole object, comparable
         // with GCS and local files; SHA-256 can only be composite.
-        ...(upload.checksumAlgorithm === 'CRC32C'
-          ? { ChecksumType: 'FULL_OBJECT' as const }
-          : {}),
+        ...multipartChecksumType(upload.checksumAlgorithm),
       }),
       { abortSignal: signal },
     );

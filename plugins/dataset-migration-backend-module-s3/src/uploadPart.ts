@@ -9,6 +9,7 @@ import {
   crc32c,
   crc32cToBase64,
 } from '@internal/backstage-plugin-dataset-migration-node';
+import { partChecksums } from './checksums';
 import type { PartBuffer } from './PartBudget';
 
 /**
@@ -103,10 +104,7 @@ export async function sendUploadPart(
     return {
       PartNumber: target.PartNumber,
       ETag: answer.ETag,
-      ...(answer.ChecksumCRC32 && { ChecksumCRC32: answer.ChecksumCRC32 }),
-      ...(answer.ChecksumCRC32C && { ChecksumCRC32C: answer.ChecksumCRC32C }),
-      ...(answer.ChecksumSHA1 && { ChecksumSHA1: answer.ChecksumSHA1 }),
-      ...(answer.ChecksumSHA256 && { ChecksumSHA256: answer.ChecksumSHA256 }),
+      ...partChecksums(answer),
     };
   } finally {
     granted.release(sent && granted.buffer.length === partSize);

@@ -4,9 +4,11 @@
 // patches, each one wraps a controller, so it runs after s3rver's routing and
 // SigV4 check. Only CRC32C values are verified and kept; other algorithms are
 // only held to the upload's declared one (S3 would keep those too).
+const crypto = require('crypto');
 const fsp = require('fs/promises');
 const nodePath = require('path');
 const { Readable } = require('stream');
+const zlib = require('zlib');
 const bucketController = require('s3rver/lib/controllers/bucket');
 const objectController = require('s3rver/lib/controllers/object');
 const S3Error = require('s3rver/lib/models/error');
@@ -106,6 +108,18 @@ async function crc32cOfFiles(files) {
     }
   }
   return crc;
+}
+
+/**
+ * The checksum of another algorithm S3 answers for `data` (base64), or
+ * undefined for one not emulated (CRC64NVME).
+ */
+function otherChecksum(algorithm, data) {
+  if (algorithm === 'sha1' || algorithm === 'sha256') {
+    return crypto.createHash(algorithm).update(data).digest('base64');
+  }
+  if (algorithm === 'crc32') return toBase64(zlib.crc32(data));
+  return undefined;
 }
 
 exports.patchChecksums = function patchChecksums({ uploadDir, expectUpload }) {
@@ -344,6 +358,23 @@ exports.patchChecksums = function patchChecksums({ uploadDir, expectUpload }) {
     }
   };
 
+  // UploadPartCopy (s3rverPartCopy.js, once it has stored `data`, the
+  // bytes copied, as part `number`): S3 computes the part's checksum of the
+  // upload's algorithm and answers it in CopyPartResult. A CRC32C is kept
+  // exactly as an uploaded part's (CompleteMultipartUpload checks and
+  // combines it); other algorithms are answered only, as above. Returns
+  // the CopyPartResult fields: { ChecksumCRC32C: … } or {}.
+  async function partCopied(ctx, number, data) {
+    const { algorithm } = await uploadChecksum(ctx);
+    if (algorithm === 'crc32c') {
+      const crc = toBase64(crc32c(data));
+      await fsp.writeFile(partCrcFile(ctx, number), crc);
+      return { ChecksumCRC32C: crc };
+    }
+    const value = algorithm && otherChecksum(algorithm, data);
+    return value ? { [`Checksum${algorithm.toUpperCase()}`]: value } : {};
+  }
+
   // ListObjects(V2): S3 lists each object's checksum algorithm and type
   // (ChecksumAlgorithm, ChecksumType), not the value.
   const getBucket = bucketController.getBucket;
@@ -369,4 +400,6 @@ exports.patchChecksums = function patchChecksums({ uploadDir, expectUpload }) {
       }
     });
   };
+
+  return { partCopied };
 };

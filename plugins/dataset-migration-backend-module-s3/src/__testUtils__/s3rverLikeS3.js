@@ -11,6 +11,7 @@ const FilesystemStore = require('s3rver/lib/stores/filesystem');
 const router = require('s3rver/lib/routes');
 const { walk } = require('s3rver/lib/utils');
 const { patchChecksums } = require('./s3rverChecksums');
+const { patchPartCopy } = require('./s3rverPartCopy');
 
 // s3rver 3.7.1 has no AbortMultipartUpload (DELETE ?uploadId answers
 // MethodNotAllowed) and takes parts for uploads that do not exist: an
@@ -72,7 +73,11 @@ objectController.completeMultipartUpload =
 
 // CRC32C checksums as S3 keeps and answers them: see s3rverChecksums.js
 // (its part and complete patches check for NoSuchUpload first, too).
-patchChecksums({ uploadDir, expectUpload });
+const { partCopied } = patchChecksums({ uploadDir, expectUpload });
+
+// UploadPartCopy, which s3rver answers NotImplemented: see
+// s3rverPartCopy.js. A copied part gets its checksum as an uploaded one.
+patchPartCopy({ expectUpload, partCopied });
 
 // Paged flat listings: s3rver walks its directory in on-disk name order
 // (`a#b._S3rver_object` < `a._S3rver_object`, folder `a/` before both) and
