@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { asyncBufferFromFile, parquetReadObjects } from 'hyparquet';
 import { connect, openDuckDb } from './transformFile';
+import { readRange, sizeAndFooter } from './__testUtils__/parquetFiles';
 import {
   ParquetPartInput,
   ThriftField,
@@ -30,26 +31,8 @@ const rowsSql = (from: number, to: number) => `
     ['open', 'closed', 'pending'][i % 3 + 1] AS status
   FROM range(${from}, ${to}) t(i) ORDER BY i`;
 
-function readRange(file: string, start: number, end: number): Buffer {
-  const fd = fs.openSync(file, 'r');
-  try {
-    const buf = Buffer.alloc(end - start);
-    fs.readSync(fd, buf, 0, buf.length, start);
-    return buf;
-  } finally {
-    fs.closeSync(fd);
-  }
-}
-
 /** What the object-store assembler would read: the size, the tail, the footer. */
-function partInput(file: string): ParquetPartInput {
-  const size = fs.statSync(file).size;
-  const { start, length } = footerLocation(
-    size,
-    readRange(file, size - 8, size),
-  );
-  return { size, footer: readRange(file, start, start + length) };
-}
+const partInput = (file: string): ParquetPartInput => sizeAndFooter(file);
 
 /** Writes the planned file, reading part ranges from `files`. */
 function assemble(files: string[], out: string, parts = files.map(partInput)) {

@@ -3,25 +3,10 @@ import os from 'node:os';
 import path from 'node:path';
 import type { DuckDBInstance } from '@duckdb/node-api';
 import { connect, openDuckDb } from './transformFile';
-import { footerLocation } from './parquetConcat';
+import { readRange, sizeAndFooter } from './__testUtils__/parquetFiles';
 import { planParquetSlices, sliceFooter } from './parquetSlice';
 
-function readRange(file: string, start: number, end: number): Buffer {
-  const fd = fs.openSync(file, 'r');
-  try {
-    const buf = Buffer.alloc(end - start);
-    fs.readSync(fd, buf, 0, buf.length, start);
-    return buf;
-  } finally {
-    fs.closeSync(fd);
-  }
-}
-
-function footerOf(file: string): Buffer {
-  const size = fs.statSync(file).size;
-  const at = footerLocation(size, readRange(file, size - 8, size));
-  return readRange(file, at.start, at.start + at.length);
-}
+const footerOf = (file: string) => sizeAndFooter(file).footer;
 
 describe('Parquet slices', () => {
   let dir: string;
