@@ -91,9 +91,10 @@ export async function copyWithinS3(
   try {
     // As the parted and streamed writes: S3 computes each copied part's
     // checksum of the algorithm the upload names and, for CRC32C, combines
-    // them into the object's full-object CRC32C, which checksum validation
-    // compares without reading the copy. (No part carries a body, so the
-    // SDK adds no checksum of its own: without one configured, none.)
+    // them into the object's full-object CRC32C, which a HEAD answers and
+    // checksum validation can compare without reading the copy. (No part
+    // carries a body, so the SDK adds no checksum of its own: without one
+    // configured, none.)
     const created = await client.send(
       new CreateMultipartUploadCommand({
         Bucket: target.bucket,
@@ -112,9 +113,8 @@ export async function copyWithinS3(
       const end = Math.min(info.size, start + partSize) - 1;
       ranges.push({ PartNumber: n, range: `bytes=${start}-${end}` });
     }
-    const parts: Array<
-      { PartNumber: number; ETag?: string } & PartChecksums
-    > = [];
+    const parts: Array<{ PartNumber: number; ETag?: string } & PartChecksums> =
+      [];
     let next = 0;
     const worker = async () => {
       while (next < ranges.length) {
