@@ -1,6 +1,7 @@
 import { NotFoundError } from '@backstage/errors';
 import type {
   ChecksumAlgorithm,
+  Checksums,
   PlannedTransform,
   ValidationReport,
   ValidationVerify,
@@ -76,7 +77,9 @@ async function verifyByChecksum(ctx: ItemContext): Promise<boolean> {
     });
     return true;
   }
-  const common = commonChecksum(sourceChecksums(item), info.checksums);
+  const common =
+    commonChecksum(sourceChecksums(item), info.checksums) ??
+    (await commonFromSourceStat(ctx, info.checksums));
   if (!common) return false;
   const { algorithm } = common;
   let problem = sizeProblem(info.size, item.size);
@@ -91,6 +94,40 @@ async function verifyByChecksum(ctx: ItemContext): Promise<boolean> {
     problem,
   });
   return true;
+}
+
+/**
+ * When the target keeps a checksum the item does not know for its source
+ * but the source store keeps that kind too, the source is asked (one stat):
+ * its listing may show fewer checksums than a stat (S3 lists an ETag, not
+ * the CRC32C a server-side multipart copy is compared by), and one request
+ * spares re-reading both objects. A source whose size or version marker
+ * differs from the snapshot's is not asked: re-reading decides.
+ */
+async function commonFromSourceStat(
+  ctx: ItemContext,
+  target: Checksums | undefined,
+) {
+  const { item, source } = ctx;
+  const known = sourceChecksums(item);
+  const kept = source.capabilities.checksums;
+  const askable = (Object.keys(target ?? {}) as ChecksumAlgorithm[]).some(
+    algorithm =>
+      target?.[algorithm] && !known[algorithm] && kept.includes(algorithm),
+  );
+  if (!askable) return undefined;
+  const now = await source.stat(item.key);
+  if (
+    !now ||
+    now.size !== item.size ||
+    (item.sourceEtag && now.etag && now.etag !== item.sourceEtag)
+  ) {
+    return undefined;
+  }
+  const stillKnown = Object.fromEntries(
+    Object.entries(known).filter(([, value]) => value),
+  );
+  return commonChecksum({ ...now.checksums, ...stillKnown }, target);
 }
 
 /**

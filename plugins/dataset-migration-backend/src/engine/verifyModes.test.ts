@@ -35,6 +35,7 @@ describe('verify modes on local files', () => {
         allowVerifyNone?: boolean;
         tamper?: boolean;
         md5For?: (key: string) => boolean;
+        md5OnStatOnly?: boolean;
       } = {},
     ) {
       const src = path.join(engines.root, 'src');
@@ -44,7 +45,11 @@ describe('verify modes on local files', () => {
       }
       const engine = await engines.setup(databaseId, {
         wrap: options.md5For
-          ? local => new WrappingBackend(local, { md5For: options.md5For })
+          ? local =>
+              new WrappingBackend(local, {
+                md5For: options.md5For,
+                md5OnStatOnly: options.md5OnStatOnly,
+              })
           : undefined,
         config: {
           autoApprove: true,
@@ -106,6 +111,29 @@ describe('verify modes on local files', () => {
           methods: { checksum: 2, full: 1, none: 0 },
           fellBackToFull: ['empty.bin'],
         },
+        failures: [
+          {
+            key: 'b/c.csv',
+            method: 'checksum',
+            problem: expect.stringMatching(/^md5 \w+ differs from source md5/),
+          },
+        ],
+      });
+    });
+
+    it('asks the source once when only a stat shows the checksum the target keeps, instead of re-reading both', async () => {
+      // Listings without md5 (as S3 lists no CRC32C): a server-side copy
+      // knows no source checksum until the source is asked.
+      const { end, report } = await migrate('checksum', {
+        md5For: key => key.endsWith('.csv'),
+        md5OnStatOnly: true,
+        tamper: true,
+      });
+      expect(end.state).toBe('rolled-back');
+      expect(report).toMatchObject({
+        objects: { checked: 3, mismatched: 1, missing: 0 },
+        methods: { 'checksum-md5': 2, 'reread-sha256': 1 },
+        verify: { methods: { checksum: 2, full: 1, none: 0 } },
         failures: [
           {
             key: 'b/c.csv',

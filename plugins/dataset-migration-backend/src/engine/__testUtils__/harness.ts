@@ -145,6 +145,8 @@ export class WrappingBackend implements StorageBackend {
        * a store that keeps checksums would.
        */
       md5For?: (key: string) => boolean;
+      /** With `md5For`: only `stat` reports md5s, `list` does not (as S3 lists no CRC32C). */
+      md5OnStatOnly?: boolean;
       /** Hide the store's parted writes (large objects in one stream). */
       noParts?: boolean;
       /** Called as each read starts; a returned promise holds it, a thrown error fails it. */
@@ -220,11 +222,12 @@ export class WrappingBackend implements StorageBackend {
       capabilities: opts.md5For
         ? { ...store.capabilities, checksums: ['md5'] }
         : store.capabilities,
-      list: opts.md5For
-        ? async function* listWithMd5(o) {
-            for await (const info of store.list(o)) yield await withMd5(info);
-          }
-        : o => store.list(o),
+      list:
+        opts.md5For && !opts.md5OnStatOnly
+          ? async function* listWithMd5(o) {
+              for await (const info of store.list(o)) yield await withMd5(info);
+            }
+          : o => store.list(o),
       stat: async k => withMd5(await store.stat(k)),
       read: async (k, r) => {
         await opts.onRead?.(k, r);
