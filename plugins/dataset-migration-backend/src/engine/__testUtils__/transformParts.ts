@@ -154,7 +154,7 @@ export function useTransformPartsEngines(databases: {
 
   const configFor = () => ({
     autoApprove: true,
-    workers: { concurrency: 3, leaseSeconds: 1, pollIntervalMs: 20 },
+    workers: { concurrency: 3, leaseSeconds: 2, pollIntervalMs: 20 },
     retry: { maxAttempts: 3, baseDelayMs: 10, maxDelayMs: 20 },
     transform: {
       spillDirectory: path.join(engines.root, 'spill'),
