@@ -122,8 +122,17 @@ export interface PlannedTransform {
   sourceSchema: SchemaColumn[];
   targetSchema: SchemaColumn[];
   columns: ColumnChange[];
-  /** Source objects in `sourceFormat` (transformed) and others (copied as they are). */
-  objects: { transformed: number; copied: number };
+  /**
+   * Source objects in `sourceFormat` (transformed) and others (copied as
+   * they are); `inParts` of the transformed ones are larger than two parts
+   * (`partMiB`) and transformed in parts of about `partMiB`.
+   */
+  objects: {
+    transformed: number;
+    copied: number;
+    inParts?: number;
+    partMiB?: number;
+  };
 }
 
 /** Item counters of one step. @public */

@@ -147,7 +147,9 @@ export async function createMigrationEngine(
       await registry.openBackupArea(target.location.uri, id);
       const targetFormat =
         transform?.targetFormat ?? request.target.format ?? dataset.format;
-      const dataKeys = transform && new DataKeyCounter(transform.sourceFormat);
+      const dataKeys =
+        transform &&
+        new DataKeyCounter(transform.sourceFormat, config.transform.partBytes);
       const collisions =
         transform &&
         new TargetKeyCollisions(
@@ -166,7 +168,7 @@ export async function createMigrationEngine(
         onObject:
           dataKeys &&
           (o => {
-            dataKeys.add(o.key);
+            dataKeys.add(o.key, o.size);
             collisions?.add(o.key);
           }),
       });

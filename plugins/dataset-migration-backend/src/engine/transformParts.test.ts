@@ -31,6 +31,13 @@ describe('schema-transform of a large object in parts', () => {
         const engine = await setup(databaseId, recordingReads(reads));
         const end = await run(engine, format);
         expect(end.state).toBe('succeeded');
+        // The plan said so.
+        expect(end.plan?.transform?.objects).toEqual({
+          transformed: 1,
+          copied: 0,
+          inParts: 1,
+          partMiB: 4 / 1024,
+        });
 
         // Parts after the first read the header, then their range.
         const rangeStarts = new Set(

@@ -45,6 +45,10 @@ export interface DataKeyCount {
   first?: string;
   data: number;
   total: number;
+  /** Data objects larger than two parts (transformed in parts). */
+  large?: number;
+  /** The part size they are cut by, in bytes (0: never in parts). */
+  partBytes?: number;
 }
 
 /** Counts data keys as a listing streams by, keeping only the smallest key. */
@@ -52,11 +56,13 @@ export class DataKeyCounter implements DataKeyCount {
   first?: string;
   data = 0;
   total = 0;
-  constructor(private readonly format: TabularFormat) {}
-  add(key: string) {
+  large = 0;
+  constructor(private readonly format: TabularFormat, readonly partBytes = 0) {}
+  add(key: string, size = 0) {
     this.total += 1;
     if (!isDataKey(key, this.format)) return;
     this.data += 1;
+    if (this.partBytes > 0 && size > 2 * this.partBytes) this.large += 1;
     if (this.first === undefined || key < this.first) this.first = key;
   }
 }
@@ -161,6 +167,10 @@ export async function planTransform(options: {
       objects: {
         transformed: data,
         copied: total - data,
+        ...(options.objects.large && {
+          inParts: options.objects.large,
+          partMiB: options.objects.partBytes! / (1024 * 1024),
+        }),
       },
     };
   } finally {

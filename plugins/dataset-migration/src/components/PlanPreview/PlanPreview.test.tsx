@@ -57,6 +57,18 @@ describe('PlanPreview', () => {
     ).toBeInTheDocument();
   });
 
+  it('says how many objects are transformed in parts', async () => {
+    const transform = makeTransform();
+    transform.objects = { ...transform.objects, inParts: 2, partMiB: 1024 };
+    await renderPlan(makePlan({ transform }));
+    const t = within(screen.getByTestId('plan-transform'));
+    expect(
+      t.getByText(
+        '3 transformed, 1 copied as they are; 2 larger than 2,048 MiB transformed in parts that several workers share',
+      ),
+    ).toBeInTheDocument();
+  });
+
   it('names a mapping from the request and its bad-row policy', async () => {
     const transform = makeTransform({ mappingSource: 'request' });
     transform.mapping = { ...transform.mapping, badRows: 'quarantine' };

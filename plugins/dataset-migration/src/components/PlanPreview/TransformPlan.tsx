@@ -64,6 +64,13 @@ export const TransformPlan = (props: { transform: PlannedTransform }) => {
       <PlanRow label="Objects">
         {formatNumber(objects.transformed)} transformed,{' '}
         {formatNumber(objects.copied)} copied as they are
+        {objects.inParts ? (
+          <>
+            ; {formatNumber(objects.inParts)} larger than{' '}
+            {formatNumber(2 * (objects.partMiB ?? 0))} MiB transformed in parts
+            that several workers share
+          </>
+        ) : null}
       </PlanRow>
       <PlanRow label="Schema read from">{transform.schemaFrom}</PlanRow>
       {mapping.filter && mapping.filter.length > 0 && (
