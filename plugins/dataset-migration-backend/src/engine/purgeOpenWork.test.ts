@@ -11,6 +11,7 @@ import {
   allEvents,
   createTestEngine,
   dataset,
+  filesUnder,
   hashTree,
   waitForState,
   writeFile,
@@ -21,17 +22,6 @@ import type { MigrationEngine } from './types';
 jest.setTimeout(120_000);
 
 const HOUR = 3_600_000;
-
-/** Every file under `dir`, relative, sorted. */
-async function filesUnder(dir: string): Promise<string[]> {
-  const entries = await fs
-    .readdir(dir, { recursive: true, withFileTypes: true })
-    .catch(() => []);
-  return entries
-    .filter(e => e.isFile())
-    .map(e => path.relative(dir, path.join(e.parentPath, e.name)))
-    .sort();
-}
 
 /**
  * A migration cancelled and never retried: once its retention time passed,

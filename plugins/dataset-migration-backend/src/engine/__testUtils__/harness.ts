@@ -86,6 +86,17 @@ export async function makeMixedTree(
 }
 
 /** sha256 of every file under `root`, hidden ones included. */
+/** Every file under `dir` (none when it is missing), relative, sorted. */
+export async function filesUnder(dir: string): Promise<string[]> {
+  const entries = await fs
+    .readdir(dir, { recursive: true, withFileTypes: true })
+    .catch(() => []);
+  return entries
+    .filter(e => e.isFile())
+    .map(e => path.relative(dir, path.join(e.parentPath, e.name)))
+    .sort();
+}
+
 export async function hashTree(
   root: string,
   options: { skipBackups?: boolean } = {},

@@ -11,6 +11,8 @@ import {
   useTestEngines,
   waitForState,
 } from './harness';
+
+export { filesUnder } from './harness';
 import {
   connect,
   openDuckDb,
@@ -132,15 +134,6 @@ export async function parquetRows(file: string) {
 }
 
 export const readText = (file: string) => fs.readFile(file, 'utf8');
-
-export async function filesUnder(dir: string): Promise<string[]> {
-  const entries = await fs
-    .readdir(dir, { recursive: true, withFileTypes: true })
-    .catch(() => []);
-  return entries
-    .filter(e => e.isFile())
-    .map(e => path.relative(dir, path.join(e.parentPath, e.name)));
-}
 
 /**
  * Engines for the suites: a fresh root per test, 3 lanes, 4 KiB parts, and
