@@ -125,9 +125,13 @@ export function crc32cOfParts(
 }
 
 /** Whether the item's migration still copies (a cancel stops the wait). */
-async function stillCopying(engine: EngineContext, item: WorkItem) {
-  const m = await engine.stores.migrations.get(item.migrationId);
+async function migrationCopies(engine: EngineContext, migrationId: string) {
+  const m = await engine.stores.migrations.get(migrationId);
   return m?.state === 'running' && m.phase === 'copy';
+}
+
+async function stillCopying(engine: EngineContext, item: WorkItem) {
+  return migrationCopies(engine, item.migrationId);
 }
 
 /**
@@ -284,9 +288,14 @@ export interface FinishedPart {
 export async function leasedPart(
   engine: EngineContext,
   part: ClaimedPart,
-  work: () => Promise<FinishedPart>,
+  work: (signal: AbortSignal) => Promise<FinishedPart>,
 ): Promise<void> {
   const { workerId, config } = engine;
+  // Stopped when this replica abandons its work, or when the part's
+  // migration stops copying (a cancel, a failure): the part is given back.
+  const stop = new AbortController();
+  const abandon = () => stop.abort(engine.signal.reason);
+  engine.signal.addEventListener('abort', abandon, { once: true });
   const heartbeat = setInterval(() => {
     if (engine.signal.aborted) return;
     engine.stores.parts
@@ -298,13 +307,35 @@ export async function leasedPart(
           }': ${errorMessage(e)}`,
         ),
       );
+    migrationCopies(engine, part.migrationId)
+      .then(copying => {
+        if (!copying) {
+          stop.abort(
+            new ItemReleasedError(
+              `Migration ${part.migrationId} stopped copying`,
+            ),
+          );
+        }
+      })
+      .catch(() => undefined);
   }, config.leaseMs / 3);
   try {
-    const finished = await work();
+    const finished = await work(stop.signal);
+    stop.signal.throwIfAborted();
     engine.assertAlive();
     await engine.stores.parts.finish(part.id, workerId, finished);
   } catch (e) {
     if (engine.signal.aborted) throw e;
+    if (stop.signal.aborted) {
+      // Not a failure of the part: pending again, its attempts unchanged,
+      // for a retry of the migration to redo.
+      await engine.stores.parts.fail(part.id, workerId, {
+        attempts: part.attempts,
+        lastError: errorMessage(stop.signal.reason),
+        retryInMs: 0,
+      });
+      return;
+    }
     const attempts = part.attempts + 1;
     const retry = isRetryableError(e) && attempts < config.retry.maxAttempts;
     const lastError = errorMessage(e);
@@ -320,6 +351,7 @@ export async function leasedPart(
     });
   } finally {
     clearInterval(heartbeat);
+    engine.signal.removeEventListener('abort', abandon);
   }
 }
 
@@ -329,7 +361,7 @@ export async function copyPart(
   stores: Pick<MigrationStores, 'source' | 'target'>,
   part: ClaimedPart,
 ): Promise<void> {
-  await leasedPart(engine, part, async () => {
+  await leasedPart(engine, part, async signal => {
     const body = await stores.source.read(part.key, {
       start: part.offset,
       end: part.offset + part.size - 1,
@@ -338,7 +370,7 @@ export async function copyPart(
     body.on('error', e => hashing.destroy(e));
     const written = await stores.target
       .parts!.writePart(part.key, part.uploadId, part, body.pipe(hashing), {
-        signal: engine.signal,
+        signal,
       })
       .catch(e => {
         body.destroy();

@@ -140,6 +140,7 @@ export async function spillPart(
   part: ClaimedPart,
   file: string,
   format: TabularFormat,
+  signal?: AbortSignal,
 ): Promise<void> {
   const range = {
     start: part.offset,
@@ -154,7 +155,10 @@ export async function spillPart(
       throw drift(part, 'its Parquet footer and row groups');
     }
     out.write('PAR1');
-    await pipeline(await source.read(part.key, range), out, { end: false });
+    await pipeline(await source.read(part.key, range), out, {
+      end: false,
+      signal,
+    });
     const slice = { start: range.start, end: range.end + 1, rows: 0 };
     out.end(sliceFooter(footer, slice));
     await finished(out);
@@ -165,10 +169,10 @@ export async function spillPart(
       start: 0,
       end: part.prefix - 1,
     });
-    await pipeline(head, out, { end: false });
+    await pipeline(head, out, { end: false, signal });
   }
   const hashing = new HashingStream(['sha256']);
-  await pipeline(await source.read(part.key, range), hashing, out);
+  await pipeline(await source.read(part.key, range), hashing, out, { signal });
   if (
     hashing.byteCount !== part.size ||
     hashing.digests().sha256 !== part.sha256

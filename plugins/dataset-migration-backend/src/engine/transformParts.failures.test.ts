@@ -193,6 +193,68 @@ describe('schema-transform in parts: failures, drift, crashes', () => {
       ).toEqual([]);
     });
 
+    it('a cancel gives back a part already begun instead of finishing it, and a retry finishes the object', async () => {
+      const { root } = engines;
+      await writeFile(path.join(root, 'src'), 'orders.csv', ordersCsv());
+      const whole = await wholeTransform(root, 'csv');
+      const knex = await databases.init(databaseId);
+      let heldAt: number | undefined;
+      let release = () => {};
+      const held = new Promise<void>(resolve => {
+        release = resolve;
+      });
+      const engine = await createTestEngine({
+        knex,
+        roots: [root],
+        config: configFor(),
+        ...recordingReads([], async range => {
+          // One part's range read waits until after the cancel.
+          if (range.start > 10_000 && heldAt === undefined) {
+            heldAt = range.start;
+            await held;
+          }
+        }),
+      });
+      try {
+        const m = await create(engine, 'csv');
+        await engine.start();
+        for (let i = 0; i < 500 && heldAt === undefined; i++) {
+          await new Promise(r => setTimeout(r, 20));
+        }
+        expect(heldAt).toBeDefined();
+        await engine.cancel(m.id, actor);
+        await waitForState(engine, m.id, ['cancelled']);
+        // A heartbeat (every 2/3 s) sees the migration stopped copying.
+        await new Promise(r => setTimeout(r, 1500));
+        release();
+        const part = () =>
+          knex('dm_parts')
+            .where({ migration_id: m.id, offset: heldAt })
+            .first();
+        for (let i = 0; i < 500 && (await part()).state === 'running'; i++) {
+          await new Promise(r => setTimeout(r, 20));
+        }
+        expect(await part()).toMatchObject({
+          state: 'pending',
+          attempts: 0,
+          last_error: expect.stringMatching(/stopped copying/),
+        });
+
+        await engine.retry(m.id, actor);
+        const end = await waitForState(engine, m.id, [
+          'succeeded',
+          'rolled-back',
+        ]);
+        expect(end.state).toBe('succeeded');
+        expect(
+          await fs.readFile(path.join(root, 'dst', 'orders.csv'), 'utf8'),
+        ).toBe(whole.bytes.toString());
+      } finally {
+        release();
+        await engine.stop();
+      }
+    });
+
     it('resumes after a crash: another replica redoes only the parts not done and assembles the object', async () => {
       const { root } = engines;
       await writeFile(path.join(root, 'src'), 'orders.csv', ordersCsv());

@@ -114,81 +114,88 @@ export async function transformPart(
   part: ClaimedPart,
 ): Promise<void> {
   const transform = stores.plan?.transform;
-  await leasedPart(engine, part, async () => {
+  await leasedPart(engine, part, async signal => {
     if (!transform) {
       throw new Error(`Migration ${part.migrationId} has no transform`);
     }
     const { sourceFormat, targetFormat, mapping } = transform;
-    const { signal } = engine;
     return engine.transforms.withSpill(async (conn, spill) => {
-      const input = spill.file(`part${EXT[sourceFormat]}`);
-      await spillPart(stores.source, part, input, sourceFormat);
-      const output = spill.file(`output${EXT[targetFormat]}`);
-      const quarantineFile =
-        mapping.badRows === 'quarantine'
-          ? spill.file('quarantine.ndjson')
-          : undefined;
-      const counts = await engine.transforms
-        .job(() =>
-          transformFile(conn, {
-            input,
-            sourceFormat,
-            output,
-            targetFormat,
-            mapping,
-            expectedSchema: transform.sourceSchema,
-            quarantineFile,
-            key: part.key,
-            sampleSize: mapping.sampleSize ?? DEFAULT_SAMPLE_SIZE,
-            header: part.number === 1,
-          }),
-        )
-        .catch(e => {
-          if (e instanceof BadRowsError) {
-            throw new BadRowsError(
-              `${e.message} (part ${part.number}: rows are numbered from the part's first row, byte ${part.offset} of the object)`,
-            );
-          }
-          throw e;
-        });
-      const ext = EXT[targetFormat];
-      const staged = stagedKey(part.uploadId, part.number, ext);
-      const { size } = await fsp.stat(output);
-      const { sha256 } = await writeHashed(
-        stores.backups,
-        staged,
-        fs.createReadStream(output, { highWaterMark: 1024 * 1024 }),
-        { size, signal, extra: [] },
-      );
-      let quarantine: string | undefined;
-      if (quarantineFile && counts.quarantined > 0) {
-        quarantine = stagedKey(
-          part.uploadId,
-          part.number,
-          '.quarantine.ndjson',
+      // A stopped part stops DuckDB too.
+      const interrupt = () => conn.interrupt();
+      signal.addEventListener('abort', interrupt, { once: true });
+      try {
+        signal.throwIfAborted();
+        const input = spill.file(`part${EXT[sourceFormat]}`);
+        await spillPart(stores.source, part, input, sourceFormat, signal);
+        const output = spill.file(`output${EXT[targetFormat]}`);
+        const quarantineFile =
+          mapping.badRows === 'quarantine'
+            ? spill.file('quarantine.ndjson')
+            : undefined;
+        const counts = await engine.transforms
+          .job(() =>
+            transformFile(conn, {
+              input,
+              sourceFormat,
+              output,
+              targetFormat,
+              mapping,
+              expectedSchema: transform.sourceSchema,
+              quarantineFile,
+              key: part.key,
+              sampleSize: mapping.sampleSize ?? DEFAULT_SAMPLE_SIZE,
+              header: part.number === 1,
+            }),
+          )
+          .catch(e => {
+            if (e instanceof BadRowsError) {
+              throw new BadRowsError(
+                `${e.message} (part ${part.number}: rows are numbered from the part's first row, byte ${part.offset} of the object)`,
+              );
+            }
+            throw e;
+          });
+        const ext = EXT[targetFormat];
+        const staged = stagedKey(part.uploadId, part.number, ext);
+        const { size } = await fsp.stat(output);
+        const { sha256 } = await writeHashed(
+          stores.backups,
+          staged,
+          fs.createReadStream(output, { highWaterMark: 1024 * 1024 }),
+          { size, signal, extra: [] },
         );
-        const q = await fsp.stat(quarantineFile);
-        await stores.backups.write(
+        let quarantine: string | undefined;
+        if (quarantineFile && counts.quarantined > 0) {
+          quarantine = stagedKey(
+            part.uploadId,
+            part.number,
+            '.quarantine.ndjson',
+          );
+          const q = await fsp.stat(quarantineFile);
+          await stores.backups.write(
+            quarantine,
+            fs.createReadStream(quarantineFile),
+            { size: q.size, signal },
+          );
+        }
+        const outcome: PartOutcome = {
+          number: part.number,
+          ...counts,
+          staged,
+          size,
+          sha256,
           quarantine,
-          fs.createReadStream(quarantineFile),
-          { size: q.size, signal },
-        );
+          footer:
+            targetFormat === 'parquet' ? await readFooter(output) : undefined,
+        };
+        return {
+          token: staged,
+          sha256: part.sha256!,
+          result: JSON.stringify(outcome),
+        };
+      } finally {
+        signal.removeEventListener('abort', interrupt);
       }
-      const outcome: PartOutcome = {
-        number: part.number,
-        ...counts,
-        staged,
-        size,
-        sha256,
-        quarantine,
-        footer:
-          targetFormat === 'parquet' ? await readFooter(output) : undefined,
-      };
-      return {
-        token: staged,
-        sha256: part.sha256!,
-        result: JSON.stringify(outcome),
-      };
     });
   });
 }
