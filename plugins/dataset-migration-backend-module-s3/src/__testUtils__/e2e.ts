@@ -137,6 +137,15 @@ export interface MigrationRun {
 }
 
 /** Creates, approves and awaits a migration through the REST API. */
+/** Approves a migration as its owner. */
+async function approve(server: Parameters<typeof request>[0], id: string) {
+  await request(server)
+    .post(`${API}/migrations/${id}/approve`)
+    .set('Authorization', owner)
+    .send({})
+    .expect(200);
+}
+
 /** Polls a migration until it ends (or the deadline passes). */
 async function awaitEnd(
   server: Parameters<typeof request>[0],
@@ -179,13 +188,7 @@ export async function migrate(
     );
   }
   const id = created.body.id as string;
-  if (created.body.state === 'awaiting-approval') {
-    await request(server)
-      .post(`${API}/migrations/${id}/approve`)
-      .set('Authorization', owner)
-      .send({})
-      .expect(200);
-  }
+  if (created.body.state === 'awaiting-approval') await approve(server, id);
   const migration = await awaitEnd(
     server,
     created.body,
@@ -239,11 +242,7 @@ export async function runToEnd(
     .send(body);
   expect(created.status).toBe(201);
   const id = created.body.id as string;
-  await request(server)
-    .post(`${API}/migrations/${id}/approve`)
-    .set('Authorization', owner)
-    .send({})
-    .expect(200);
+  await approve(server, id);
   const migration = await awaitEnd(
     server,
     created.body,

@@ -10,7 +10,7 @@ import {
 } from './rollback';
 import { SourceDriftError, takeSnapshot } from './snapshot';
 import { changeState, enterStep, failMigration } from './transitions';
-import { finishValidation } from './validate';
+import { finishValidation } from './validationReport';
 
 /** States whose migration-level steps the driver advances. */
 export const DRIVEN_STATES = ['queued', 'running', 'rolling-back'] as const;

@@ -18,12 +18,27 @@ import {
   useTransformPartsEngines,
 } from './__testUtils__/transformParts';
 
+import type { MigrationEngine } from './types';
+
 jest.setTimeout(120_000);
 
 describe('schema-transform in parts: failures, drift, crashes', () => {
   const databases = TestDatabases.create({ ids: ['POSTGRES_16', 'SQLITE_3'] });
   const { engines, setup, run, create, configFor, recordingReads } =
     useTransformPartsEngines(databases);
+
+  /** The migration succeeds, with the bytes a whole transform writes. */
+  async function expectSucceededAsWhole(
+    engine: MigrationEngine,
+    id: string,
+    whole: Buffer,
+  ) {
+    const end = await waitForState(engine, id, ['succeeded', 'rolled-back']);
+    expect(end.state).toBe('succeeded');
+    expect(
+      await fs.readFile(path.join(engines.root, 'dst', 'orders.csv'), 'utf8'),
+    ).toBe(whole.toString());
+  }
 
   describe.each(databases.eachSupportedId())('%p', databaseId => {
     it("transforms whole a CSV whose quotes are not double quotes, and under badRows 'fail' names a bad row's part", async () => {
@@ -241,14 +256,7 @@ describe('schema-transform in parts: failures, drift, crashes', () => {
         });
 
         await engine.retry(m.id, actor);
-        const end = await waitForState(engine, m.id, [
-          'succeeded',
-          'rolled-back',
-        ]);
-        expect(end.state).toBe('succeeded');
-        expect(
-          await fs.readFile(path.join(root, 'dst', 'orders.csv'), 'utf8'),
-        ).toBe(whole.bytes.toString());
+        await expectSucceededAsWhole(engine, m.id, whole.bytes);
       } finally {
         release();
         await engine.stop();
@@ -319,14 +327,7 @@ describe('schema-transform in parts: failures, drift, crashes', () => {
       });
       try {
         await second.start();
-        const end = await waitForState(second, m.id, [
-          'succeeded',
-          'rolled-back',
-        ]);
-        expect(end.state).toBe('succeeded');
-        expect(
-          await fs.readFile(path.join(root, 'dst', 'orders.csv'), 'utf8'),
-        ).toBe(whole.bytes.toString());
+        await expectSucceededAsWhole(second, m.id, whole.bytes);
         // Parts done before the crash were not read again.
         for (const offset of doneAtCrash.filter(o => o > 0)) {
           expect(reads.get(`replacement|${offset}`)).toBeUndefined();
