@@ -233,27 +233,41 @@ export class S3ObjectStore implements ObjectStore {
   async read(key: string, range?: ByteRange): Promise<Readable> {
     const Key = this.objectKey(key);
     await this.backend.limiter(this.location, 'read').acquire();
+    const Range = range ? `bytes=${range.start}-${range.end}` : undefined;
+    let length: number | undefined;
+    let contentRange: string | undefined;
+    let body: Readable;
     try {
-      const response = await this.backend.client.send(
-        new GetObjectCommand({
-          Bucket: this.bucket,
-          Key,
-          Range: range ? `bytes=${range.start}-${range.end}` : undefined,
-        }),
-      );
-      const body = (response.Body as Readable | undefined) ?? Readable.from([]);
-      // Some S3-compatible stores (s3rver for `bytes=0-0`) ignore a Range
-      // and send the whole object: cut the range out ourselves then.
-      const wanted = range ? range.end - range.start + 1 : undefined;
-      if (range && response.ContentLength !== wanted) {
-        const sent = /^bytes (\d+)-/.exec(response.ContentRange ?? '');
-        const offset = sent ? Number(sent[1]) : 0;
-        return body.pipe(sliceStream(range.start - offset, range.end - offset));
+      const fast = await this.backend.fastGet?.get(this.bucket, Key, {
+        range: Range,
+        describe: `Reading ${this.describe(key)}`,
+      });
+      if (fast) {
+        body = fast.body;
+        length = Number(fast.headers['content-length'] ?? NaN);
+        contentRange = fast.headers['content-range'];
+      } else {
+        const response = await this.backend.client.send(
+          new GetObjectCommand({ Bucket: this.bucket, Key, Range }),
+        );
+        body = (response.Body as Readable | undefined) ?? Readable.from([]);
+        length = response.ContentLength;
+        contentRange = response.ContentRange;
       }
-      return body;
     } catch (e) {
       throw toS3Error(e, `Reading ${this.describe(key)}`);
     }
+    // Some S3-compatible stores (s3rver for `bytes=0-0`) ignore a Range
+    // and send the whole object: cut the range out ourselves then.
+    const wanted = range ? range.end - range.start + 1 : undefined;
+    if (range && length !== wanted) {
+      const sent = /^bytes (\d+)-/.exec(contentRange ?? '');
+      const offset = sent ? Number(sent[1]) : 0;
+      const slice = sliceStream(range.start - offset, range.end - offset);
+      body.on('error', e => slice.destroy(e));
+      return body.pipe(slice);
+    }
+    return body;
   }
 
   async write(

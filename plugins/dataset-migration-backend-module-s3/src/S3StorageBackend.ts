@@ -16,6 +16,7 @@ import {
 import { S3ObjectStore } from './S3ObjectStore';
 import { PartBudget } from './PartBudget';
 import { NativeCrc32c } from './nativeCrc32c';
+import { FastGet } from './fastGet';
 
 /**
  * What the module registers when `datasetMigration.storage.s3` is absent:
@@ -63,6 +64,8 @@ export class S3StorageBackend implements StorageBackend {
    * store this backend opens: concurrent writes wait for it part by part.
    */
   readonly uploadBudget: PartBudget;
+  /** GETs without the SDK's middleware; absent with `fastReads: false`. */
+  readonly fastGet?: FastGet;
   readonly #limiters: ScopedRateLimiters;
 
   static fromConfig(config: Config): S3StorageBackend {
@@ -102,6 +105,9 @@ export class S3StorageBackend implements StorageBackend {
         httpsAgent: { keepAlive: true, maxSockets: 256 },
       },
     });
+    if (options.fastReads) {
+      this.fastGet = new FastGet(this.client);
+    }
   }
 
   /** One limiter per bucket+prefix and direction, created on first use. */

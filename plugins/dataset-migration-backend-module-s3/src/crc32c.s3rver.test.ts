@@ -101,37 +101,49 @@ describe('CRC32C checksums against s3rver, as S3 keeps them', () => {
     },
   );
 
-  it('checks a GET against the stored CRC32C natively, and refuses bytes that do not match it', async () => {
-    const data = randomBytes(3 * MiB + 7);
-    const key = 'get/checked.bin';
-    await store.write(key, Readable.from([data]), { size: data.length });
-    const update = jest.spyOn(NativeCrc32c.prototype, 'update');
-    try {
-      const read = Buffer.concat(await (await store.read(key)).toArray());
-      expect(read.equals(data)).toBe(true);
-      // Every byte went through the native CRC32C, not the SDK's own.
-      const hashed = update.mock.calls.reduce((n, [c]) => n + c.length, 0);
-      expect(hashed).toBe(data.length);
-    } finally {
-      update.mockRestore();
-    }
-    // Same size, other bytes, the stored CRC32C kept: a corrupted read.
-    const corrupt = Buffer.from(data);
-    corrupt[corrupt.length - 1] ^= 0xff;
-    writeFileSync(
-      path.join(
-        s3rver.directory,
-        BUCKET,
-        'store',
-        'get',
-        'checked.bin._S3rver_object',
-      ),
-      corrupt,
-    );
-    await expect(
-      (async () => Buffer.concat(await (await store.read(key)).toArray()))(),
-    ).rejects.toThrow(/checksum/i);
-  });
+  it.each([
+    ['through the SDK (fastReads: false), natively', false],
+    ['on the fast GET path', true],
+  ])(
+    'checks a GET against the stored CRC32C %s, and refuses bytes that do not match it',
+    async (_how, fastReads) => {
+      const reader = S3StorageBackend.fromConfig(
+        s3Config(s3rver.endpoint, { fastReads }),
+      );
+      const data = randomBytes(3 * MiB + 7);
+      const key = `get/checked-${fastReads}.bin`;
+      await store.write(key, Readable.from([data]), { size: data.length });
+      const readBack = async () => {
+        const from = await reader.open(parseLocation(`s3://${BUCKET}/store`));
+        return Buffer.concat(await (await from.read(key)).toArray());
+      };
+      const update = jest.spyOn(NativeCrc32c.prototype, 'update');
+      try {
+        expect((await readBack()).equals(data)).toBe(true);
+        // Through the SDK every byte goes through the native CRC32C, not
+        // the SDK's own; the fast path checks with the same native code.
+        const hashed = update.mock.calls.reduce((n, [c]) => n + c.length, 0);
+        expect(hashed).toBe(fastReads ? 0 : data.length);
+      } finally {
+        update.mockRestore();
+      }
+      // Same size, other bytes, the stored CRC32C kept: a corrupted read.
+      const corrupt = Buffer.from(data);
+      corrupt[corrupt.length - 1] ^= 0xff;
+      writeFileSync(
+        path.join(
+          s3rver.directory,
+          BUCKET,
+          'store',
+          'get',
+          `checked-${fastReads}.bin._S3rver_object`,
+        ),
+        corrupt,
+      );
+      await expect(readBack()).rejects.toThrow(/checksum/i);
+      reader.destroy();
+    },
+  );
 
   it('reports the full-object CRC32C of a parted upload (parts API) on complete, stat and list', async () => {
     const parts = store.parts as PartedWrites;

@@ -12,6 +12,7 @@ const router = require('s3rver/lib/routes');
 const { walk } = require('s3rver/lib/utils');
 const { patchChecksums } = require('./s3rverChecksums');
 const { patchPartCopy } = require('./s3rverPartCopy');
+const { patchSigV4 } = require('./s3rverSigV4');
 
 // s3rver 3.7.1 has no AbortMultipartUpload (DELETE ?uploadId answers
 // MethodNotAllowed) and takes parts for uploads that do not exist: an
@@ -78,6 +79,8 @@ const { partCopied } = patchChecksums({ uploadDir, expectUpload });
 // UploadPartCopy, which s3rver answers NotImplemented: see
 // s3rverPartCopy.js. A copied part gets its checksum as an uploaded one.
 patchPartCopy({ expectUpload, partCopied });
+// s3rver does not check SigV4 signatures; S3 does (see s3rverSigV4.js).
+patchSigV4();
 
 // Paged flat listings: s3rver walks its directory in on-disk name order
 // (`a#b._S3rver_object` < `a._S3rver_object`, folder `a/` before both) and
