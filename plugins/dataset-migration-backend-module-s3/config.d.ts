@@ -66,14 +66,16 @@ export interface Config {
         /** Objects larger than this are copied server-side with UploadPartCopy (default 5120 MiB). */
         multipartCopyThresholdMiB?: number;
         /**
-         * GETs are signed (SigV4, the SDK's signer and credentials) and sent
-         * through the SDK client's HTTP handler without its middleware
-         * stack, with the client's retries and response checksum check:
-         * about a third of the CPU per small object. Buckets the SDK does not
-         * sign with plain SigV4 (S3 Express) always go through the SDK.
-         * Set false to read every object through the SDK (default true).
+         * GetObject, single-part PutObject and CopyObject are signed (SigV4,
+         * the SDK's signer and credentials) and sent through the SDK
+         * client's HTTP handler without its middleware stack, with the
+         * client's retries, clock-skew correction and the GET checksum
+         * check: about a third of the main-thread CPU per small object.
+         * Buckets the SDK does not sign with plain SigV4 (S3 Express)
+         * always go through the SDK. Set false to send every request
+         * through the SDK (default true).
          */
-        fastReads?: boolean;
+        fastRequests?: boolean;
       };
     };
   };

@@ -238,7 +238,7 @@ export class S3ObjectStore implements ObjectStore {
     let contentRange: string | undefined;
     let body: Readable;
     try {
-      const fast = await this.backend.fastGet?.get(this.bucket, Key, {
+      const fast = await this.backend.fast?.get(this.bucket, Key, {
         range: Range,
         describe: `Reading ${this.describe(key)}`,
       });
@@ -297,6 +297,7 @@ export class S3ObjectStore implements ObjectStore {
       // (uploadBufferMiB), whatever the number of concurrent writes.
       result = await uploadStream(hashing, {
         client: this.backend.client,
+        fast: this.backend.fast,
         budget: this.backend.uploadBudget,
         Bucket: this.bucket,
         Key,

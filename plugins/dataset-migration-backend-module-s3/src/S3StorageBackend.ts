@@ -16,7 +16,7 @@ import {
 import { S3ObjectStore } from './S3ObjectStore';
 import { PartBudget } from './PartBudget';
 import { NativeCrc32c } from './nativeCrc32c';
-import { FastGet } from './fastGet';
+import { FastRequests } from './fastRequests';
 
 /**
  * What the module registers when `datasetMigration.storage.s3` is absent:
@@ -64,8 +64,11 @@ export class S3StorageBackend implements StorageBackend {
    * store this backend opens: concurrent writes wait for it part by part.
    */
   readonly uploadBudget: PartBudget;
-  /** GETs without the SDK's middleware; absent with `fastReads: false`. */
-  readonly fastGet?: FastGet;
+  /**
+   * Small-object requests without the SDK's middleware (fastRequests.ts);
+   * absent with `fastRequests: false`.
+   */
+  readonly fast?: FastRequests;
   readonly #limiters: ScopedRateLimiters;
 
   static fromConfig(config: Config): S3StorageBackend {
@@ -105,8 +108,8 @@ export class S3StorageBackend implements StorageBackend {
         httpsAgent: { keepAlive: true, maxSockets: 256 },
       },
     });
-    if (options.fastReads) {
-      this.fastGet = new FastGet(this.client);
+    if (options.fastRequests) {
+      this.fast = new FastRequests(this.client);
     }
   }
 

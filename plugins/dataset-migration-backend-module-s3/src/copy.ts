@@ -69,15 +69,21 @@ export async function copyWithinS3(
 
   if (info.size <= options.multipartCopyThresholdBytes) {
     try {
-      const result = await client.send(
-        new CopyObjectCommand({
-          Bucket: target.bucket,
-          Key,
-          CopySource,
-          ChecksumAlgorithm: algorithm,
-        }),
-      );
-      const md5 = md5FromEtag(result.CopyObjectResult?.ETag, options.etagIsMd5);
+      const etag =
+        (await target.backend.fast?.copy(target.bucket, Key, CopySource, {
+          checksumAlgorithm: algorithm,
+        })) ??
+        (
+          await client.send(
+            new CopyObjectCommand({
+              Bucket: target.bucket,
+              Key,
+              CopySource,
+              ChecksumAlgorithm: algorithm,
+            }),
+          )
+        ).CopyObjectResult;
+      const md5 = md5FromEtag(etag?.ETag, options.etagIsMd5);
       return {
         size: info.size,
         checksums: { ...info.checksums, ...(md5 ? { md5 } : {}) },

@@ -102,16 +102,16 @@ describe('CRC32C checksums against s3rver, as S3 keeps them', () => {
   );
 
   it.each([
-    ['through the SDK (fastReads: false), natively', false],
+    ['through the SDK (fastRequests: false), natively', false],
     ['on the fast GET path', true],
   ])(
     'checks a GET against the stored CRC32C %s, and refuses bytes that do not match it',
-    async (_how, fastReads) => {
+    async (_how, fastRequests) => {
       const reader = S3StorageBackend.fromConfig(
-        s3Config(s3rver.endpoint, { fastReads }),
+        s3Config(s3rver.endpoint, { fastRequests }),
       );
       const data = randomBytes(3 * MiB + 7);
-      const key = `get/checked-${fastReads}.bin`;
+      const key = `get/checked-${fastRequests}.bin`;
       await store.write(key, Readable.from([data]), { size: data.length });
       const readBack = async () => {
         const from = await reader.open(parseLocation(`s3://${BUCKET}/store`));
@@ -123,7 +123,7 @@ describe('CRC32C checksums against s3rver, as S3 keeps them', () => {
         // Through the SDK every byte goes through the native CRC32C, not
         // the SDK's own; the fast path checks with the same native code.
         const hashed = update.mock.calls.reduce((n, [c]) => n + c.length, 0);
-        expect(hashed).toBe(fastReads ? 0 : data.length);
+        expect(hashed).toBe(fastRequests ? 0 : data.length);
       } finally {
         update.mockRestore();
       }
@@ -136,7 +136,7 @@ describe('CRC32C checksums against s3rver, as S3 keeps them', () => {
           BUCKET,
           'store',
           'get',
-          `checked-${fastReads}.bin._S3rver_object`,
+          `checked-${fastRequests}.bin._S3rver_object`,
         ),
         corrupt,
       );

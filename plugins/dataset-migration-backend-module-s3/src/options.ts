@@ -23,8 +23,8 @@ export interface S3BackendOptions {
   checksumAlgorithm: 'CRC32C' | 'SHA256' | 'none';
   etagIsMd5: boolean;
   multipartCopyThresholdBytes: number;
-  /** GETs signed and sent without the SDK's middleware (fastGet.ts). */
-  fastReads: boolean;
+  /** Small-object requests signed and sent without the SDK's middleware. */
+  fastRequests: boolean;
 }
 
 const MiB = 1024 * 1024;
@@ -108,7 +108,7 @@ export function readS3Options(rootConfig: Config): S3BackendOptions {
     checksumAlgorithm:
       checksumAlgorithm as S3BackendOptions['checksumAlgorithm'],
     etagIsMd5: config?.getOptionalBoolean('etagIsMd5') ?? true,
-    fastReads: config?.getOptionalBoolean('fastReads') ?? true,
+    fastRequests: config?.getOptionalBoolean('fastRequests') ?? true,
     multipartCopyThresholdBytes: Math.round(
       positive(config, 'multipartCopyThresholdMiB', 5120) * MiB,
     ),

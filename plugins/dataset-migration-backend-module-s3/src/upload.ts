@@ -10,6 +10,7 @@ import {
 import type { Readable } from 'node:stream';
 import { multipartChecksumType } from './checksums';
 import type { PartBudget, PartBuffer } from './PartBudget';
+import type { FastRequests } from './fastRequests';
 import { crc32cBase64, sendUploadPart, UploadFailure } from './uploadPart';
 
 export { crc32cBase64 };
@@ -17,6 +18,8 @@ export { crc32cBase64 };
 /** What {@link uploadStream} writes, and how. */
 export interface StreamUpload {
   client: S3Client;
+  /** Sends a single PutObject without the SDK middleware, when given. */
+  fast?: FastRequests;
   /** Every part buffer (and a single PutObject's body) is granted from it. */
   budget: PartBudget;
   Bucket: string;
@@ -226,7 +229,13 @@ export async function uploadStream(
           );
         }
         if (partNumber === 1 && last) {
-          const put = await client.send(
+          const put =
+            (await upload.fast?.put(Bucket, Key, data, {
+              contentType: upload.contentType,
+              checksumAlgorithm: upload.checksumAlgorithm,
+              signal,
+            })) ??
+            (await client.send(
             new PutObjectCommand({
               Bucket,
               Key,
@@ -239,7 +248,7 @@ export async function uploadStream(
               }),
             }),
             { abortSignal: signal },
-          );
+          ));
           granted.release(want === partSize);
           return { ...put, size: consumed, parts: 0 };
         }

@@ -1,19 +1,29 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { parseLocation } from '@internal/backstage-plugin-dataset-migration-common';
-import { isRetryableError } from '@internal/backstage-plugin-dataset-migration-node';
+import {
+  base64ToHex,
+  crc32c,
+  crc32cToBase64,
+  isRetryableError,
+} from '@internal/backstage-plugin-dataset-migration-node';
 import {
   FaultProxy,
   startFaultProxy,
 } from '@internal/backstage-plugin-dataset-migration-backend-module-gcs/testUtils';
 import { S3StorageBackend } from './S3StorageBackend';
-import { FastGet } from './fastGet';
+import { FastRequests } from './fastRequests';
 import { S3rverProcess, startS3rver } from './__testUtils__/s3rver';
 import { s3Config } from './__testUtils__/helpers';
 
 jest.setTimeout(60_000);
 
 const BUCKET = 'fast';
+const slowDown = {
+  status: 503,
+  body: '<?xml version="1.0"?><Error><Code>SlowDown</Code><Message>Reduce your request rate.</Message></Error>',
+  headers: { 'Content-Type': 'application/xml' },
+};
 
 /** Counts the SDK commands a backend's client sends, by name. */
 function countCommands(backend: S3StorageBackend) {
@@ -33,11 +43,11 @@ async function readAll(stream: Readable): Promise<Buffer> {
   return Buffer.concat(await stream.toArray());
 }
 
-describe('fast GETs (signed requests without the SDK middleware)', () => {
+describe('fast requests (signed without the SDK middleware)', () => {
   let s3rver: S3rverProcess;
   let proxy: FaultProxy;
   const backends: S3StorageBackend[] = [];
-  const requests: string[] = [];
+  const sent: Array<{ method: string; url: string; headers: any }> = [];
 
   function backend(extra: object = {}, endpoint = proxy.endpoint) {
     const b = S3StorageBackend.fromConfig(s3Config(endpoint, extra));
@@ -50,9 +60,9 @@ describe('fast GETs (signed requests without the SDK middleware)', () => {
     proxy = await startFaultProxy(s3rver.endpoint);
   });
   beforeEach(() => {
-    requests.length = 0;
+    sent.length = 0;
     proxy.setDecider(req => {
-      requests.push(`${req.method} ${req.url}`);
+      sent.push(req);
       return undefined;
     });
   });
@@ -62,10 +72,11 @@ describe('fast GETs (signed requests without the SDK middleware)', () => {
     await s3rver?.stop();
   });
 
-  it('reads whole objects and ranges of awkward keys with no SDK GetObject, byte for byte', async () => {
+  it('writes, copies and reads awkward keys with no SDK PutObject, CopyObject or GetObject, byte for byte', async () => {
     const fast = backend();
     const counts = countCommands(fast);
     const store = await fast.open(parseLocation(`s3://${BUCKET}/keys`));
+    const copies = await fast.open(parseLocation(`s3://${BUCKET}/copies`));
     const keys = [
       'plain.csv',
       'a b/c+d.txt',
@@ -75,43 +86,102 @@ describe('fast GETs (signed requests without the SDK middleware)', () => {
       'deep/er/still..dots',
     ];
     const data = randomBytes(70_000);
+    const crc = crc32cToBase64(crc32c(data));
+    const sha = createHash('sha256').update(data).digest('hex');
     for (const key of keys) {
-      await store.write(key, Readable.from([data]), { size: data.length });
+      const written = await store.write(key, Readable.from([data]), {
+        size: data.length,
+      });
+      expect(written.checksums.crc32c).toBe(base64ToHex(crc));
+      const copied = await copies.copyWithin!(store, key, key, {
+        size: data.length,
+      });
+      expect(copied?.checksums.md5).toBe(written.checksums.md5);
+      expect(await copies.stat(key)).toMatchObject({
+        size: data.length,
+        checksums: { crc32c: base64ToHex(crc) },
+      });
     }
-    requests.length = 0;
+    // The PUT declared the body's CRC32C and signed its SHA-256.
+    const puts = sent.filter(r => r.method === 'PUT' && r.url.includes('/keys/'));
+    expect(puts).toHaveLength(keys.length);
+    for (const put of puts) {
+      expect(put.headers['x-amz-checksum-crc32c']).toBe(crc);
+      expect(put.headers['x-amz-content-sha256']).toBe(sha);
+    }
+    sent.length = 0;
     for (const key of keys) {
-      expect((await readAll(await store.read(key))).equals(data)).toBe(true);
-      const range = await readAll(await store.read(key, { start: 5, end: 65_000 }));
+      expect((await readAll(await copies.read(key))).equals(data)).toBe(true);
+      const range = await readAll(
+        await store.read(key, { start: 5, end: 65_000 }),
+      );
       expect(range.equals(data.subarray(5, 65_001))).toBe(true);
       const first = await readAll(await store.read(key, { start: 0, end: 0 }));
       expect(first.equals(data.subarray(0, 1))).toBe(true);
     }
-    expect(counts.GetObjectCommand).toBeUndefined();
-    expect(requests.filter(r => r.startsWith('GET '))).toHaveLength(
-      keys.length * 3,
-    );
+    expect(sent.filter(r => r.method === 'GET')).toHaveLength(keys.length * 3);
+    expect(counts).toEqual({ HeadObjectCommand: keys.length });
 
-    // With fastReads: false every read is an SDK GetObject again.
-    const sdk = backend({ fastReads: false });
+    // With fastRequests: false each is an SDK command again.
+    const sdk = backend({ fastRequests: false });
     const sdkCounts = countCommands(sdk);
     const sdkStore = await sdk.open(parseLocation(`s3://${BUCKET}/keys`));
-    expect((await readAll(await sdkStore.read(keys[3]))).equals(data)).toBe(
-      true,
+    const sdkCopies = await sdk.open(parseLocation(`s3://${BUCKET}/sdk`));
+    await sdkStore.write('w', Readable.from([data]), { size: data.length });
+    await sdkCopies.copyWithin!(sdkStore, keys[3], 'c', { size: data.length });
+    expect((await readAll(await sdkCopies.read('c'))).equals(data)).toBe(true);
+    expect(sdkCounts).toEqual({
+      PutObjectCommand: 1,
+      CopyObjectCommand: 1,
+      GetObjectCommand: 1,
+    });
+  });
+
+  it('retries a throttled PUT with the same body, and fails a CopyObject answered 200 with an error', async () => {
+    const store = await backend().open(parseLocation(`s3://${BUCKET}/put`));
+    let puts = 0;
+    proxy.setDecider(req => {
+      if (req.method !== 'PUT') return undefined;
+      puts++;
+      return puts === 1 ? slowDown : undefined;
+    });
+    await store.write('p', Readable.from([Buffer.from('put twice')]), {
+      size: 9,
+    });
+    expect(puts).toBe(2);
+    expect((await readAll(await store.read('p'))).toString()).toBe(
+      'put twice',
     );
-    expect(sdkCounts.GetObjectCommand).toBe(1);
+
+    proxy.setDecider(req =>
+      req.method === 'PUT'
+        ? {
+            status: 200,
+            body: '<?xml version="1.0"?><Error><Code>InternalError</Code><Message>We encountered an internal error.</Message></Error>',
+          }
+        : undefined,
+    );
+    const error = await store.copyWithin!(store, 'p', 'q', { size: 9 }).catch(
+      e => e,
+    );
+    expect(error.name).toBe('ServiceUnavailableError');
+    expect(error.message).toContain('InternalError');
+    expect(isRetryableError(error)).toBe(true);
+    proxy.setDecider(() => undefined);
+    expect(await store.stat('q')).toBeUndefined();
   });
 
   it.each([true, false])(
-    'names a missing object, a missing bucket and refused credentials as the SDK path does (fastReads: %s)',
-    async fastReads => {
-      const store = await backend({ fastReads }).open(
+    'names a missing object, a missing bucket and refused credentials as the SDK path does (fastRequests: %s)',
+    async fastRequests => {
+      const store = await backend({ fastRequests }).open(
         parseLocation(`s3://${BUCKET}/errors`),
       );
       await expect(store.read('absent.csv')).rejects.toMatchObject({
         name: 'NotFoundError',
         message: `Reading s3://${BUCKET}/errors/absent.csv: object not found`,
       });
-      const noBucket = await backend({ fastReads }).open(
+      const noBucket = await backend({ fastRequests }).open(
         parseLocation('s3://no-such-bucket/x'),
       );
       await expect(noBucket.read('a')).rejects.toMatchObject({
@@ -119,7 +189,7 @@ describe('fast GETs (signed requests without the SDK middleware)', () => {
         message: 'Reading s3://no-such-bucket/x/a: bucket does not exist',
       });
       const denied = await backend({
-        fastReads,
+        fastRequests,
         credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'wrong' },
       }).open(parseLocation(`s3://${BUCKET}/errors`));
       const error = await denied.read('absent.csv').catch(e => e);
@@ -138,11 +208,7 @@ describe('fast GETs (signed requests without the SDK middleware)', () => {
       if (req.method !== 'GET') return undefined;
       gets++;
       if (gets === 1) {
-        return {
-          status: 503,
-          body: '<?xml version="1.0"?><Error><Code>SlowDown</Code><Message>Reduce your request rate.</Message></Error>',
-          headers: { 'Content-Type': 'application/xml' },
-        };
+        return slowDown;
       }
       return gets === 2 ? { dropAfterBodyBytes: 0 } : undefined;
     });
@@ -210,7 +276,7 @@ describe('fast GETs (signed requests without the SDK middleware)', () => {
 
   it('leaves buckets the SDK does not sign with plain SigV4 to the SDK', async () => {
     const fast = backend({}, s3rver.endpoint);
-    const get = new FastGet(fast.client);
+    const get = new FastRequests(fast.client);
     await expect(
       get.get('data--usw2-az1--x-s3', 'k', { describe: 'x' }),
     ).resolves.toBeUndefined();
