@@ -1,3 +1,4 @@
+import { RetryableError } from '@internal/backstage-plugin-dataset-migration-node';
 import type { MigrationRow } from '../database/MigrationStore';
 import type { EngineContext, StoreCache } from './context';
 import {
@@ -55,22 +56,59 @@ export async function copyItem(ctx: ItemContext): Promise<void> {
     return;
   }
 
+  const listed = listedChecksumKept(ctx);
   const written = await writeHashed(
     target,
     item.key,
     await source.read(item.key),
-    // `full` verification compares sha256 only: no other hash is needed.
-    { size: item.size, signal, extra: ctx.verify === 'full' ? [] : undefined },
+    {
+      size: item.size,
+      signal,
+      // `full` verification compares sha256 only: no other hash is needed.
+      extra: ctx.verify === 'full' ? [] : undefined,
+      // Checksum verification compares the listed checksum with the
+      // target's own: a sha256 would go unused (a fallback to re-reading
+      // hashes the source again).
+      sha256: ctx.verify === 'full' || !listed,
+    },
   );
   checkSize(item.key, item.size, written.size);
+  for (const [algorithm, value] of Object.entries(listed ?? {})) {
+    const stored = written[algorithm as 'md5' | 'crc32c'];
+    if (stored && stored !== value) {
+      throw new RetryableError(
+        `Copying '${item.key}': the bytes copied have ${algorithm} ${stored}, but the snapshot listed ${algorithm} ${value} for the source (it changed since, or the bytes were damaged on the way)`,
+      );
+    }
+  }
   await ctx.save({
     state: 'done',
     copyMethod: 'stream',
     sourceSha256: written.sha256,
-    sourceMd5: written.md5,
-    sourceCrc32c: written.crc32c,
+    // A listed checksum stays the source's: validation compares it with
+    // the target's own, end to end.
+    sourceMd5: item.sourceMd5 ?? written.md5,
+    sourceCrc32c: item.sourceCrc32c ?? written.crc32c,
     lastError: null,
   });
+}
+
+/**
+ * The checksums the snapshot listed for the source that the target keeps
+ * too (so checksum validation can compare them), or undefined for none.
+ */
+function listedChecksumKept(
+  ctx: ItemContext,
+): Partial<Record<'md5' | 'crc32c', string>> | undefined {
+  const kept = ctx.target.capabilities.checksums;
+  const listed: Partial<Record<'md5' | 'crc32c', string>> = {};
+  if (ctx.item.sourceMd5 && kept.includes('md5')) {
+    listed.md5 = ctx.item.sourceMd5;
+  }
+  if (ctx.item.sourceCrc32c && kept.includes('crc32c')) {
+    listed.crc32c = ctx.item.sourceCrc32c;
+  }
+  return Object.keys(listed).length > 0 ? listed : undefined;
 }
 
 /**

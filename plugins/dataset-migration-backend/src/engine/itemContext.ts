@@ -111,15 +111,31 @@ export function checkSize(key: string, expected: number, actual: number) {
   }
 }
 
+interface WriteHashedOptions {
+  size: number;
+  signal: AbortSignal;
+  /** Instead of the target's own checksums: [] for sha256 only. */
+  extra?: Array<'md5' | 'crc32c'>;
+  /** False: no sha256 (nothing will compare it; see `copyItem`). */
+  sha256?: boolean;
+}
+
+interface Hashed {
+  sha256?: string;
+  md5?: string;
+  crc32c?: string;
+  size: number;
+}
+
 /**
  * Streams `body` into `key`, hashing it on the way; a target that reports a
  * different sha256 than the bytes sent is a retryable error. On a failed
  * write the body is destroyed, so no file handle or socket stays open.
  *
- * sha256 always (the `full` verify mode and the report compare it); md5 and
- * crc32c only where the target keeps them (`capabilities.checksums`), for
- * the `checksum` verify mode to compare with what the target reports, or
- * as `extra` says. Every hash runs on the main thread: md5 and the JS
+ * sha256 unless `sha256: false` (the `full` verify mode and the report
+ * compare it); md5 and crc32c only where the target keeps them
+ * (`capabilities.checksums`), for the `checksum` verify mode to compare
+ * with what the target reports, or as `extra` says. Every hash runs on the main thread: md5 and the JS
  * crc32c cost 3× sha256 (SHA-NI) per byte, which bounded a large object's
  * copy to a local target at ~240 MB/s when all three were always computed.
  */
@@ -127,20 +143,27 @@ export async function writeHashed(
   target: ObjectStore,
   key: string,
   body: Readable,
-  options: {
-    size: number;
-    signal: AbortSignal;
-    /** Instead of the target's own checksums: [] for sha256 only. */
-    extra?: Array<'md5' | 'crc32c'>;
-  },
-): Promise<{ sha256: string; md5?: string; crc32c?: string; size: number }> {
+  options: WriteHashedOptions & { sha256?: true },
+): Promise<Hashed & { sha256: string }>;
+export async function writeHashed(
+  target: ObjectStore,
+  key: string,
+  body: Readable,
+  options: WriteHashedOptions,
+): Promise<Hashed>;
+export async function writeHashed(
+  target: ObjectStore,
+  key: string,
+  body: Readable,
+  options: WriteHashedOptions,
+): Promise<Hashed> {
   const { checksums: kept, writeChecksums = [] } = target.capabilities;
   const wanted =
     options.extra ?? (['md5', 'crc32c'] as const).filter(a => kept.includes(a));
   // What the target's write hashes itself is taken from its result.
   const fromWrite = wanted.filter(a => writeChecksums.includes(a));
   const hashing = new HashingStream([
-    'sha256',
+    ...(options.sha256 === false ? [] : (['sha256'] as const)),
     ...wanted.filter(a => !fromWrite.includes(a)),
   ]);
   body.on('error', e => hashing.destroy(e));
@@ -154,14 +177,18 @@ export async function writeHashed(
       throw e;
     });
   const digests = hashing.digests();
-  if (result.checksums.sha256 && result.checksums.sha256 !== digests.sha256) {
+  if (
+    digests.sha256 &&
+    result.checksums.sha256 &&
+    result.checksums.sha256 !== digests.sha256
+  ) {
     throw new RetryableError(
       `Target reported sha256 ${result.checksums.sha256} for '${key}', expected ${digests.sha256}`,
     );
   }
   for (const a of fromWrite) digests[a] = result.checksums[a];
   return {
-    sha256: digests.sha256!,
+    sha256: digests.sha256,
     md5: digests.md5,
     crc32c: digests.crc32c,
     size: hashing.byteCount,

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { TestDatabases } from '@backstage/backend-test-utils';
@@ -14,6 +15,9 @@ import {
 } from './__testUtils__/harness';
 
 jest.setTimeout(120_000);
+
+const md5 = (s: string) => createHash('md5').update(s).digest('hex');
+const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
 const FILES: Record<string, string> = {
   'a.csv': 'id\n1\n',
@@ -36,6 +40,9 @@ describe('verify modes on local files', () => {
         tamper?: boolean;
         md5For?: (key: string) => boolean;
         md5OnStatOnly?: boolean;
+        /** Streamed copies instead of server-side ones. */
+        stream?: boolean;
+        onRead?: (key: string) => void | Promise<unknown>;
       } = {},
     ) {
       const src = path.join(engines.root, 'src');
@@ -49,10 +56,13 @@ describe('verify modes on local files', () => {
               new WrappingBackend(local, {
                 md5For: options.md5For,
                 md5OnStatOnly: options.md5OnStatOnly,
+                noServerSideCopy: options.stream,
+                onRead: options.onRead,
               })
           : undefined,
         config: {
           autoApprove: true,
+          retry: { maxAttempts: 2, baseDelayMs: 10, maxDelayMs: 20 },
           validation: { allowVerifyNone: options.allowVerifyNone ?? false },
         },
         hooks: {
@@ -142,6 +152,49 @@ describe('verify modes on local files', () => {
           },
         ],
       });
+    });
+
+    it('compares a streamed copy by the md5 the source listed, end to end, and hashes no sha256 for it', async () => {
+      const { end, report, created } = await migrate('checksum', {
+        md5For: key => key.endsWith('.csv'),
+        stream: true,
+      });
+      expect(end.state).toBe('succeeded');
+      expect(report).toMatchObject({
+        passed: true,
+        methods: { 'checksum-md5': 2, sha256: 1 },
+      });
+      const rows = await engines
+        .knex('dm_work_items')
+        .where({ migration_id: created.id })
+        .orderBy('key')
+        .select('key', 'source_sha256', 'source_md5');
+      expect(rows).toEqual([
+        { key: 'a.csv', source_sha256: null, source_md5: md5('id\n1\n') },
+        { key: 'b/c.csv', source_sha256: null, source_md5: md5('id\n2\n3\n') },
+        // Listed with no md5: its sha256 is what validation compares.
+        { key: 'empty.bin', source_sha256: sha256(''), source_md5: md5('') },
+      ]);
+    });
+
+    it('does not take a source changed after the snapshot for the one listed', async () => {
+      // Same size, other bytes, between the listing and the copy's read:
+      // the md5 the copy hashed is no longer the one the snapshot listed.
+      let changed = false;
+      const { end } = await migrate('checksum', {
+        md5For: key => key.endsWith('.csv'),
+        stream: true,
+        onRead: async key => {
+          if (key === 'b/c.csv' && !changed) {
+            changed = true;
+            await writeFile(path.join(engines.root, 'src'), key, 'id\n2\n4\n');
+          }
+        },
+      });
+      expect(end.state).toBe('rolled-back');
+      expect(end.reason).toMatch(
+        /'b\/c\.csv': the bytes copied have md5 \w+, but the snapshot listed md5 \w+ for the source/,
+      );
     });
 
     it("'full' re-reads and catches a same-size change, then rolls back", async () => {

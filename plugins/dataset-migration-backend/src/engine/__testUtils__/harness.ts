@@ -217,7 +217,11 @@ export function stateChanges(events: MigrationEvent[]): string[] {
  * local root is `root`.
  */
 export function useTestEngines(databases: { init(id: string): Promise<Knex> }) {
-  const state = { root: '', engines: [] as MigrationEngine[] };
+  const state = {
+    root: '',
+    engines: [] as MigrationEngine[],
+    knex: undefined as Knex | undefined,
+  };
   beforeEach(async () => {
     state.root = await tempRoot();
   });
@@ -229,6 +233,10 @@ export function useTestEngines(databases: { init(id: string): Promise<Knex> }) {
     get root() {
       return state.root;
     },
+    /** The database of the last engine `setup` made. */
+    get knex(): Knex {
+      return state.knex!;
+    },
     async setup(
       databaseId: string,
       options: Omit<
@@ -237,6 +245,7 @@ export function useTestEngines(databases: { init(id: string): Promise<Knex> }) {
       > = {},
     ): Promise<MigrationEngine> {
       const knex = await databases.init(databaseId);
+      state.knex = knex;
       const engine = await createTestEngine({
         knex,
         roots: [state.root],
