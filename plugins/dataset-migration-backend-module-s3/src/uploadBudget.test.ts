@@ -22,6 +22,17 @@ const PART = 5 * MiB;
  */
 function measure(backend: S3StorageBackend) {
   const m = { pulled: 0, acked: 0, maxHeld: 0, inFlight: 0, maxInFlight: 0 };
+  const sending = async <T>(bytes: number, send: () => Promise<T>) => {
+    m.inFlight += bytes;
+    m.maxInFlight = Math.max(m.maxInFlight, m.inFlight);
+    try {
+      const result = await send();
+      m.acked += bytes;
+      return result;
+    } finally {
+      m.inFlight -= bytes;
+    }
+  };
   backend.client.middlewareStack.add(
     (next, context) => async args => {
       const body = (args.input as { Body?: unknown }).Body;
@@ -31,18 +42,15 @@ function measure(backend: S3StorageBackend) {
         ) && Buffer.isBuffer(body)
           ? body.length
           : 0;
-      m.inFlight += bytes;
-      m.maxInFlight = Math.max(m.maxInFlight, m.inFlight);
-      try {
-        const result = await next(args);
-        m.acked += bytes;
-        return result;
-      } finally {
-        m.inFlight -= bytes;
-      }
+      return sending(bytes, () => next(args));
     },
     { step: 'initialize', name: 'measureParts' },
   );
+  // Single PutObjects go out as fast requests (fastRequests.ts).
+  const fast = backend.fast!;
+  const put = fast.put.bind(fast);
+  fast.put = (bucket, key, body, options) =>
+    sending(body.length, () => put(bucket, key, body, options));
   const counted = (body: Readable) =>
     body.pipe(
       new Transform({
