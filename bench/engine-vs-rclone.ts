@@ -402,6 +402,8 @@ async function main() {
       region: 'us-east-1',
       forcePathStyle: true,
       credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+      // BENCH_S3_FAST=0: every S3 request through the SDK (see the README).
+      ...(process.env.BENCH_S3_FAST === '0' && { fastRequests: false }),
     },
     gcs: { apiEndpoint: gcs.endpoint, projectId: 'bench' },
     local: { roots: [work] },

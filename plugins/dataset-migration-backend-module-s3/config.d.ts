@@ -66,7 +66,7 @@ export interface Config {
         /** Objects larger than this are copied server-side with UploadPartCopy (default 5120 MiB). */
         multipartCopyThresholdMiB?: number;
         /**
-         * GetObject, single-part PutObject and CopyObject are signed (SigV4,
+         * GetObject, HeadObject, single-part PutObject and CopyObject are signed (SigV4,
          * the SDK's signer and credentials) and sent through the SDK
          * client's HTTP handler without its middleware stack, with the
          * client's retries, clock-skew correction and the GET checksum

@@ -207,13 +207,15 @@ export class S3ObjectStore implements ObjectStore {
     const Key = this.objectKey(key);
     await this.backend.limiter(this.location, 'read').acquire();
     try {
-      const head = await this.backend.client.send(
-        new HeadObjectCommand({
-          Bucket: this.bucket,
-          Key,
-          ChecksumMode: 'ENABLED',
-        }),
-      );
+      const head =
+        (await this.backend.fast?.head(this.bucket, Key)) ??
+        (await this.backend.client.send(
+          new HeadObjectCommand({
+            Bucket: this.bucket,
+            Key,
+            ChecksumMode: 'ENABLED',
+          }),
+        ));
       const md5 = md5FromEtag(head.ETag, this.backend.options.etagIsMd5);
       return {
         key,

@@ -72,7 +72,7 @@ describe('fast requests (signed without the SDK middleware)', () => {
     await s3rver?.stop();
   });
 
-  it('writes, copies and reads awkward keys with no SDK PutObject, CopyObject or GetObject, byte for byte', async () => {
+  it('writes, copies, stats and reads awkward keys with no SDK PutObject, CopyObject, HeadObject or GetObject, byte for byte', async () => {
     const fast = backend();
     const counts = countCommands(fast);
     const store = await fast.open(parseLocation(`s3://${BUCKET}/keys`));
@@ -120,7 +120,8 @@ describe('fast requests (signed without the SDK middleware)', () => {
       expect(first.equals(data.subarray(0, 1))).toBe(true);
     }
     expect(sent.filter(r => r.method === 'GET')).toHaveLength(keys.length * 3);
-    expect(counts).toEqual({ HeadObjectCommand: keys.length });
+    expect(await copies.stat('absent')).toBeUndefined();
+    expect(counts).toEqual({});
 
     // With fastRequests: false each is an SDK command again.
     const sdk = backend({ fastRequests: false });
@@ -130,10 +131,17 @@ describe('fast requests (signed without the SDK middleware)', () => {
     await sdkStore.write('w', Readable.from([data]), { size: data.length });
     await sdkCopies.copyWithin!(sdkStore, keys[3], 'c', { size: data.length });
     expect((await readAll(await sdkCopies.read('c'))).equals(data)).toBe(true);
+    // The same answer either way.
+    expect(await sdkCopies.stat('c')).toEqual({
+      ...(await copies.stat(keys[3])),
+      key: 'c',
+      lastModified: expect.any(Date),
+    });
     expect(sdkCounts).toEqual({
       PutObjectCommand: 1,
       CopyObjectCommand: 1,
       GetObjectCommand: 1,
+      HeadObjectCommand: 1,
     });
   });
 

@@ -56,7 +56,7 @@ export interface FastPutResult {
 }
 
 interface FastRequest {
-  method: 'GET' | 'PUT';
+  method: 'GET' | 'HEAD' | 'PUT';
   headers: Record<string, string>;
   body?: Buffer;
   signal?: AbortSignal;
@@ -71,7 +71,7 @@ function retryErrorType(error: any) {
 
 /**
  * Small-object requests without the SDK's middleware stack: GetObject,
- * a single-part PutObject and CopyObject are built and signed (SigV4, the
+ * HeadObject, a single-part PutObject and CopyObject are built and signed (SigV4, the
  * SDK's own signer and credentials) and sent through the client's own
  * request handler, so sockets, timeouts and TLS settings are the client's.
  * The endpoint is what the SDK's rules resolve for the bucket; buckets it
@@ -120,6 +120,31 @@ export class FastRequests {
     }
     response.body.on('error', e => check.destroy(e));
     return { ...response, body: response.body.pipe(check) };
+  }
+
+  /** HeadObject, asking for the object's checksums; its body is empty. */
+  async head(bucket: string, key: string): Promise<FastPutResult & {
+    ContentLength?: number;
+    LastModified?: Date;
+  } | undefined> {
+    const response = await this.#request(bucket, key, {
+      method: 'HEAD',
+      headers: {
+        'x-amz-content-sha256': EMPTY_SHA256,
+        'x-amz-checksum-mode': 'ENABLED',
+      },
+    });
+    if (!response) {
+      return undefined;
+    }
+    response.body.resume();
+    const { headers } = response;
+    const modified = headers['last-modified'];
+    return {
+      ...putResult(headers),
+      ContentLength: Number(headers['content-length'] ?? 0),
+      LastModified: modified ? new Date(modified) : undefined,
+    };
   }
 
   /**
