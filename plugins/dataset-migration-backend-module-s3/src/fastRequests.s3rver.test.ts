@@ -103,7 +103,9 @@ describe('fast requests (signed without the SDK middleware)', () => {
       });
     }
     // The PUT declared the body's CRC32C and signed its SHA-256.
-    const puts = sent.filter(r => r.method === 'PUT' && r.url.includes('/keys/'));
+    const puts = sent.filter(
+      r => r.method === 'PUT' && r.url.includes('/keys/'),
+    );
     expect(puts).toHaveLength(keys.length);
     for (const put of puts) {
       expect(put.headers['x-amz-checksum-crc32c']).toBe(crc);
@@ -157,9 +159,7 @@ describe('fast requests (signed without the SDK middleware)', () => {
       size: 9,
     });
     expect(puts).toBe(2);
-    expect((await readAll(await store.read('p'))).toString()).toBe(
-      'put twice',
-    );
+    expect((await readAll(await store.read('p'))).toString()).toBe('put twice');
 
     proxy.setDecider(req =>
       req.method === 'PUT'

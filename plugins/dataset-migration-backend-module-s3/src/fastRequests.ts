@@ -55,6 +55,12 @@ export interface FastPutResult {
   ChecksumType?: string;
 }
 
+/** What a HeadObject answered, named as the SDK names it. */
+export interface FastHeadResult extends FastPutResult {
+  ContentLength?: number;
+  LastModified?: Date;
+}
+
 interface FastRequest {
   method: 'GET' | 'HEAD' | 'PUT';
   headers: Record<string, string>;
@@ -123,10 +129,7 @@ export class FastRequests {
   }
 
   /** HeadObject, asking for the object's checksums; its body is empty. */
-  async head(bucket: string, key: string): Promise<FastPutResult & {
-    ContentLength?: number;
-    LastModified?: Date;
-  } | undefined> {
+  async head(bucket: string, key: string): Promise<FastHeadResult | undefined> {
     const response = await this.#request(bucket, key, {
       method: 'HEAD',
       headers: {

@@ -42,7 +42,10 @@ export async function errorFromBody(
   const text = await readSmallBody(body);
   const code = /<Code>([^<]*)<\/Code>/.exec(text)?.[1];
   const message = /<Message>([^<]*)<\/Message>/.exec(text)?.[1] ?? '';
-  const fallback: Record<number, string> = { 403: 'Forbidden', 404: 'NotFound' };
+  const fallback: Record<number, string> = {
+    403: 'Forbidden',
+    404: 'NotFound',
+  };
   return new S3ResponseError(
     code ?? fallback[status] ?? 'Unknown',
     message,
@@ -122,4 +125,3 @@ function checkedAgainst(
     },
   });
 }
-

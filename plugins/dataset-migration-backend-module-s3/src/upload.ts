@@ -236,19 +236,19 @@ export async function uploadStream(
               signal,
             })) ??
             (await client.send(
-            new PutObjectCommand({
-              Bucket,
-              Key,
-              Body: data,
-              ContentLength: data.length,
-              ContentType: upload.contentType,
-              ChecksumAlgorithm: upload.checksumAlgorithm,
-              ...(upload.checksumAlgorithm === 'CRC32C' && {
-                ChecksumCRC32C: crc32cBase64(data),
+              new PutObjectCommand({
+                Bucket,
+                Key,
+                Body: data,
+                ContentLength: data.length,
+                ContentType: upload.contentType,
+                ChecksumAlgorithm: upload.checksumAlgorithm,
+                ...(upload.checksumAlgorithm === 'CRC32C' && {
+                  ChecksumCRC32C: crc32cBase64(data),
+                }),
               }),
-            }),
-            { abortSignal: signal },
-          ));
+              { abortSignal: signal },
+            ));
           granted.release(want === partSize);
           return { ...put, size: consumed, parts: 0 };
         }
