@@ -19,6 +19,7 @@ import { SignatureV4 } from '@smithy/signature-v4';
 import { crc32cBase64 } from './uploadPart';
 import {
   errorFromBody,
+  errorFromText,
   readSmallBody,
   S3ResponseError,
   verifying,
@@ -217,7 +218,7 @@ export class FastRequests {
     const text = await readSmallBody(response.body);
     // CopyObject may answer 200 and still fail, with an <Error> body.
     if (/<Error>/.test(text)) {
-      throw await errorFromBody(500, Readable.from([text]));
+      throw errorFromText(500, text);
     }
     const field = (name: string) =>
       new RegExp(`<${name}>([^<]*)</${name}>`)

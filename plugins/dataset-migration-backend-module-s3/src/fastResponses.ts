@@ -39,7 +39,11 @@ export async function errorFromBody(
   status: number,
   body: Readable | undefined,
 ): Promise<S3ResponseError> {
-  const text = await readSmallBody(body);
+  return errorFromText(status, await readSmallBody(body));
+}
+
+/** The error code and message of an S3 XML error document. */
+export function errorFromText(status: number, text: string): S3ResponseError {
   const code = /<Code>([^<]*)<\/Code>/.exec(text)?.[1];
   const message = /<Message>([^<]*)<\/Message>/.exec(text)?.[1] ?? '';
   const fallback: Record<number, string> = {

@@ -11,6 +11,7 @@ import { copyInParts, planParts } from './partedCopy';
 import { removeTemporaryFiles } from './tempFiles';
 import { transformItem } from './transform';
 import { transformInParts, transformsInParts } from './transformParts';
+import { sourceChecksums } from './verifyMode';
 
 /**
  * Copies one source object to the target. Before the first write to a key
@@ -101,13 +102,12 @@ function listedChecksumKept(
   ctx: ItemContext,
 ): Partial<Record<'md5' | 'crc32c', string>> | undefined {
   const kept = ctx.target.capabilities.checksums;
-  const listed: Partial<Record<'md5' | 'crc32c', string>> = {};
-  if (ctx.item.sourceMd5 && kept.includes('md5')) {
-    listed.md5 = ctx.item.sourceMd5;
-  }
-  if (ctx.item.sourceCrc32c && kept.includes('crc32c')) {
-    listed.crc32c = ctx.item.sourceCrc32c;
-  }
+  const { md5, crc32c } = sourceChecksums(ctx.item);
+  const listed = Object.fromEntries(
+    Object.entries({ md5, crc32c }).filter(
+      ([algorithm, value]) => value && kept.includes(algorithm as 'md5'),
+    ),
+  );
   return Object.keys(listed).length > 0 ? listed : undefined;
 }
 

@@ -10,7 +10,6 @@ import {
   type PartRange,
 } from '@internal/backstage-plugin-dataset-migration-node';
 import type { ClaimedPart, ObjectPart } from '../database/PartStore';
-import type { WorkItem } from '../database/WorkItemStore';
 import { backoffDelay } from './backoff';
 import type { EngineContext, MigrationStores } from './context';
 import {
@@ -124,14 +123,10 @@ export function crc32cOfParts(
   return crc?.toString(16).padStart(8, '0');
 }
 
-/** Whether the item's migration still copies (a cancel stops the wait). */
+/** Whether a migration still copies (a cancel stops waits and parts). */
 async function migrationCopies(engine: EngineContext, migrationId: string) {
   const m = await engine.stores.migrations.get(migrationId);
   return m?.state === 'running' && m.phase === 'copy';
-}
-
-async function stillCopying(engine: EngineContext, item: WorkItem) {
-  return migrationCopies(engine, item.migrationId);
 }
 
 /**
@@ -261,7 +256,7 @@ export async function awaitParts(
       );
     }
     if (counts.pending + counts.running === 0) break;
-    if (!(await stillCopying(engine, item))) {
+    if (!(await migrationCopies(engine, item.migrationId))) {
       throw new ItemReleasedError(
         `Migration ${item.migrationId} stopped copying`,
       );
