@@ -30,6 +30,13 @@ export interface Config {
         resumableThresholdMiB?: number;
         /** Bytes per resumable-upload request, a multiple of 0.25 (default 16); a failed request resumes here. */
         resumableChunkMiB?: number;
+        /**
+         * Send the chunks of resumable uploads of known size straight from the
+         * source's buffers to the upload session with Node's HTTP client
+         * (default true); false leaves them to the client library's upload
+         * stream. Not used when HTTP(S)_PROXY is set.
+         */
+        fastUploads?: boolean;
         /** Retries per request after the first attempt (default 5). */
         maxRetries?: number;
         /** Ceiling for object writes per second per bucket (default 5000). */

@@ -4,7 +4,6 @@ import type {
   GetFilesOptions,
 } from '@google-cloud/storage';
 import { PassThrough, Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { InputError, NotFoundError } from '@backstage/errors';
 import {
   Checksums,
@@ -14,7 +13,7 @@ import {
 import {
   base64ToHex,
   ByteRange,
-  HashingStream,
+  isRetryableError,
   ListOptions,
   ObjectInfo,
   ObjectStore,
@@ -23,6 +22,8 @@ import {
   WriteHints,
   WriteResult,
 } from '@internal/backstage-plugin-dataset-migration-node';
+import { sendChunkedUpload } from './chunkedUpload';
+import { writeThroughClient } from './clientUpload';
 import { isGcsNotFound, toGcsError, toGcsProbeError } from './errors';
 import type { GcsStorageBackend } from './GcsStorageBackend';
 import { measureSmallBody } from './measureBody';
@@ -38,15 +39,6 @@ export function checksumsOf(metadata: FileMetadata): Checksums {
     result.crc32c = base64ToHex(metadata.crc32c);
   }
   return result;
-}
-
-/** GCS stored a different size than was sent: retryable (write again). */
-function sizeMismatch(uri: string, stored: number, sent: HashingStream) {
-  return new RetryableUnavailableError(
-    `Writing ${uri}: GCS reported the object finished at ${stored} bytes, but ${
-      sent.byteCount
-    } bytes were sent${sent.readableEnded ? '' : ' and more were to come'}`,
-  );
 }
 
 /** One `gs://bucket/prefix` location. */
@@ -254,72 +246,64 @@ export class GcsObjectStore implements ObjectStore {
       body = measured.body;
       hints = { ...hints, size: measured.size };
     }
-    // The client hashes the upload (crc32c) and compares it with what GCS
-    // stored; hashing again here would only cost CPU. This just counts bytes.
-    const hashing = new HashingStream([]);
-    const resumable =
-      hints?.size === undefined ||
-      hints.size >= options.resumableThresholdBytes;
-    let finishedEarly: Error | undefined;
+    const size = hints?.size;
+    if (
+      size !== undefined &&
+      size >= options.resumableThresholdBytes &&
+      this.backend.chunkedUploads
+    ) {
+      return this.#writeChunked(file, key, body, { ...hints, size });
+    }
+    const written = await writeThroughClient(file, body, {
+      ...hints,
+      size,
+      resumableThresholdBytes: options.resumableThresholdBytes,
+      chunkBytes: options.resumableChunkBytes,
+      describe: this.describe(key),
+    });
+    return this.#written(key, written.size, written.metadata);
+  }
+
+  /**
+   * A large object of known size: a resumable session the client starts
+   * (credentials, retries), whose chunks go straight from the source's
+   * buffers to the session URI (`chunkedUpload.ts`).
+   */
+  async #writeChunked(
+    file: File,
+    key: string,
+    body: Readable,
+    hints: WriteHints & { size: number },
+  ): Promise<WriteResult> {
+    const { options } = this.backend;
+    let metadata: FileMetadata;
     try {
-      if (resumable) {
-        // Chunked sessions keep one chunk in memory so a failed request is
-        // re-sent from the last byte GCS confirmed, not from the start.
-        const upload = file.createWriteStream({
-          resumable: true,
-          chunkSize: options.resumableChunkBytes,
-          contentType: hints?.contentType,
-          validation: 'crc32c',
-        });
-        // A server that reports the object finished before it has every byte
-        // leaves the client waiting forever for the rest of the session (it
-        // neither errors nor reads on): fail at once, retryably.
-        upload.on(
-          'response',
-          (resp: { status?: number; data?: { size?: unknown } }) => {
-            if (resp.status !== 200 && resp.status !== 201) return;
-            const size = Number(resp.data?.size);
-            if (hashing.readableEnded && size === hashing.byteCount) return;
-            finishedEarly = sizeMismatch(this.describe(key), size, hashing);
-            upload.destroy(finishedEarly);
-          },
-        );
-        await pipeline(body, hashing, upload, { signal: hints?.signal });
-      } else {
-        // Small objects: buffered (below the threshold) so the client can
-        // retry the whole single-request upload.
-        const chunks: Buffer[] = [];
-        await pipeline(
-          body,
-          hashing,
-          async function* collect(source) {
-            for await (const chunk of source) {
-              chunks.push(chunk as Buffer);
-            }
-          },
-          { signal: hints?.signal },
-        );
-        await file.save(Buffer.concat(chunks), {
-          resumable: false,
-          contentType: hints?.contentType,
-          validation: 'crc32c',
-        });
-      }
+      hints.signal?.throwIfAborted();
+      const [uri] = await file.createResumableUpload({
+        metadata: hints.contentType
+          ? { contentType: hints.contentType }
+          : undefined,
+      });
+      metadata = await sendChunkedUpload(body, {
+        uri,
+        size: hints.size,
+        chunkBytes: options.resumableChunkBytes,
+        maxRetries: options.maxRetries,
+        describe: this.describe(key),
+        signal: hints.signal,
+      });
     } catch (e) {
-      throw finishedEarly ?? toGcsError(e, `Writing ${this.describe(key)}`);
+      body.destroy();
+      throw e instanceof InputError || isRetryableError(e)
+        ? e
+        : toGcsError(e, `Writing ${this.describe(key)}`);
     }
-    const storedSize = Number(file.metadata.size);
-    if (Number.isFinite(storedSize) && storedSize !== hashing.byteCount) {
-      throw sizeMismatch(this.describe(key), storedSize, hashing);
-    }
-    if (hints?.size !== undefined && hashing.byteCount !== hints.size) {
-      throw new InputError(
-        `Writing ${this.describe(key)}: expected ${
-          hints.size
-        } bytes but the source delivered ${hashing.byteCount}`,
-      );
-    }
-    const stored = checksumsOf(file.metadata);
+    return this.#written(key, hints.size, metadata);
+  }
+
+  /** What a write returns: the checksums GCS stored, which must exist. */
+  #written(key: string, size: number, metadata: FileMetadata): WriteResult {
+    const stored = checksumsOf(metadata);
     if (!stored.crc32c && !stored.md5) {
       throw new RetryableUnavailableError(
         `Writing ${this.describe(
@@ -327,7 +311,7 @@ export class GcsObjectStore implements ObjectStore {
         )}: GCS returned no checksum for the stored object`,
       );
     }
-    return { size: hashing.byteCount, checksums: stored };
+    return { size, checksums: stored };
   }
 
   async delete(key: string): Promise<void> {

@@ -3,6 +3,7 @@ import {
   RETRYABLE_ERR_FN_DEFAULT,
   Storage,
 } from '@google-cloud/storage';
+import { proxyConfigured } from './chunkedUpload';
 import { isConnectionError } from './errors';
 import { InputError } from '@backstage/errors';
 import type { Config } from '@backstage/config';
@@ -66,6 +67,11 @@ export class GcsStorageBackend implements StorageBackend {
   readonly schemes = ['gs'] as const;
   readonly options: GcsBackendOptions;
   readonly storage: Storage;
+  /**
+   * Whether large uploads of known size send their chunks themselves
+   * (`fastUploads`), which Node's HTTP client does without a proxy only.
+   */
+  readonly chunkedUploads: boolean;
   readonly #limiters: ScopedRateLimiters;
 
   static fromConfig(config: Config): GcsStorageBackend {
@@ -83,6 +89,7 @@ export class GcsStorageBackend implements StorageBackend {
 
   constructor(options: GcsBackendOptions) {
     this.options = options;
+    this.chunkedUploads = options.fastUploads && !proxyConfigured();
     this.#limiters = new ScopedRateLimiters(options);
     this.storage = new Storage({
       projectId: options.projectId,

@@ -8,6 +8,8 @@ export interface GcsBackendOptions {
   credentials?: { client_email: string; private_key: string };
   resumableThresholdBytes: number;
   resumableChunkBytes: number;
+  /** Chunks of resumable uploads sent straight to the session URI (`chunkedUpload.ts`). */
+  fastUploads: boolean;
   maxRetries: number;
   maxWritesPerSecond: number;
   initialWritesPerSecond: number;
@@ -68,6 +70,7 @@ export function readGcsOptions(rootConfig: Config): GcsBackendOptions {
       positive(config, 'resumableThresholdMiB', 8) * MiB,
     ),
     resumableChunkBytes: chunk,
+    fastUploads: config?.getOptionalBoolean('fastUploads') ?? true,
     maxRetries: Math.floor(positive(config, 'maxRetries', 5)),
     maxWritesPerSecond: maxWrites,
     initialWritesPerSecond: Math.min(

@@ -133,12 +133,13 @@ export class GcsTestServer {
           req,
           res,
           session,
-          () =>
+          expected =>
             this.store.commit(
               session.bucket,
               session.name,
               session.file,
               session.contentType,
+              expected,
             ),
           { finalizeEarly: this.faults.finalizeResumableOnFirstChunk },
         );

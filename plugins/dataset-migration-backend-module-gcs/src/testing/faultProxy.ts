@@ -6,7 +6,9 @@ export type Fault =
   /** Answer with this status (after reading the request body), do not forward. */
   | { status: number; body?: string; headers?: Record<string, string> }
   /** Read this many request body bytes, then drop the connection. */
-  | { dropAfterBodyBytes: number };
+  | { dropAfterBodyBytes: number }
+  /** Forward the request with the body byte at this offset inverted. */
+  | { flipBodyByteAt: number };
 
 export interface FaultRequestInfo {
   method: string;
@@ -88,6 +90,22 @@ export async function startFaultProxy(
       },
     );
     forward.on('error', () => res.destroy());
+    if (fault && 'flipBodyByteAt' in fault) {
+      let seen = 0;
+      req.on('data', (chunk: Buffer) => {
+        const at = fault.flipBodyByteAt - seen;
+        if (at >= 0 && at < chunk.length) {
+          const copy = Buffer.from(chunk);
+          copy[at] ^= 0xff;
+          forward.write(copy);
+        } else {
+          forward.write(chunk);
+        }
+        seen += chunk.length;
+      });
+      req.on('end', () => forward.end());
+      return;
+    }
     req.pipe(forward);
   });
   await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve));

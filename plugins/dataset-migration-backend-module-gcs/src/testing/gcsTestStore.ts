@@ -3,6 +3,7 @@ import { createReadStream, writeFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { crc32c } from '@internal/backstage-plugin-dataset-migration-node';
+import { GcsHttpError } from './http';
 
 /** What the JSON API returns for an object (`storage#object`). */
 export interface GcsObjectResource {
@@ -84,18 +85,35 @@ export class GcsTestStore {
     return this.#buckets.get(bucket)?.get(name);
   }
 
-  /** Makes `file` the new generation of `bucket/name`. */
+  /**
+   * Makes `file` the new generation of `bucket/name`. With `expected`
+   * checksums (a request's `X-Goog-Hash`), refuses other bytes as GCS does:
+   * a 400, the file discarded, no new generation.
+   */
   async commit(
     bucket: string,
     name: string,
     file: string,
     contentType?: string,
+    expected?: { crc32c?: string; md5?: string },
   ): Promise<GcsObjectResource> {
     const objects = this.#buckets.get(bucket);
     if (!objects) {
       throw new Error(`no bucket ${bucket}`);
     }
     const hashes = await hashFile(file);
+    for (const [name_, given, actual] of [
+      ['CRC32C', expected?.crc32c, hashes.crc32c],
+      ['MD5', expected?.md5, hashes.md5Hash],
+    ]) {
+      if (given !== undefined && given !== actual) {
+        await fs.rm(file, { force: true });
+        throw new GcsHttpError(
+          400,
+          `Provided ${name_} "${given}" doesn't match calculated ${name_} "${actual}".`,
+        );
+      }
+    }
     const generation = String(++this.#generation);
     const now = new Date().toISOString();
     const resource: GcsObjectResource = {

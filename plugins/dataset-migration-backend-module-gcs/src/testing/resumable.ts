@@ -29,7 +29,10 @@ export async function handleResumablePut(
   req: http.IncomingMessage,
   res: http.ServerResponse,
   session: ResumableSession,
-  commit: () => Promise<GcsObjectResource>,
+  commit: (expected?: {
+    crc32c?: string;
+    md5?: string;
+  }) => Promise<GcsObjectResource>,
   faults: { finalizeEarly?: boolean } = {},
 ): Promise<GcsObjectResource | undefined> {
   const contentRange = header(req, 'content-range') ?? '';
@@ -95,7 +98,8 @@ export async function handleResumablePut(
   }
   if (session.total !== undefined && session.committed >= session.total) {
     await fs.truncate(session.file, session.total);
-    session.resource = await commit();
+    // The finalising request may carry the object's checksums.
+    session.resource = await commit(expectedHashes(req));
     sendJson(res, 200, session.resource);
     return session.resource;
   }
@@ -111,4 +115,18 @@ export async function handleResumablePut(
   }
   res.writeHead(308, { 'Content-Length': '0' }).end();
   return undefined;
+}
+
+/** `X-Goog-Hash: crc32c=…,md5=…` of a request, if any. */
+export function expectedHashes(req: http.IncomingMessage) {
+  const value = header(req, 'x-goog-hash');
+  if (!value) return undefined;
+  const hashes: { crc32c?: string; md5?: string } = {};
+  for (const part of value.split(',')) {
+    const at = part.indexOf('=');
+    const key = part.slice(0, at).trim().toLowerCase();
+    if (key === 'crc32c' || key === 'md5')
+      hashes[key] = part.slice(at + 1).trim();
+  }
+  return hashes;
 }

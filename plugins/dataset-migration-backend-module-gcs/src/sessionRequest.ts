@@ -1,0 +1,135 @@
+import http from 'node:http';
+import https from 'node:https';
+import { InputError } from '@backstage/errors';
+
+/** Keep-alive sockets for session requests, shared by every upload. */
+const agents = {
+  'http:': new http.Agent({ keepAlive: true }),
+  'https:': new https.Agent({ keepAlive: true }),
+};
+
+/** Bytes queued on a request's socket before waiting for it to drain. */
+const QUEUED_BYTES = 1024 * 1024;
+
+/** Whether the environment routes HTTP through a proxy (Node's client would not). */
+export function proxyConfigured(env: NodeJS.ProcessEnv = process.env) {
+  return Boolean(
+    env.HTTPS_PROXY || env.https_proxy || env.HTTP_PROXY || env.http_proxy,
+  );
+}
+
+/** What a session request was answered. */
+export interface Answer {
+  status: number;
+  /** A 308's `Range: bytes=0-n`. */
+  range?: string;
+  body: string;
+}
+
+/** A write after the request ended (answered early, reset): stop sending. */
+class RequestEnded extends Error {}
+
+export interface SessionRequest {
+  /** The session URI. */
+  uri: string;
+  signal?: AbortSignal;
+}
+
+/** Bytes GCS has, from a 308's `Range: bytes=0-n`. */
+export function confirmedBy(answer: Answer) {
+  const m = /^bytes=0-(\d+)$/.exec(answer.range ?? '');
+  return m ? Number(m[1]) + 1 : 0;
+}
+
+/** An answer's JSON API error as the client reports one (`code`, `message`). */
+export function statusError(answer: Answer) {
+  let message = `HTTP ${answer.status}`;
+  try {
+    message = JSON.parse(answer.body)?.error?.message ?? message;
+  } catch {
+    if (answer.body) message = answer.body.slice(0, 200);
+  }
+  return Object.assign(new Error(message), { code: answer.status });
+}
+
+/**
+ * One PUT to the session URI (which is its own credential: GCS needs no
+ * Authorization on it). `send` writes the body, waiting on backpressure; an
+ * answer that comes before the body is all sent ends the request.
+ */
+export function sessionPut(
+  options: SessionRequest,
+  headers: Record<string, string>,
+  send?: (write: (buffer: Buffer) => Promise<void>) => Promise<void>,
+): Promise<Answer> {
+  const url = new URL(options.uri);
+  const agent = agents[url.protocol as keyof typeof agents];
+  if (!agent) {
+    return Promise.reject(
+      new InputError(`Unsupported upload session URI scheme ${url.protocol}`),
+    );
+  }
+  return new Promise<Answer>((resolve, reject) => {
+    const request = (url.protocol === 'https:' ? https : http).request(url, {
+      method: 'PUT',
+      agent,
+      headers,
+      signal: options.signal,
+    });
+    let settled = false;
+    const settle = (error?: unknown, answer?: Answer) => {
+      if (settled) return;
+      settled = true;
+      // Answered before the body was all sent: the socket cannot be reused.
+      if (error || !request.writableFinished) request.destroy();
+      if (error) reject(error);
+      else resolve(answer!);
+    };
+    let drained: (() => void) | undefined;
+    let answered = false;
+    request.on('drain', () => drained?.());
+    request.on('error', e => {
+      drained?.();
+      settle(e);
+    });
+    request.on('response', response => {
+      answered = true;
+      const parts: Buffer[] = [];
+      response.on('data', (d: Buffer) => parts.push(d));
+      response.on('error', e => settle(e));
+      response.on('end', () =>
+        settle(undefined, {
+          status: response.statusCode ?? 0,
+          range: response.headers.range,
+          body: Buffer.concat(parts).toString('utf8'),
+        }),
+      );
+      // An early answer (an error before the body was all sent): stop.
+      if (!request.writableFinished) drained?.();
+    });
+    const write = async (buffer: Buffer) => {
+      if (settled || answered || request.destroyed) {
+        throw new RequestEnded();
+      }
+      request.write(buffer);
+      // Up to 1 MiB queued on the socket (its high-water mark is 16 KiB):
+      // queued buffers go out in one writev, not a wait per buffer.
+      if (request.writableLength >= QUEUED_BYTES) {
+        await new Promise<void>(r => {
+          drained = r;
+        });
+        drained = undefined;
+      }
+    };
+    (send ? send(write) : Promise.resolve()).then(
+      () => {
+        if (!settled) request.end();
+      },
+      // The request ended early (an answer, a reset): that outcome stands.
+      // Otherwise what the body came from failed: that error stands.
+      e => {
+        if (!(e instanceof RequestEnded)) settle(e);
+      },
+    );
+  });
+}
