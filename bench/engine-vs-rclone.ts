@@ -72,6 +72,10 @@ interface Row {
   check?: number;
   peakRssMiB?: number;
   stmtsPerObject?: number;
+  /** user + system CPU seconds of the tool (the engine's backend process, rclone). */
+  cpu?: number;
+  /** ...and of the test servers (s3rver, the GCS test server) meanwhile. */
+  serverCpu?: number;
   ok: boolean;
   note?: string;
 }
@@ -157,6 +161,29 @@ function rssKiB(pid: number) {
   }
 }
 
+const CLK_TCK = Number(
+  execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }),
+);
+
+/** user + system CPU seconds a process has used so far (/proc/<pid>/stat). */
+function cpuSecondsOf(pid: number | undefined) {
+  if (!pid) return 0;
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the `(comm)`: state is field 3, utime 14, stime 15.
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / CLK_TCK;
+  } catch {
+    return 0;
+  }
+}
+
+/** CPU seconds of the test servers (s3rver and the GCS test server each run in a child process). */
+const serverPids: Array<number | undefined> = [];
+function serverCpuSeconds() {
+  return serverPids.reduce((sum: number, pid) => sum + cpuSecondsOf(pid), 0);
+}
+
 /** Samples the summed RSS of a process tree every 50 ms. */
 function sampleTree(pid: number) {
   let peak = 0;
@@ -179,7 +206,7 @@ function timed(command: string, args: string[], env?: NodeJS.ProcessEnv) {
   const started = process.hrtime.bigint();
   const r = spawnSync(
     '/usr/bin/time',
-    ['-f', 'PEAK_RSS_KB %M', command, ...args],
+    ['-f', 'PEAK_RSS_KB %M CPU_S %U %S', command, ...args],
     {
       env: env ?? process.env,
       encoding: 'utf8',
@@ -187,13 +214,14 @@ function timed(command: string, args: string[], env?: NodeJS.ProcessEnv) {
     },
   );
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  const rss = /PEAK_RSS_KB (\d+)/.exec(r.stderr ?? '');
+  const rss = /PEAK_RSS_KB (\d+) CPU_S ([\d.]+) ([\d.]+)/.exec(r.stderr ?? '');
   const ok = r.status === 0;
   if (!ok) process.stderr.write((r.stderr ?? '').slice(-3000));
   return {
     ok,
     seconds,
     peakRssMiB: rss ? Number(rss[1]) / 1024 : NaN,
+    cpu: rss ? Number(rss[2]) + Number(rss[3]) : NaN,
     stderr: r.stderr ?? '',
   };
 }
@@ -208,6 +236,7 @@ async function startGcs(buckets: string[]) {
     [...TS, path.join(__dirname, 's3-copy-gcs-server.ts'), buckets.join(',')],
     { stdio: ['pipe', 'pipe', 'inherit'] },
   );
+  serverPids.push(child.pid);
   const port = await new Promise<number>((resolve, reject) => {
     let out = '';
     child.stdout.on('data', d => {
@@ -395,6 +424,7 @@ async function main() {
     }; rclone --transfers ${CONCURRENCY} --checkers ${CONCURRENCY}; work ${work}; load ${load()}`,
   );
   const s3rver = await startS3rver({ buckets: ['bench-src', 'bench-dst'] });
+  serverPids.push(s3rver.pid);
   const gcs = await startGcs(['bench-dst']);
   const storage = {
     s3: {
@@ -562,6 +592,7 @@ async function main() {
           const cpuBefore = JSON.parse(
             await backend.command('STATS', 'STATS'),
           ).cpuSeconds;
+          const serversBefore = serverCpuSeconds();
           const started = Date.now();
           const base = `${backend.url}${API}`;
           const created = await api(`${base}/migrations`, 'POST', {
@@ -598,6 +629,7 @@ async function main() {
             if (Date.now() - started > 3 * 3600_000) throw new Error('timeout');
           }
           const seenAt = Date.now();
+          const serverCpu = serverCpuSeconds() - serversBefore;
           const peak = sampler.stop();
           const stats = JSON.parse(await backend.command('STATS', 'STATS'));
           const events: any[] = [];
@@ -641,6 +673,8 @@ async function main() {
             check: validate,
             peakRssMiB: Math.max(peak, stats.vmHwmMiB),
             stmtsPerObject: stats.statements / objects,
+            cpu: stats.cpuSeconds - cpuBefore,
+            serverCpu,
             ok,
             note: ok
               ? undefined
@@ -695,6 +729,7 @@ async function main() {
 
         // ---- rclone copy + check --download
         const s3Flags = from === 's3' || to === 's3' ? [] : [];
+        const rcloneServersBefore = serverCpuSeconds();
         const copy = rclone(
           'copy',
           srcRclone,
@@ -722,6 +757,7 @@ async function main() {
           log(`   rclone: ${checkNote}`);
           check = rclone('check', srcRclone, dstRclone, ...common, ...s3Flags);
         }
+        const rcloneServerCpu = serverCpuSeconds() - rcloneServersBefore;
         const rcloneRow: Row = {
           route,
           dataset: name,
@@ -732,6 +768,8 @@ async function main() {
           copy: copy.seconds,
           check: check.seconds,
           peakRssMiB: Math.max(copy.peakRssMiB, check.peakRssMiB),
+          cpu: copy.cpu + check.cpu,
+          serverCpu: rcloneServerCpu,
           ok: copy.ok && check.ok,
           note:
             copy.ok && check.ok
@@ -817,6 +855,8 @@ function header() {
     'check s'.padStart(7),
     'peak RSS'.padStart(8),
     'stmts/obj'.padStart(9),
+    'CPU s'.padStart(6),
+    'servers CPU s'.padStart(13),
     'ok',
   ].join('  ');
 }
@@ -837,6 +877,8 @@ function fmtRow(r: Row) {
       : ''
     ).padStart(8),
     (r.stmtsPerObject?.toFixed(1) ?? '').padStart(9),
+    (r.cpu?.toFixed(1) ?? '').padStart(6),
+    (r.serverCpu?.toFixed(1) ?? '').padStart(13),
     r.ok ? 'ok' : 'FAILED',
   ].join('  ');
 }

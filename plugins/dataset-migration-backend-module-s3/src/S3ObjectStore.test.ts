@@ -65,6 +65,34 @@ describe('S3ObjectStore', () => {
     small.destroy();
   });
 
+  it('lists what every write, copy and delete left (the test s3rver keeps a key index)', async () => {
+    const store = await backend.open(parseLocation('s3://other/index'));
+    const keys = async (startAfter?: string) => {
+      const out: string[] = [];
+      for await (const info of store.list({ startAfter })) out.push(info.key);
+      return out;
+    };
+    const put = (key: string, bytes = 3) =>
+      store.write(key, Readable.from([Buffer.alloc(bytes, 1)]), {
+        size: bytes,
+      });
+    await put('b');
+    await put('a/x');
+    expect(await keys()).toEqual(['a/x', 'b']);
+    await store.copyWithin!(store, 'b', 'a.b');
+    // UTF-8 order: '.' (0x2E) before '/' (0x2F).
+    expect(await keys()).toEqual(['a.b', 'a/x', 'b']);
+    await store.delete('b');
+    await store.delete('never-written');
+    expect(await keys()).toEqual(['a.b', 'a/x']);
+    await put('a/x', 5);
+    const big = 9 * 1024 * 1024; // above the 8 MiB part size: multipart
+    await store.write('c', generatedStream(big, 1), { size: big });
+    expect(await keys()).toEqual(['a.b', 'a/x', 'c']);
+    expect(await keys('a.b')).toEqual(['a/x', 'c']);
+    expect(await store.stat('a/x')).toMatchObject({ size: 5 });
+  });
+
   it('sends each body’s CRC32C computed natively, once per request, for single and multipart writes', async () => {
     const sent: Array<{ command: string; crc32c: unknown; size: number }> = [];
     // The SDK path; fastRequests.s3rver.test.ts checks the fast PUT's.

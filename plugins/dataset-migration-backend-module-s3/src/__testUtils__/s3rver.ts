@@ -8,6 +8,8 @@ import path from 'node:path';
 export interface S3rverProcess {
   endpoint: string;
   port: number;
+  /** The child's pid (benchmarks read its CPU time). */
+  pid?: number;
   directory: string;
   stop(): Promise<void>;
 }
@@ -65,6 +67,7 @@ export async function startS3rver(options: {
   return {
     endpoint: `http://127.0.0.1:${port}`,
     port,
+    pid: child.pid,
     directory,
     async stop() {
       stopping = true;

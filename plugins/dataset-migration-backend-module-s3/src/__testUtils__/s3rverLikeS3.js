@@ -91,31 +91,56 @@ patchSigV4();
 const OBJECT_SUFFIX = '._S3rver_object';
 const byUtf8 = (a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b));
 
-// The bucket's keys, sorted, kept between listings: s3rver walked every
-// file of the bucket for every page, so N listings from keys spread over a
-// bucket cost N full walks (S3 answers from an index). Writes and deletes
-// through s3rver drop the bucket's index; files changed behind its back
-// (tests overwrite existing objects only) keep the key set as it was.
+// The bucket's keys, sorted, kept between listings and kept up to date by
+// writes and deletes: s3rver walked every file of the bucket for every page,
+// so N listings cost N full walks (S3 answers from an index), and a listing
+// between writes (the engine lists a batch's target keys while copying)
+// walked the bucket again. A failed write drops the bucket's index (the
+// next listing walks). Files changed behind s3rver's back (tests overwrite
+// existing objects only) keep the key set as it was.
 const sortedKeys = new Map();
-for (const method of [
-  'putObject',
-  'copyObject',
-  'deleteObject',
-  'putObjectMultipart',
-]) {
+/** Where `key` is, or would be inserted, in the sorted `keys`. */
+function position(keys, key) {
+  let lo = 0;
+  let hi = keys.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (byUtf8(keys[mid], key) < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+function indexed(bucket, key, present) {
+  const keys = sortedKeys.get(bucket);
+  if (!keys || key === undefined) {
+    sortedKeys.delete(bucket);
+    return;
+  }
+  const at = position(keys, key);
+  const found = keys[at] === key;
+  if (present && !found) keys.splice(at, 0, key);
+  if (!present && found) keys.splice(at, 1);
+}
+for (const method of ['putObject', 'copyObject', 'deleteObject']) {
   const original = FilesystemStore.prototype[method];
-  FilesystemStore.prototype[method] = async function forgetKeys(...args) {
-    const bucket =
+  FilesystemStore.prototype[method] = async function indexKeys(...args) {
+    // putObject(object), copyObject(srcBucket, srcKey, bucket, key, …),
+    // deleteObject(bucket, key); putObjectMultipart ends in putObject.
+    const [bucket, key] =
       method === 'putObject'
-        ? args[0]?.bucket
+        ? [args[0]?.bucket, args[0]?.key]
         : method === 'copyObject'
-        ? args[2]
-        : args[0];
+        ? [args[2], args[3]]
+        : [args[0], args[1]];
+    let result;
     try {
-      return await original.apply(this, args);
-    } finally {
+      result = await original.apply(this, args);
+    } catch (e) {
       sortedKeys.delete(bucket);
+      throw e;
     }
+    indexed(bucket, key, method !== 'deleteObject');
+    return result;
   };
 }
 function bucketKeys(store, bucket) {
