@@ -48,9 +48,11 @@ export class GcsObjectStore implements ObjectStore {
     checksums: ['md5', 'crc32c'],
     serverSideCopy: true,
     multipart: true,
-    // Every write is sent with `validation: 'crc32c'`: the client hashes
-    // the bytes it is given and fails unless GCS stored the same crc32c, so
-    // the crc32c write() returns is that of the bytes sent — and so is the
+    // Every write checks the crc32c of the bytes it is given against what
+    // GCS stored: the client's `validation: 'crc32c'`, or (chunked uploads)
+    // the X-Goog-Hash GCS checks before finalising and a comparison with the
+    // object it answers. So the crc32c write() returns is that of the bytes
+    // sent — and so is the
     // md5 GCS computed over the bytes it stored (every object `write` makes
     // is a plain upload, never a composite without md5). Hashing md5 here
     // as well cost ~1.5 s of CPU per GiB.

@@ -243,6 +243,45 @@ describe('chunked GCS uploads (fastUploads)', () => {
     expect(await hashStream(await store2.read('resumed'))).toEqual(expected);
   });
 
+  it('an answer before the chunk is all sent: the chunk goes again, from a source still being read', async () => {
+    // The 503 comes as soon as the second chunk's request starts; the
+    // source then waits longer than the first retry's delay (1-2 s), so the
+    // chunk is sent again while that read is still pending.
+    const size = 3 * MiB + 5;
+    const slow = Readable.from(
+      (async function* body() {
+        let at = 0;
+        let waited = false;
+        for await (const chunk of generatedStream(size, 8, 64 * 1024)) {
+          if (!waited && at > MiB) {
+            waited = true;
+            await new Promise(r => setTimeout(r, 2500));
+          }
+          at += (chunk as Buffer).length;
+          yield chunk;
+        }
+      })(),
+      // No read-ahead: a read waits for the generator.
+      { objectMode: false, highWaterMark: 1 },
+    );
+    let puts = 0;
+    proxy.setDecider(req =>
+      /upload_id=/.test(req.url) && ++puts === 2
+        ? { status: 503, beforeBody: true }
+        : undefined,
+    );
+    const store2 = await backendFor(proxy.endpoint, { maxRetries: 3 }).open(
+      parseLocation('gs://chunked/p'),
+    );
+    const result = await store2.write('early', slow, { size });
+    expect(result.checksums).toEqual(
+      await checksumsOf(generatedStream(size, 8)),
+    );
+    expect(await hashStream(await store2.read('early'))).toEqual(
+      await hashStream(generatedStream(size, 8)),
+    );
+  }, 15_000);
+
   it('stops at once when the signal fires', async () => {
     const controller = new AbortController();
     let puts = 0;

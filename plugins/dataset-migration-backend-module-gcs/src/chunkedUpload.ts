@@ -1,4 +1,4 @@
-import type { Readable } from 'node:stream';
+import { addAbortSignal, Readable } from 'node:stream';
 import type { FileMetadata } from '@google-cloud/storage';
 import { InputError } from '@backstage/errors';
 import {
@@ -95,6 +95,8 @@ class ChunkedUpload {
   #retries = 0;
 
   constructor(body: Readable, options: ChunkedUploadOptions) {
+    // The signal also ends a read of the source that waits for bytes.
+    if (options.signal) addAbortSignal(options.signal, body);
     this.#source = body[Symbol.asyncIterator]();
     this.#options = options;
   }
@@ -205,6 +207,13 @@ class ChunkedUpload {
     const end = this.#end;
     let from = this.#offset;
     for (;;) {
+      if (from >= end) {
+        // GCS has the whole chunk: the answer to it was lost.
+        if (!final) return undefined;
+        throw new RetryableUnavailableError(
+          `${this.#what}: GCS has every byte but did not finish the object`,
+        );
+      }
       let answer: Answer;
       const start = from;
       try {

@@ -55,7 +55,8 @@ export function statusError(answer: Answer) {
 /**
  * One PUT to the session URI (which is its own credential: GCS needs no
  * Authorization on it). `send` writes the body, waiting on backpressure; an
- * answer that comes before the body is all sent ends the request.
+ * answer that comes before the body is all sent ends the request (`write`
+ * then throws, and `send` should let that end it).
  */
 export function sessionPut(
   options: SessionRequest,
@@ -69,7 +70,8 @@ export function sessionPut(
       new InputError(`Unsupported upload session URI scheme ${url.protocol}`),
     );
   }
-  return new Promise<Answer>((resolve, reject) => {
+  let sent: Promise<unknown> = Promise.resolve();
+  const answered = new Promise<Answer>((resolve, reject) => {
     const request = (url.protocol === 'https:' ? https : http).request(url, {
       method: 'PUT',
       agent,
@@ -86,14 +88,14 @@ export function sessionPut(
       else resolve(answer!);
     };
     let drained: (() => void) | undefined;
-    let answered = false;
+    let responded = false;
     request.on('drain', () => drained?.());
     request.on('error', e => {
       drained?.();
       settle(e);
     });
     request.on('response', response => {
-      answered = true;
+      responded = true;
       const parts: Buffer[] = [];
       response.on('data', (d: Buffer) => parts.push(d));
       response.on('error', e => settle(e));
@@ -108,7 +110,7 @@ export function sessionPut(
       if (!request.writableFinished) drained?.();
     });
     const write = async (buffer: Buffer) => {
-      if (settled || answered || request.destroyed) {
+      if (settled || responded || request.destroyed) {
         throw new RequestEnded();
       }
       request.write(buffer);
@@ -121,15 +123,31 @@ export function sessionPut(
         drained = undefined;
       }
     };
-    (send ? send(write) : Promise.resolve()).then(
+    sent = (send ? send(write) : Promise.resolve()).then(
       () => {
         if (!settled) request.end();
+        return undefined;
       },
       // The request ended early (an answer, a reset): that outcome stands.
       // Otherwise what the body came from failed: that error stands.
       e => {
-        if (!(e instanceof RequestEnded)) settle(e);
+        if (e instanceof RequestEnded) return undefined;
+        settle(e);
+        return e;
       },
     );
   });
+  // Settled only once `send` has returned too, so that the next request of
+  // the session never reads the source alongside this one.
+  return answered.then(
+    async answer => {
+      const failure = await sent;
+      if (failure) throw failure;
+      return answer;
+    },
+    async error => {
+      await sent;
+      throw error;
+    },
+  );
 }

@@ -3,8 +3,16 @@ import { AddressInfo } from 'node:net';
 
 /** What the proxy does with one request. */
 export type Fault =
-  /** Answer with this status (after reading the request body), do not forward. */
-  | { status: number; body?: string; headers?: Record<string, string> }
+  /**
+   * Answer with this status (after reading the request body, or at once with
+   * `beforeBody`), do not forward.
+   */
+  | {
+      status: number;
+      body?: string;
+      headers?: Record<string, string>;
+      beforeBody?: boolean;
+    }
   /** Read this many request body bytes, then drop the connection. */
   | { dropAfterBodyBytes: number }
   /** Forward the request with the body byte at this offset inverted. */
@@ -55,6 +63,11 @@ export async function startFaultProxy(
     }
     if (fault && 'status' in fault) {
       req.resume();
+      if (fault.beforeBody) {
+        res.writeHead(fault.status, { 'Content-Type': 'text/plain' });
+        res.end(fault.body ?? 'injected fault');
+        return;
+      }
       req.on('end', () => {
         res.writeHead(fault.status, {
           'Content-Type': 'text/plain',
