@@ -434,6 +434,11 @@ async function main() {
       credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
       // BENCH_S3_FAST=0: every S3 request through the SDK (see the README).
       ...(process.env.BENCH_S3_FAST === '0' && { fastRequests: false }),
+      // BENCH_S3_CHECKSUM=none: the engine asks S3 for no CRC32C per write
+      // and copy, as rclone does (the test s3rver computes it in JavaScript).
+      ...(process.env.BENCH_S3_CHECKSUM && {
+        checksumAlgorithm: process.env.BENCH_S3_CHECKSUM,
+      }),
     },
     gcs: { apiEndpoint: gcs.endpoint, projectId: 'bench' },
     local: { roots: [work] },

@@ -67,8 +67,16 @@ describe('S3 → S3, validated from one target listing per batch', () => {
       }
     }
     // A target object the migration overwrites, between the batch's keys.
-    const target = await seed.open(parseLocation(`s3://${TARGET}/existing`));
-    await target.write(keyOf(20), Readable.from(['theirs']), { size: 6 });
+    for (const name of ['existing', 'from-local']) {
+      const target = await seed.open(parseLocation(`s3://${TARGET}/${name}`));
+      await target.write(keyOf(20), Readable.from(['theirs']), { size: 6 });
+    }
+    // A local source, written in another order than its keys'.
+    await fs.mkdir(path.join(root, 'local'));
+    for (let n = 0; n < COUNT; n++) {
+      const i = (n * 7) % COUNT;
+      await fs.writeFile(path.join(root, 'local', keyOf(i)), body(i));
+    }
     seed.destroy();
     backend = await startTestBackend({
       features: [
@@ -90,9 +98,12 @@ describe('S3 → S3, validated from one target listing per batch', () => {
           },
         }),
         catalogServiceMock.factory({
-          entities: ['plain', 'tampered', 'existing'].map(name =>
-            dataset(name, `s3://${SOURCE}/${name}`),
-          ),
+          entities: [
+            ...['plain', 'tampered', 'existing'].map(name =>
+              dataset(name, `s3://${SOURCE}/${name}`),
+            ),
+            dataset('local', `file://${root}/local`),
+          ],
         }),
       ],
     });
@@ -230,6 +241,35 @@ describe('S3 → S3, validated from one target listing per batch', () => {
       await (await target.read(keyOf(20))).toArray(),
     );
     expect(restored.toString()).toBe('theirs');
+    check.destroy();
+  });
+
+  it('decides the backups from one listing from a local source too (not listed in key order)', async () => {
+    const { migration } = await runToEnd(backend.server, {
+      dataset: 'resource:default/local',
+      target: { location: `s3://${TARGET}/from-local` },
+    });
+    expect(migration.state).toBe('succeeded');
+    // The copy stage: one listing after the batch's smallest key, a HEAD
+    // for that key and one for the backup of the existing object. The
+    // validation then HEADs every object (from a source not in key order
+    // the listing would find few of them), so each key is HEADed once more.
+    // (The plan's probe lists too, from no key.)
+    expect(seen.filter(r => r.startsWith('LIST from-local/'))).toEqual([
+      `LIST from-local/${keyOf(0)}`,
+    ]);
+    const heads = seen.filter(r => r.startsWith('HEAD '));
+    const count = (key: string) =>
+      heads.filter(r => r === `HEAD from-local/${key}`).length;
+    expect(count(keyOf(0))).toBe(2);
+    expect(count(keyOf(20))).toBe(2);
+    expect(heads).toHaveLength(COUNT + 2);
+    const check = S3StorageBackend.fromConfig(s3Config(s3rver.endpoint));
+    const target = await check.open(parseLocation(`s3://${TARGET}/from-local`));
+    const replaced = Buffer.concat(
+      await (await target.read(keyOf(20))).toArray(),
+    );
+    expect(replaced.toString()).toBe(body(20));
     check.destroy();
   });
 });

@@ -12,6 +12,10 @@ import request from 'supertest';
 import { fakeMigration } from './__testUtils__/FakeDatasetMigrationApi';
 import { scaffolderModuleDatasetMigration } from './module';
 
+// Starts the real catalog and scaffolder backends and runs a template: a few
+// seconds on a loaded 2-core runner, where jest's 5 s default ran out once.
+jest.setTimeout(30_000);
+
 const TEMPLATE_PATH = resolvePath(
   __dirname,
   '../../../examples/templates/migrate-dataset/template.yaml',

@@ -30,12 +30,17 @@ type Listable = { ctx: ItemContext & { listed?: ListedTarget } };
 function wantsListing({ ctx }: Listable): boolean {
   const { item, target, source } = ctx;
   if (ctx.transform) return false;
+  if (!target.capabilities.listsInKeyOrder) return false;
+  // The backup check lists from any source: a batch's keys are sorted, and
+  // a target without objects among them (a new one, most often) answers
+  // for all of them in one listing. From a source that does not list in
+  // key order the listing is one page (listingBudget).
+  if (item.stage === 'copy') return item.hadOriginal === null;
   // Items are made in the order the source lists them: only then does a
   // batch hold neighbouring keys (a local source's walk order spreads a
-  // batch over the whole target, and the listing finds few of them).
-  if (!target.capabilities.listsInKeyOrder) return false;
+  // batch over the whole target, and the listing finds few of the objects
+  // validation looks for).
   if (!source.capabilities.listsInKeyOrder) return false;
-  if (item.stage === 'copy') return item.hadOriginal === null;
   if (item.stage !== 'validate') return false;
   return (
     ctx.verify === 'none' ||
@@ -46,12 +51,13 @@ function wantsListing({ ctx }: Listable): boolean {
 /**
  * Before a lane works through a batch, lists the target once from the
  * batch's first key instead of a `stat` per object (S3: one ListObjectsV2
- * for the batch against a HEAD each; GCS likewise), on targets and sources
- * that list in key order, for plain copies:
+ * for the batch against a HEAD each; GCS likewise), on targets that list in
+ * key order, for plain copies:
  *
  * - copy stage, before the backups: an object the listing found is backed
  *   up; one it went past is absent (`null`: no backup, no `stat`);
- * - validate stage, verifying by checksum (or the default) or by size: an
+ * - validate stage, from sources that list in key order too, verifying by
+ *   checksum (or the default) or by size: an
  *   object the listing found needs no `stat` (unless it lists no checksum
  *   in common with the source: S3 lists the ETag, not a HEAD's CRC32C).
  *
@@ -73,6 +79,7 @@ export async function listTargetsOfBatch(entries: Listable[]): Promise<void> {
       const { infos, through } = await listRange(
         target,
         keys,
+        listingBudget(group, keys.length),
         group[0].ctx.signal,
       );
       for (const { ctx } of group) {
@@ -97,9 +104,22 @@ export async function listTargetsOfBatch(entries: Listable[]): Promise<void> {
 }
 
 /**
+ * How many objects a batch's listing may go through: `SLACK` per key when
+ * the batch holds neighbouring keys (its sources list in key order), else
+ * one page: its keys are spread over the target, and the listing mostly
+ * tells that a new target holds none of them.
+ */
+function listingBudget(group: Listable[], keys: number) {
+  const ordered = group.every(
+    e => e.ctx.source.capabilities.listsInKeyOrder === true,
+  );
+  return ordered ? keys * SLACK : keys + 16;
+}
+
+/**
  * The objects among `keys` (sorted) that one listing after the first key
- * finds, until it passes the last key or has listed `keys.length * SLACK`
- * objects (other objects between the batch's keys). `through`: the last
+ * finds, until it passes the last key or has listed `budget` objects (other
+ * objects between the batch's keys). `through`: the last
  * key the listing is known to have gone past (every key after the first
  * and up to it that the listing did not find is absent); undefined when
  * the listing ended, so no key after the first exists that it did not
@@ -108,6 +128,7 @@ export async function listTargetsOfBatch(entries: Listable[]): Promise<void> {
 async function listRange(
   store: ObjectStore,
   keys: string[],
+  budget: number,
   signal: AbortSignal,
 ): Promise<{ infos: Map<string, ObjectInfo>; through?: string }> {
   const [first] = keys;
@@ -123,7 +144,7 @@ async function listRange(
   })) {
     if (byUtf8(info.key, last) > 0) return { infos, through: info.key };
     if (wanted.has(info.key)) infos.set(info.key, info);
-    if (++seen >= keys.length * SLACK) return { infos, through: info.key };
+    if (++seen >= budget) return { infos, through: info.key };
   }
   return { infos };
 }
