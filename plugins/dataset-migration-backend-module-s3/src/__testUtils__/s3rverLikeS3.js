@@ -2,8 +2,12 @@
 // Patches s3rver 3.7.1 (loaded into its child process by s3rverChild.js) so
 // it answers like S3 where our tests depend on it. Each patch sits behind
 // s3rver's routing and SigV4 check, so requests are verified as sent.
+const crypto = require('crypto');
+const fs = require('fs');
 const fsp = require('fs/promises');
 const nodePath = require('path');
+const { Readable, Transform } = require('stream');
+const { pipeline } = require('stream/promises');
 const objectController = require('s3rver/lib/controllers/object');
 const S3Error = require('s3rver/lib/models/error');
 const S3Object = require('s3rver/lib/models/object');
@@ -90,6 +94,36 @@ patchSigV4();
 // ENVIRONMENT.md: list flat).
 const OBJECT_SUFFIX = '._S3rver_object';
 const byUtf8 = (a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b));
+
+// s3rver 3.7.1 answers a PutObject (and a CompleteMultipartUpload, which
+// ends in putObject) once its MD5 transform has seen the last byte, before
+// the object's file is written: its promise resolves on the transform's
+// 'finish' (at once for a Buffer). A HEAD or GET right after the answer can
+// then see part of the file (a CI run stat'ed an 8 MiB object at 6 MiB). S3
+// answers once the object is stored: this putObject resolves when the file
+// is written and closed.
+FilesystemStore.prototype.putObject = async function putObjectStored(object) {
+  const objectPath = this.getResourcePath(object.bucket, object.key, 'object');
+  await fsp.mkdir(nodePath.dirname(objectPath), { recursive: true });
+  const md5 = crypto.createHash('md5');
+  let size = 0;
+  await pipeline(
+    Buffer.isBuffer(object.content)
+      ? Readable.from([object.content])
+      : object.content,
+    new Transform({
+      transform(chunk, encoding, callback) {
+        md5.update(chunk, encoding);
+        size += chunk.length;
+        callback(null, chunk);
+      },
+    }),
+    fs.createWriteStream(objectPath),
+  );
+  const digest = md5.digest('hex');
+  await this.putMetadata(object.bucket, object.key, object.metadata, digest);
+  return { size, md5: digest };
+};
 
 // The bucket's keys, sorted, kept between listings and kept up to date by
 // writes and deletes: s3rver walked every file of the bucket for every page,
