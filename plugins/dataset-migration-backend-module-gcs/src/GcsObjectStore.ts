@@ -52,10 +52,9 @@ export class GcsObjectStore implements ObjectStore {
     // GCS stored: the client's `validation: 'crc32c'`, or (chunked uploads)
     // the X-Goog-Hash GCS checks before finalising and a comparison with the
     // object it answers. So the crc32c write() returns is that of the bytes
-    // sent — and so is the
-    // md5 GCS computed over the bytes it stored (every object `write` makes
-    // is a plain upload, never a composite without md5). Hashing md5 here
-    // as well cost ~1.5 s of CPU per GiB.
+    // sent — and so is the md5 GCS computed over the bytes it stored (every
+    // object `write` makes is a plain upload, never a composite without
+    // md5). Hashing md5 here as well cost ~1.5 s of CPU per GiB.
     writeChecksums: ['crc32c', 'md5'],
     // objects.list: lexicographic (UTF-8 byte) order, startOffset.
     listsInKeyOrder: true,

@@ -3,7 +3,7 @@ import {
   RETRYABLE_ERR_FN_DEFAULT,
   Storage,
 } from '@google-cloud/storage';
-import { proxyConfigured } from './chunkedUpload';
+import { proxyConfigured } from './sessionRequest';
 import { isConnectionError } from './errors';
 import { InputError } from '@backstage/errors';
 import type { Config } from '@backstage/config';

@@ -11,7 +11,7 @@ import {
   generatedStream,
   hashStream,
 } from '@internal/backstage-plugin-dataset-migration-node/testUtils';
-import { proxyConfigured } from './chunkedUpload';
+import { proxyConfigured } from './sessionRequest';
 import { GcsStorageBackend } from './GcsStorageBackend';
 import { GcsTestServer } from './testing/GcsTestServer';
 import { FaultProxy, startFaultProxy } from './testing/faultProxy';

@@ -16,8 +16,6 @@ import {
 } from './sessionRequest';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-export { proxyConfigured } from './sessionRequest';
-
 export interface ChunkedUploadOptions extends SessionRequest {
   /** Exact size of the object. */
   size: number;
@@ -27,13 +25,12 @@ export interface ChunkedUploadOptions extends SessionRequest {
   maxRetries: number;
   /** `gs://bucket/key`, for messages. */
   describe: string;
-  /** Delay before retry `n` (1-based); 1 s, 2 s, 4 s… plus jitter, at most 32 s. */
-  retryDelayMs?: (n: number) => number;
 }
 
 const RETRYABLE_STATUS = new Set([408, 429, 500, 502, 503, 504]);
 
-function defaultDelay(n: number) {
+/** Delay before retry `n` (1-based): 1 s, 2 s, 4 s… plus jitter, at most 32 s. */
+function retryDelay(n: number) {
   return Math.min(32_000, 1000 * 2 ** (n - 1)) + Math.random() * 1000;
 }
 
@@ -84,7 +81,6 @@ class ChunkedUpload {
   readonly #options: ChunkedUploadOptions;
   /** Bytes read from the source, past the chunk being sent. */
   #spare: Buffer | undefined;
-  #read = 0;
   #crc = 0;
   /** The chunk being sent: [offset, end), and its buffers read so far. */
   #offset = 0;
@@ -140,7 +136,6 @@ class ChunkedUpload {
         ? next.value
         : Buffer.from(next.value as string);
       this.#crc = crc32c(buffer, this.#crc);
-      this.#read += buffer.length;
     }
     if (buffer.length > max) {
       this.#spare = buffer.subarray(max);
@@ -156,7 +151,7 @@ class ChunkedUpload {
       throw new InputError(
         `${this.#what}: expected ${
           this.#options.size
-        } bytes but the source delivered ${this.#read}`,
+        } bytes but the source delivered ${this.#offset + this.#keptBytes}`,
       );
     }
     this.#kept.push(buffer);
@@ -290,10 +285,10 @@ class ChunkedUpload {
    * returns where to re-send the chunk from.
    */
   async #afterFailure(reason: Error): Promise<number> {
-    const { maxRetries, signal, retryDelayMs } = this.#options;
+    const { maxRetries, signal } = this.#options;
     if (this.#retries >= maxRetries || signal?.aborted) throw reason;
     this.#retries++;
-    await sleep((retryDelayMs ?? defaultDelay)(this.#retries), undefined, {
+    await sleep(retryDelay(this.#retries), undefined, {
       signal,
     });
     return this.#confirmed();
@@ -304,7 +299,7 @@ class ChunkedUpload {
    * checks they reach the chunk being sent: earlier bytes are no longer kept.
    */
   async #confirmed(): Promise<number> {
-    const { size, maxRetries, signal, retryDelayMs, describe } = this.#options;
+    const { size, maxRetries, signal, describe } = this.#options;
     for (let attempt = 0; ; attempt++) {
       let answer: Answer | undefined;
       let failure: unknown;
@@ -338,7 +333,7 @@ class ChunkedUpload {
         throw refused(describe, answer.status, error as Error);
       }
       if (attempt >= maxRetries) throw toGcsError(error, this.#what);
-      await sleep((retryDelayMs ?? defaultDelay)(attempt + 1), undefined, {
+      await sleep(retryDelay(attempt + 1), undefined, {
         signal,
       });
     }

@@ -63,18 +63,15 @@ export async function startFaultProxy(
     }
     if (fault && 'status' in fault) {
       req.resume();
-      if (fault.beforeBody) {
-        res.writeHead(fault.status, { 'Content-Type': 'text/plain' });
-        res.end(fault.body ?? 'injected fault');
-        return;
-      }
-      req.on('end', () => {
+      const answer = () => {
         res.writeHead(fault.status, {
           'Content-Type': 'text/plain',
           ...fault.headers,
         });
         res.end(fault.body ?? 'injected fault');
-      });
+      };
+      if (fault.beforeBody) answer();
+      else req.on('end', answer);
       return;
     }
     if (fault && 'dropAfterBodyBytes' in fault) {

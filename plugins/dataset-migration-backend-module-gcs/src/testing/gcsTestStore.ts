@@ -31,6 +31,12 @@ interface StoredObject {
 }
 
 /** Hashes a file the way GCS reports it. */
+/** Checksums a request declared for the bytes it stored (base64), as `X-Goog-Hash` carries them. */
+export interface ExpectedHashes {
+  crc32c?: string;
+  md5?: string;
+}
+
 export async function hashFile(file: string) {
   const md5 = createHash('md5');
   let crc = 0;
@@ -95,14 +101,14 @@ export class GcsTestStore {
     name: string,
     file: string,
     contentType?: string,
-    expected?: { crc32c?: string; md5?: string },
+    expected?: ExpectedHashes,
   ): Promise<GcsObjectResource> {
     const objects = this.#buckets.get(bucket);
     if (!objects) {
       throw new Error(`no bucket ${bucket}`);
     }
     const hashes = await hashFile(file);
-    for (const [name_, given, actual] of [
+    for (const [algorithm, given, actual] of [
       ['CRC32C', expected?.crc32c, hashes.crc32c],
       ['MD5', expected?.md5, hashes.md5Hash],
     ]) {
@@ -110,7 +116,7 @@ export class GcsTestStore {
         await fs.rm(file, { force: true });
         throw new GcsHttpError(
           400,
-          `Provided ${name_} "${given}" doesn't match calculated ${name_} "${actual}".`,
+          `Provided ${algorithm} "${given}" doesn't match calculated ${algorithm} "${actual}".`,
         );
       }
     }

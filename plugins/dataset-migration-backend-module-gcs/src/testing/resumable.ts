@@ -3,7 +3,7 @@ import { createWriteStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { GcsObjectResource } from './gcsTestStore';
+import type { ExpectedHashes, GcsObjectResource } from './gcsTestStore';
 import { GcsHttpError, header, sendJson } from './http';
 
 export interface ResumableSession {
@@ -29,10 +29,7 @@ export async function handleResumablePut(
   req: http.IncomingMessage,
   res: http.ServerResponse,
   session: ResumableSession,
-  commit: (expected?: {
-    crc32c?: string;
-    md5?: string;
-  }) => Promise<GcsObjectResource>,
+  commit: (expected?: ExpectedHashes) => Promise<GcsObjectResource>,
   faults: { finalizeEarly?: boolean } = {},
 ): Promise<GcsObjectResource | undefined> {
   const contentRange = header(req, 'content-range') ?? '';
@@ -118,10 +115,10 @@ export async function handleResumablePut(
 }
 
 /** `X-Goog-Hash: crc32c=…,md5=…` of a request, if any. */
-export function expectedHashes(req: http.IncomingMessage) {
+function expectedHashes(req: http.IncomingMessage) {
   const value = header(req, 'x-goog-hash');
   if (!value) return undefined;
-  const hashes: { crc32c?: string; md5?: string } = {};
+  const hashes: ExpectedHashes = {};
   for (const part of value.split(',')) {
     const at = part.indexOf('=');
     const key = part.slice(0, at).trim().toLowerCase();
