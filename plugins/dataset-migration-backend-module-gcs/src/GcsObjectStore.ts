@@ -292,6 +292,7 @@ export class GcsObjectStore implements ObjectStore {
         maxRetries: options.maxRetries,
         describe: this.describe(key),
         signal: hints.signal,
+        expected: hints.expected,
       });
     } catch (e) {
       body.destroy();

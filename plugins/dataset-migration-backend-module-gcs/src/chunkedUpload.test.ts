@@ -67,8 +67,8 @@ describe('chunked GCS uploads (fastUploads)', () => {
   let server: GcsTestServer;
   let proxy: FaultProxy;
   let store: ObjectStore;
-  /** user-agent of every request to an upload session, in order. */
-  let sessionRequests: Array<{ agent?: string; range?: string }>;
+  /** Headers of every request to an upload session, in order. */
+  let sessionRequests: Array<{ agent?: string; range?: string; hash?: string }>;
 
   beforeAll(async () => {
     server = await GcsTestServer.start({ buckets: ['chunked'] });
@@ -84,6 +84,7 @@ describe('chunked GCS uploads (fastUploads)', () => {
         sessionRequests.push({
           agent: req.headers['user-agent'],
           range: req.headers['content-range'] as string,
+          hash: req.headers['x-goog-hash'] as string | undefined,
         });
       }
       return undefined;
@@ -145,9 +146,45 @@ describe('chunked GCS uploads (fastUploads)', () => {
       .catch(e => e);
     expect(isRetryableError(error)).toBe(true);
     expect(error.message).toMatch(
-      /^Writing gs:\/\/chunked\/p\/damaged: GCS refused the object, its bytes do not have the CRC32C of those read from the source/,
+      /^Writing gs:\/\/chunked\/p\/damaged: GCS refused the object, its bytes do not have the checksum of those read from the source/,
     );
     expect(stored('damaged')).toBeUndefined();
+  });
+
+  it('sends GCS the checksums the source was listed with instead of its own, and GCS refuses other bytes', async () => {
+    const listed = await checksumsOf(generatedStream(SIZE, 4));
+    const hex = (b64: string) => Buffer.from(b64, 'base64').toString('hex');
+    const finalHash = () => sessionRequests[sessionRequests.length - 1].hash;
+
+    const result = await store.write('listed-md5', generatedStream(SIZE, 4), {
+      size: SIZE,
+      expected: { md5: listed.md5 },
+    });
+    expect(result.checksums).toEqual(listed);
+    expect(finalHash()).toMatch(/^md5=[^,]+$/);
+    expect(hex(finalHash()!.slice('md5='.length))).toBe(listed.md5);
+    // Only the last request carries checksums.
+    expect(sessionRequests.slice(0, -1).every(r => !r.hash)).toBe(true);
+
+    sessionRequests = [];
+    await store.write('listed-both', generatedStream(SIZE, 4), {
+      size: SIZE,
+      expected: listed,
+    });
+    expect(finalHash()).toMatch(/^crc32c=[^,]+,md5=[^,]+$/);
+
+    // Bytes other than those listed (a source changed since its listing).
+    const error = await store
+      .write('listed-other', generatedStream(SIZE, 5), {
+        size: SIZE,
+        expected: { md5: listed.md5 },
+      })
+      .catch(e => e);
+    expect(isRetryableError(error)).toBe(true);
+    expect(error.message).toMatch(
+      /^Writing gs:\/\/chunked\/p\/listed-other: GCS refused the object, its bytes do not have the checksum the source was listed with \(it changed since, or the bytes were damaged on the way\) \(Provided MD5/,
+    );
+    expect(stored('listed-other')).toBeUndefined();
   });
 
   it('a source shorter or longer than its size: an InputError, nothing stored', async () => {

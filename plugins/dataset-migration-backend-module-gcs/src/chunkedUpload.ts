@@ -4,6 +4,7 @@ import { InputError } from '@backstage/errors';
 import {
   crc32c,
   crc32cToBase64,
+  hexToBase64,
   RetryableUnavailableError,
 } from '@internal/backstage-plugin-dataset-migration-node';
 import { isConnectionError, toGcsError } from './errors';
@@ -25,6 +26,11 @@ export interface ChunkedUploadOptions extends SessionRequest {
   maxRetries: number;
   /** `gs://bucket/key`, for messages. */
   describe: string;
+  /**
+   * Checksums (hex) the source's bytes were listed with. GCS is sent these
+   * instead of a CRC32C computed here, so it refuses other bytes end to end.
+   */
+  expected?: { md5?: string; crc32c?: string };
 }
 
 const RETRYABLE_STATUS = new Set([408, 429, 500, 502, 503, 504]);
@@ -59,28 +65,47 @@ export function finishedAt(
  * A session request answered with an error that retrying the request cannot
  * mend. Two are worth a new write: the session is gone (404 / 410: expired,
  * cancelled) and GCS refused the final chunk because the object's bytes do
- * not have the CRC32C sent with it (damaged on the way). The others are what
- * the client would report (denied, bad request).
+ * not have the checksum sent with it (damaged on the way, or a source that
+ * changed since it was listed). The others are what the client would report
+ * (denied, bad request).
  */
-function refused(describe: string, status: number, error: Error) {
+function refused(options: ChunkedUploadOptions, status: number, error: Error) {
+  const { describe, expected } = options;
   if (status === 404 || status === 410) {
     return new RetryableUnavailableError(
       `Writing ${describe}: the upload session is gone (HTTP ${status}); the object must be sent again`,
     );
   }
-  if (status === 400 && /crc32c/i.test(error.message)) {
+  if (status === 400 && /crc32c|md5/i.test(error.message)) {
+    const whose = sentChecksums(expected)
+      ? 'the source was listed with (it changed since, or the bytes were damaged on the way)'
+      : 'of those read from the source';
     return new RetryableUnavailableError(
-      `Writing ${describe}: GCS refused the object, its bytes do not have the CRC32C of those read from the source (${error.message})`,
+      `Writing ${describe}: GCS refused the object, its bytes do not have the checksum ${whose} (${error.message})`,
     );
   }
   return toGcsError(error, `Writing ${describe}`);
 }
 
+/** The listed checksums GCS is sent (base64), or undefined for none. */
+function sentChecksums(expected: ChunkedUploadOptions['expected']) {
+  const sent = Object.entries({
+    crc32c: expected?.crc32c,
+    md5: expected?.md5,
+  }).filter((e): e is [string, string] => Boolean(e[1]));
+  return sent.length > 0
+    ? Object.fromEntries(sent.map(([a, hex]) => [a, hexToBase64(hex)]))
+    : undefined;
+}
+
 class ChunkedUpload {
   readonly #source: AsyncIterator<unknown>;
   readonly #options: ChunkedUploadOptions;
+  /** The listed checksums sent to GCS, base64; else the CRC32C below is. */
+  readonly #listed: Record<string, string> | undefined;
   /** Bytes read from the source, past the chunk being sent. */
   #spare: Buffer | undefined;
+  /** CRC32C of every byte read (only without listed checksums). */
   #crc = 0;
   /** The chunk being sent: [offset, end), and its buffers read so far. */
   #offset = 0;
@@ -95,6 +120,12 @@ class ChunkedUpload {
     if (options.signal) addAbortSignal(options.signal, body);
     this.#source = body[Symbol.asyncIterator]();
     this.#options = options;
+    this.#listed = sentChecksums(options.expected);
+  }
+
+  /** What GCS checks the object's bytes against: `{ crc32c?, md5? }`, base64. */
+  get #checksums(): Record<string, string> {
+    return this.#listed ?? { crc32c: crc32cToBase64(this.#crc) };
   }
 
   get #what() {
@@ -135,7 +166,7 @@ class ChunkedUpload {
       buffer = Buffer.isBuffer(next.value)
         ? next.value
         : Buffer.from(next.value as string);
-      this.#crc = crc32c(buffer, this.#crc);
+      if (!this.#listed) this.#crc = crc32c(buffer, this.#crc);
     }
     if (buffer.length > max) {
       this.#spare = buffer.subarray(max);
@@ -163,7 +194,7 @@ class ChunkedUpload {
     return this.#offset + this.#keptBytes >= this.#end;
   }
 
-  /** Reads the last chunk whole (its request carries the CRC32C), and checks the source ends there. */
+  /** Reads the last chunk whole (its request carries the checksums), and checks the source ends there. */
   async #readFinalChunk() {
     try {
       while (!this.#chunkRead) await this.#keep();
@@ -218,7 +249,9 @@ class ChunkedUpload {
             'Content-Length': String(end - from),
             'Content-Range': `bytes ${from}-${end - 1}/${size}`,
             ...(final && {
-              'X-Goog-Hash': `crc32c=${crc32cToBase64(this.#crc)}`,
+              'X-Goog-Hash': Object.entries(this.#checksums)
+                .map(([algorithm, value]) => `${algorithm}=${value}`)
+                .join(','),
             }),
           },
           write => this.#writeFrom(start, write),
@@ -251,13 +284,13 @@ class ChunkedUpload {
       }
       const error = statusError(answer);
       if (!RETRYABLE_STATUS.has(answer.status)) {
-        throw refused(this.#options.describe, answer.status, error);
+        throw refused(this.#options, answer.status, error);
       }
       from = await this.#afterFailure(toGcsError(error, this.#what));
     }
   }
 
-  /** GCS stored the object: at its size, with the CRC32C of what was read. */
+  /** GCS stored the object: at its size, with the checksums it was sent. */
   #finished(answer: Answer, final: boolean): FileMetadata {
     const metadata = JSON.parse(answer.body) as FileMetadata;
     const stored = Number(metadata.size);
@@ -269,13 +302,18 @@ class ChunkedUpload {
         !final,
       );
     }
-    const crc = crc32cToBase64(this.#crc);
-    if (metadata.crc32c !== crc) {
-      throw new RetryableUnavailableError(
-        `${this.#what}: GCS stored crc32c ${
-          metadata.crc32c
-        }, but the bytes sent have ${crc}`,
-      );
+    const kept: Record<string, unknown> = {
+      crc32c: metadata.crc32c,
+      md5: metadata.md5Hash,
+    };
+    for (const [algorithm, sent] of Object.entries(this.#checksums)) {
+      if (kept[algorithm] !== sent) {
+        throw new RetryableUnavailableError(
+          `${this.#what}: GCS stored ${algorithm} ${
+            kept[algorithm]
+          }, but the bytes sent have ${sent}`,
+        );
+      }
     }
     return metadata;
   }
@@ -299,7 +337,7 @@ class ChunkedUpload {
    * checks they reach the chunk being sent: earlier bytes are no longer kept.
    */
   async #confirmed(): Promise<number> {
-    const { size, maxRetries, signal, describe } = this.#options;
+    const { size, maxRetries, signal } = this.#options;
     for (let attempt = 0; ; attempt++) {
       let answer: Answer | undefined;
       let failure: unknown;
@@ -330,7 +368,7 @@ class ChunkedUpload {
       }
       const error = answer ? statusError(answer) : failure;
       if (answer && !RETRYABLE_STATUS.has(answer.status)) {
-        throw refused(describe, answer.status, error as Error);
+        throw refused(this.#options, answer.status, error as Error);
       }
       if (attempt >= maxRetries) throw toGcsError(error, this.#what);
       await sleep(retryDelay(attempt + 1), undefined, {
@@ -347,8 +385,9 @@ class ChunkedUpload {
  * buffers are kept until GCS confirms them, so a failed or partly received
  * request is re-sent from the last byte GCS has (asked with a status query),
  * as the client library does. The last chunk is read whole first, so its
- * request carries the object's CRC32C and GCS refuses to finalise other
- * bytes. Returns the object's metadata.
+ * request carries the object's CRC32C (or the checksums the source was
+ * listed with, `expected`: then nothing is hashed here) and GCS refuses to
+ * finalise other bytes. Returns the object's metadata.
  */
 export function sendChunkedUpload(
   body: Readable,

@@ -35,10 +35,19 @@ export interface WriteHints {
   size?: number;
   contentType?: string;
   signal?: AbortSignal;
+  /**
+   * Checksums (lowercase hex) the body's bytes are known to have, from the
+   * source's listing. A store whose server can refuse other bytes has it do
+   * so (GCS: `X-Goog-Hash` with the final request), and need not hash the
+   * body itself for that check. The caller still compares the checksums of
+   * the {@link WriteResult}.
+   */
+  expected?: Pick<Checksums, 'md5' | 'crc32c'>;
 }
 
 /** @public */
 export interface WriteResult {
+  /** Bytes stored: those the body delivered. */
   size: number;
   /** Checksums of what was stored, as the backend computed or reported them. */
   checksums: Checksums;

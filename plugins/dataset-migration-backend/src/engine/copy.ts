@@ -71,6 +71,9 @@ export async function copyItem(ctx: ItemContext): Promise<void> {
       // target's own: a sha256 would go unused (a fallback to re-reading
       // hashes the source again).
       sha256: ctx.verify === 'full' || !listed,
+      // The target's server may check the bytes against them as it stores
+      // them (GCS), sparing a hash here.
+      expected: listed,
     },
   );
   checkSize(item.key, item.size, written.size);

@@ -8,7 +8,10 @@ import type {
   PlannedTransform,
   VerifyMode,
 } from '@internal/backstage-plugin-dataset-migration-common';
-import type { ObjectStore } from '@internal/backstage-plugin-dataset-migration-node';
+import type {
+  ObjectStore,
+  WriteHints,
+} from '@internal/backstage-plugin-dataset-migration-node';
 import type { ItemPatch, WorkItem } from '../database/WorkItemStore';
 import type { TransformRuntime } from '../transform/TransformRuntime';
 import type { ListedTarget } from './listedTargets';
@@ -118,6 +121,8 @@ interface WriteHashedOptions {
   extra?: Array<'md5' | 'crc32c'>;
   /** False: no sha256 (nothing will compare it; see `copyItem`). */
   sha256?: boolean;
+  /** The checksums the source was listed with (`WriteHints.expected`). */
+  expected?: WriteHints['expected'];
 }
 
 interface Hashed {
@@ -138,6 +143,8 @@ interface Hashed {
  * with what the target reports, or as `extra` says. Every hash runs on the main thread: md5 and the JS
  * crc32c cost 3× sha256 (SHA-NI) per byte, which bounded a large object's
  * copy to a local target at ~240 MB/s when all three were always computed.
+ * With nothing to hash here the body goes to the target as it is (no stream
+ * in between), and the size is the one the target stored.
  */
 export async function writeHashed(
   target: ObjectStore,
@@ -162,21 +169,26 @@ export async function writeHashed(
     options.extra ?? (['md5', 'crc32c'] as const).filter(a => kept.includes(a));
   // What the target's write hashes itself is taken from its result.
   const fromWrite = wanted.filter(a => writeChecksums.includes(a));
-  const hashing = new HashingStream([
+  const algorithms = [
     ...(options.sha256 === false ? [] : (['sha256'] as const)),
     ...wanted.filter(a => !fromWrite.includes(a)),
-  ]);
-  body.on('error', e => hashing.destroy(e));
+  ];
+  const hashing =
+    algorithms.length > 0 ? new HashingStream(algorithms) : undefined;
+  if (hashing) body.on('error', e => hashing.destroy(e));
   const result = await target
-    .write(key, body.pipe(hashing), {
+    .write(key, hashing ? body.pipe(hashing) : body, {
       size: options.size,
       signal: options.signal,
+      expected: options.expected,
     })
     .catch(e => {
       body.destroy();
       throw e;
     });
-  const digests = hashing.digests();
+  const digests: Hashed = hashing
+    ? { ...hashing.digests(), size: hashing.byteCount }
+    : { size: result.size };
   if (
     digests.sha256 &&
     result.checksums.sha256 &&
@@ -187,10 +199,5 @@ export async function writeHashed(
     );
   }
   for (const a of fromWrite) digests[a] = result.checksums[a];
-  return {
-    sha256: digests.sha256,
-    md5: digests.md5,
-    crc32c: digests.crc32c,
-    size: hashing.byteCount,
-  };
+  return digests;
 }
