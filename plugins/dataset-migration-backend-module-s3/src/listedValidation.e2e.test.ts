@@ -244,26 +244,30 @@ describe('S3 → S3, validated from one target listing per batch', () => {
     check.destroy();
   });
 
-  it('decides the backups from one listing from a local source too (not listed in key order)', async () => {
+  it('decides the backups and validates from one listing each from a local source too (walked in key order)', async () => {
     const { migration } = await runToEnd(backend.server, {
       dataset: 'resource:default/local',
       target: { location: `s3://${TARGET}/from-local` },
     });
     expect(migration.state).toBe('succeeded');
-    // The copy stage: one listing after the batch's smallest key, a HEAD
-    // for that key and one for the backup of the existing object. The
-    // validation then HEADs every object (from a source not in key order
-    // the listing would find few of them), so each key is HEADed once more.
+    // The files were written in another order than their keys', but the
+    // local store walks a folder in key order: the batch holds neighbouring
+    // keys. The copy stage: one listing after the batch's smallest key, a
+    // HEAD for that key and one for the backup of the existing object. The
+    // validation: one listing again, and a HEAD for the smallest key only.
     // (The plan's probe lists too, from no key.)
     expect(seen.filter(r => r.startsWith('LIST from-local/'))).toEqual([
       `LIST from-local/${keyOf(0)}`,
+      `LIST from-local/${keyOf(0)}`,
     ]);
     const heads = seen.filter(r => r.startsWith('HEAD '));
-    const count = (key: string) =>
-      heads.filter(r => r === `HEAD from-local/${key}`).length;
-    expect(count(keyOf(0))).toBe(2);
-    expect(count(keyOf(20))).toBe(2);
-    expect(heads).toHaveLength(COUNT + 2);
+    expect(heads.sort()).toEqual(
+      [
+        `HEAD from-local/${keyOf(0)}`,
+        `HEAD from-local/${keyOf(0)}`,
+        `HEAD from-local/${keyOf(20)}`,
+      ].sort(),
+    );
     const check = S3StorageBackend.fromConfig(s3Config(s3rver.endpoint));
     const target = await check.open(parseLocation(`s3://${TARGET}/from-local`));
     const replaced = Buffer.concat(

@@ -28,7 +28,7 @@ type Listable = { ctx: ItemContext & { listed?: ListedTarget } };
 
 /** Whether one listing can stand in for the item's `stat` of its target. */
 function wantsListing({ ctx }: Listable): boolean {
-  const { item, target, source } = ctx;
+  const { item, target } = ctx;
   if (ctx.transform) return false;
   if (!target.capabilities.listsInKeyOrder) return false;
   // The backup check lists from any source: a batch's keys are sorted, and
@@ -36,11 +36,11 @@ function wantsListing({ ctx }: Listable): boolean {
   // for all of them in one listing. From a source that does not list in
   // key order the listing is one page (listingBudget).
   if (item.stage === 'copy') return item.hadOriginal === null;
-  // Items are made in the order the source lists them: only then does a
-  // batch hold neighbouring keys (a local source's walk order spreads a
-  // batch over the whole target, and the listing finds few of the objects
-  // validation looks for).
-  if (!source.capabilities.listsInKeyOrder) return false;
+  // Validation lists from any source too. Items are made in the order the
+  // source lists them, so a batch holds neighbouring keys when the source
+  // lists in key order (S3, GCS; a local folder of up to 10,000 entries,
+  // storage/local/walk.ts). Otherwise the listing is one page
+  // (listingBudget) and finds what it finds; the rest `stat` as before.
   if (item.stage !== 'validate') return false;
   return (
     ctx.verify === 'none' ||
@@ -56,8 +56,7 @@ function wantsListing({ ctx }: Listable): boolean {
  *
  * - copy stage, before the backups: an object the listing found is backed
  *   up; one it went past is absent (`null`: no backup, no `stat`);
- * - validate stage, from sources that list in key order too, verifying by
- *   checksum (or the default) or by size: an
+ * - validate stage, verifying by checksum (or the default) or by size: an
  *   object the listing found needs no `stat` (unless it lists no checksum
  *   in common with the source: S3 lists the ETag, not a HEAD's CRC32C).
  *
@@ -106,8 +105,10 @@ export async function listTargetsOfBatch(entries: Listable[]): Promise<void> {
 /**
  * How many objects a batch's listing may go through: `SLACK` per key when
  * the batch holds neighbouring keys (its sources list in key order), else
- * one page: its keys are spread over the target, and the listing mostly
- * tells that a new target holds none of them.
+ * one page: its keys may be spread over the target (a local source's large
+ * folders stream in the file system's order); the page finds the
+ * neighbours a local source's sorted folders give, or tells that a new
+ * target holds none of the keys.
  */
 function listingBudget(group: Listable[], keys: number) {
   const ordered = group.every(
