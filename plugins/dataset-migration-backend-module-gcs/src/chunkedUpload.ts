@@ -35,6 +35,9 @@ export interface ChunkedUploadOptions extends SessionRequest {
 
 const RETRYABLE_STATUS = new Set([408, 429, 500, 502, 503, 504]);
 
+/** Bytes read from the source before they are written to the request. */
+const WRITE_BYTES = 1024 * 1024;
+
 /** Delay before retry `n` (1-based): 1 s, 2 s, 4 s… plus jitter, at most 32 s. */
 function retryDelay(n: number) {
   return Math.min(32_000, 1000 * 2 ** (n - 1)) + Math.random() * 1000;
@@ -180,7 +183,7 @@ class ChunkedUpload {
   }
 
   /** The chunk's next bytes from the source, kept (copied into the chunk buffer) until GCS has them. */
-  async #keep(): Promise<Buffer> {
+  async #keep(): Promise<void> {
     const buffer = await this.#pull(this.#end - this.#offset - this.#keptBytes);
     if (!buffer) {
       throw new InputError(
@@ -192,10 +195,8 @@ class ChunkedUpload {
     this.#chunk ??= Buffer.allocUnsafeSlow(
       Math.min(this.#options.chunkBytes, this.#options.size),
     );
-    const at = this.#keptBytes;
-    buffer.copy(this.#chunk, at);
+    buffer.copy(this.#chunk, this.#keptBytes);
     this.#keptBytes += buffer.length;
-    return this.#chunk.subarray(at, this.#keptBytes);
   }
 
   get #chunkRead() {
@@ -220,11 +221,20 @@ class ChunkedUpload {
 
   /** Writes the chunk's bytes from `from` on: kept ones, then from the source. */
   async #writeFrom(from: number, write: (b: Buffer) => Promise<void>) {
-    const skip = from - this.#offset;
-    if (skip < this.#keptBytes) {
-      await write(this.#chunk!.subarray(skip, this.#keptBytes));
+    let sent = from - this.#offset;
+    const flush = async () => {
+      if (sent >= this.#keptBytes) return;
+      const bytes = this.#chunk!.subarray(sent, this.#keptBytes);
+      sent = this.#keptBytes;
+      await write(bytes);
+    };
+    await flush();
+    while (!this.#chunkRead) {
+      await this.#keep();
+      // Up to WRITE_BYTES at a time: one socket write, not one per buffer.
+      if (this.#keptBytes - sent >= WRITE_BYTES) await flush();
     }
-    while (!this.#chunkRead) await write(await this.#keep());
+    await flush();
   }
 
   /**
