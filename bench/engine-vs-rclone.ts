@@ -9,11 +9,14 @@
  *
  *   bench/run-engine-vs-rclone.sh [--routes s3-local,local-s3,s3-s3,s3-gcs]
  *       [--cases a,b,c] [--concurrency 8] [--poll-ms 100] [--part-mib 64]
- *       [--cpu-prof s3-local:a] [--small-count 10000]
+ *       [--cpu-prof s3-local:a] [--small-count 10000] [--rounds 3]
  *
  * Datasets: a = 10,000 × 4 KiB, b = 8 × 256 MiB, c = 1 × 4 GiB. Each engine
  * case gets a fresh backend process (so its VmHWM is that case's), a fresh
  * SQLite file, and every knex statement counted (bench/engine-vs-rclone-backend.ts).
+ * `--rounds N` runs each route N times (engine, then rclone, each round) and
+ * prints every round's ratio and their median: on a shared machine one run
+ * decides nothing.
  */
 import {
   execFileSync,
@@ -49,6 +52,7 @@ const POLL_MS = Number(opt('poll-ms', '100'));
 const PART_MIB = opt('part-mib', '');
 const CPU_PROF = opt('cpu-prof', '');
 const SMALL_COUNT = Number(opt('small-count', '10000'));
+const ROUNDS = Math.max(1, Number(opt('rounds', '1')));
 
 const DATASETS: Record<string, { label: string; count: number; size: number }> =
   {
@@ -65,6 +69,8 @@ interface Row {
   route: string;
   dataset: string;
   tool: string;
+  /** 1…`--rounds`; the physical references have none. */
+  round?: number;
   objects: number;
   bytes: number;
   wall: number;
@@ -538,7 +544,10 @@ async function main() {
         );
       }
 
-      for (const route of ROUTES) {
+      const runs = ROUTES.flatMap(r =>
+        Array.from({ length: ROUNDS }, (_, i) => ({ route: r, round: i + 1 })),
+      );
+      for (const { route, round } of runs) {
         const [from, to] = route.split('-');
         const srcLoc =
           from === 's3' ? `s3://bench-src/${name}` : `file://${src}`;
@@ -553,7 +562,11 @@ async function main() {
           .replace(/^file:\/\//, '')
           .replace(/^s3:\/\//, ':s3:')
           .replace(/^gs:\/\//, ':gcs:');
-        log(`\n-- ${route} ${d.label} (load ${load()})`);
+        log(
+          `\n-- ${route} ${d.label}${
+            ROUNDS > 1 ? `, round ${round} of ${ROUNDS}` : ''
+          } (load ${load()})`,
+        );
 
         // ---- engine through the REST API
         const profDir =
@@ -669,6 +682,7 @@ async function main() {
           const ok = m.state === 'succeeded' && report?.passed === true;
           engineRow = {
             route,
+            round,
             dataset: name,
             tool: 'engine',
             objects,
@@ -714,6 +728,7 @@ async function main() {
         } catch (e) {
           engineRow = {
             route,
+            round,
             dataset: name,
             tool: 'engine',
             objects: d.count,
@@ -765,6 +780,7 @@ async function main() {
         const rcloneServerCpu = serverCpuSeconds() - rcloneServersBefore;
         const rcloneRow: Row = {
           route,
+          round,
           dataset: name,
           tool: 'rclone',
           objects: engineRow.objects,
@@ -824,7 +840,10 @@ async function main() {
   for (const e of rows.filter(r => r.tool === 'engine')) {
     const rc = rows.find(
       r =>
-        r.tool === 'rclone' && r.route === e.route && r.dataset === e.dataset,
+        r.tool === 'rclone' &&
+        r.route === e.route &&
+        r.dataset === e.dataset &&
+        r.round === e.round,
     );
     const cp = rows.find(r => r.tool === 'cp -r' && r.dataset === e.dataset);
     if (!rc) continue;
@@ -843,15 +862,52 @@ async function main() {
       }${rc.ok ? '' : '  RCLONE FAILED'}`,
     );
   }
+  if (ROUNDS > 1) {
+    log(`\nmedian of ${ROUNDS} rounds (engine ÷ rclone, wall):`);
+    for (const route of ROUTES) {
+      for (const name of CASES) {
+        const ratios = rows
+          .filter(e => e.tool === 'engine' && e.route === route)
+          .filter(e => e.dataset === name)
+          .map(e => {
+            const rc = rows.find(
+              r =>
+                r.tool === 'rclone' &&
+                r.route === route &&
+                r.dataset === name &&
+                r.round === e.round,
+            );
+            return rc && e.ok && rc.ok ? rc.wall / e.wall : NaN;
+          });
+        if (ratios.length === 0) continue;
+        log(
+          `  ${route.padEnd(9)} ${name}  ${median(ratios).toFixed(
+            2,
+          )}×  (rounds: ${ratios.map(r => `${r.toFixed(2)}×`).join(', ')})`,
+        );
+      }
+    }
+  }
   log(`\nload average at the end: ${load()}`);
   log(`\nRESULTS_JSON ${JSON.stringify(rows)}`);
+}
+
+/** The median; NaN (a failed run) counts as the lowest. */
+function median(values: number[]) {
+  const sorted = values
+    .map(v => (Number.isNaN(v) ? -Infinity : v))
+    .sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  const m =
+    sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+  return Number.isFinite(m) ? m : NaN;
 }
 
 function header() {
   return [
     'route'.padEnd(9),
     'case',
-    'tool'.padEnd(6),
+    'tool'.padEnd(8),
     'objects'.padStart(7),
     'objects/s'.padStart(10),
     'MB/s'.padStart(7),
@@ -870,7 +926,7 @@ function fmtRow(r: Row) {
   return [
     r.route.padEnd(9),
     r.dataset.padEnd(4),
-    r.tool.padEnd(6),
+    (ROUNDS > 1 && r.round ? `${r.tool} ${r.round}` : r.tool).padEnd(8),
     String(r.objects).padStart(7),
     (r.objects / r.wall).toFixed(1).padStart(10),
     (r.bytes / 1e6 / r.wall).toFixed(1).padStart(7),
