@@ -125,6 +125,40 @@ FilesystemStore.prototype.putObject = async function putObjectStored(object) {
   return { size, md5: digest };
 };
 
+// UploadPart has the same early answer (putPart resolves on its MD5
+// transform's 'finish'): a CompleteMultipartUpload right after it read a
+// part file still being written (CI: a CRC32C of the parts that was not the
+// object's). This putPart resolves when the part's file is written too.
+FilesystemStore.prototype.putPart = async function putPartStored(
+  bucket,
+  uploadId,
+  partNumber,
+  content,
+) {
+  const partPath = nodePath.join(
+    this.getResourcePath(bucket, undefined, 'uploads'),
+    uploadId,
+    partNumber.toString(),
+  );
+  await fsp.mkdir(nodePath.dirname(partPath), { recursive: true });
+  const md5 = crypto.createHash('md5');
+  let size = 0;
+  await pipeline(
+    content,
+    new Transform({
+      transform(chunk, encoding, callback) {
+        md5.update(chunk, encoding);
+        size += chunk.length;
+        callback(null, chunk);
+      },
+    }),
+    fs.createWriteStream(partPath),
+  );
+  const digest = md5.digest('hex');
+  await fsp.writeFile(`${partPath}.md5`, digest);
+  return { size, md5: digest };
+};
+
 // The bucket's keys, sorted, kept between listings and kept up to date by
 // writes and deletes: s3rver walked every file of the bucket for every page,
 // so N listings cost N full walks (S3 answers from an index), and a listing

@@ -153,8 +153,7 @@ exports.patchPartCopy = function patchPartCopy({ expectUpload, partCopied }) {
       });
     }
     // Read whole (a test's parts are small), as the UploadPart patch reads
-    // a body: s3rver's putPart resolves before its file is flushed, so the
-    // part's checksum is computed from these bytes, not from that file.
+    // a body: the part's checksum is computed from these bytes.
     let data;
     try {
       data = await readRange(

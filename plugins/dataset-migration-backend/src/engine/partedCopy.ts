@@ -249,6 +249,12 @@ export async function awaitParts(
       const failed = (await stores.parts.list(item.id)).find(
         p => p.state === 'failed',
       );
+      // A source changed under the parts fails them in many ways (a reader
+      // that cannot parse what it now reads): that change is the cause,
+      // unless the part already said so.
+      if (!/ during the migration/.test(failed?.lastError ?? '')) {
+        await checkSourceUnchanged(ctx);
+      }
       throw new Error(
         `Part ${failed?.number} of ${
           counts.pending + counts.running + counts.done + counts.failed
