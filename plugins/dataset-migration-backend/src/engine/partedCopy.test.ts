@@ -313,6 +313,32 @@ describe('copies in parts', () => {
       expect(await hashTree(dst)).toEqual({});
     });
 
+    it('a part that fails on a source changed under it reports the change, not its own error', async () => {
+      const knex = await databases.init(databaseId);
+      await sourceTree();
+      let changed = false;
+      const backend = wrapper({
+        onPart: async (key, part) => {
+          if (key !== 'big/one.bin' || part !== 5) return;
+          if (!changed) {
+            changed = true;
+            const file = path.join(src, 'big', 'one.bin');
+            await fs.writeFile(`${file}.new`, randomBytes(BIG));
+            await fs.rename(`${file}.new`, file);
+          }
+          // As a reader fails on bytes of another version (DuckDB: 'Invalid data').
+          throw new Error('cannot make sense of what was read');
+        },
+      });
+      const e = await engine(knex, backend, 'w1');
+      const { done } = await migrate(e);
+      expect(done.state).toBe('rolled-back');
+      expect(done.reason).toMatch(
+        /Source object 'big\/one.bin' changed during the migration \(its version marker differs/,
+      );
+      expect(await hashTree(dst)).toEqual({});
+    });
+
     it('refuses to complete an object whose source changed while its parts were copied', async () => {
       const knex = await databases.init(databaseId);
       await sourceTree();
