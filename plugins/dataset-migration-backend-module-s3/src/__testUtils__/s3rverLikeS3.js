@@ -95,6 +95,28 @@ patchSigV4();
 const OBJECT_SUFFIX = '._S3rver_object';
 const byUtf8 = (a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b));
 
+/**
+ * Writes `content` (a stream or a Buffer) to `file` and resolves once the
+ * file is written and closed, with its size and md5 (hex).
+ */
+async function writeStoredFile(file, content) {
+  await fsp.mkdir(nodePath.dirname(file), { recursive: true });
+  const md5 = crypto.createHash('md5');
+  let size = 0;
+  await pipeline(
+    Buffer.isBuffer(content) ? Readable.from([content]) : content,
+    new Transform({
+      transform(chunk, encoding, callback) {
+        md5.update(chunk, encoding);
+        size += chunk.length;
+        callback(null, chunk);
+      },
+    }),
+    fs.createWriteStream(file),
+  );
+  return { size, md5: md5.digest('hex') };
+}
+
 // s3rver 3.7.1 answers a PutObject (and a CompleteMultipartUpload, which
 // ends in putObject) once its MD5 transform has seen the last byte, before
 // the object's file is written: its promise resolves on the transform's
@@ -103,26 +125,17 @@ const byUtf8 = (a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b));
 // answers once the object is stored: this putObject resolves when the file
 // is written and closed.
 FilesystemStore.prototype.putObject = async function putObjectStored(object) {
-  const objectPath = this.getResourcePath(object.bucket, object.key, 'object');
-  await fsp.mkdir(nodePath.dirname(objectPath), { recursive: true });
-  const md5 = crypto.createHash('md5');
-  let size = 0;
-  await pipeline(
-    Buffer.isBuffer(object.content)
-      ? Readable.from([object.content])
-      : object.content,
-    new Transform({
-      transform(chunk, encoding, callback) {
-        md5.update(chunk, encoding);
-        size += chunk.length;
-        callback(null, chunk);
-      },
-    }),
-    fs.createWriteStream(objectPath),
+  const stored = await writeStoredFile(
+    this.getResourcePath(object.bucket, object.key, 'object'),
+    object.content,
   );
-  const digest = md5.digest('hex');
-  await this.putMetadata(object.bucket, object.key, object.metadata, digest);
-  return { size, md5: digest };
+  await this.putMetadata(
+    object.bucket,
+    object.key,
+    object.metadata,
+    stored.md5,
+  );
+  return stored;
 };
 
 // UploadPart has the same early answer (putPart resolves on its MD5
@@ -140,23 +153,9 @@ FilesystemStore.prototype.putPart = async function putPartStored(
     uploadId,
     partNumber.toString(),
   );
-  await fsp.mkdir(nodePath.dirname(partPath), { recursive: true });
-  const md5 = crypto.createHash('md5');
-  let size = 0;
-  await pipeline(
-    content,
-    new Transform({
-      transform(chunk, encoding, callback) {
-        md5.update(chunk, encoding);
-        size += chunk.length;
-        callback(null, chunk);
-      },
-    }),
-    fs.createWriteStream(partPath),
-  );
-  const digest = md5.digest('hex');
-  await fsp.writeFile(`${partPath}.md5`, digest);
-  return { size, md5: digest };
+  const stored = await writeStoredFile(partPath, content);
+  await fsp.writeFile(`${partPath}.md5`, stored.md5);
+  return stored;
 };
 
 // The bucket's keys, sorted, kept between listings and kept up to date by
