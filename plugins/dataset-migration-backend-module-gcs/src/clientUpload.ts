@@ -6,7 +6,7 @@ import {
   HashingStream,
   WriteHints,
 } from '@internal/backstage-plugin-dataset-migration-node';
-import { finishedAt } from './chunkedUpload';
+import { finishedAt } from './chunkAnswers';
 import { toGcsError } from './errors';
 
 /**
