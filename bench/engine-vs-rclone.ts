@@ -834,17 +834,20 @@ async function main() {
 
   log(`\n${header()}`);
   for (const r of rows) log(fmtRow(r));
-  log(
-    '\nratio engine / rclone (wall incl. validation/check; >1 = engine faster), copy-only ratio, RSS:',
-  );
-  for (const e of rows.filter(r => r.tool === 'engine')) {
-    const rc = rows.find(
+  /** The rclone run of the same route, case and round as engine row `e`. */
+  const rcloneBeside = (e: Row) =>
+    rows.find(
       r =>
         r.tool === 'rclone' &&
         r.route === e.route &&
         r.dataset === e.dataset &&
         r.round === e.round,
     );
+  log(
+    '\nratio engine / rclone (wall incl. validation/check; >1 = engine faster), copy-only ratio, RSS:',
+  );
+  for (const e of rows.filter(r => r.tool === 'engine')) {
+    const rc = rcloneBeside(e);
     const cp = rows.find(r => r.tool === 'cp -r' && r.dataset === e.dataset);
     if (!rc) continue;
     if (rc.note && rc.ok) log(`  (${e.route} ${e.dataset} rclone: ${rc.note})`);
@@ -870,13 +873,7 @@ async function main() {
           .filter(e => e.tool === 'engine' && e.route === route)
           .filter(e => e.dataset === name)
           .map(e => {
-            const rc = rows.find(
-              r =>
-                r.tool === 'rclone' &&
-                r.route === route &&
-                r.dataset === name &&
-                r.round === e.round,
-            );
+            const rc = rcloneBeside(e);
             return rc && e.ok && rc.ok ? rc.wall / e.wall : NaN;
           });
         if (ratios.length === 0) continue;
