@@ -293,6 +293,7 @@ export class GcsObjectStore implements ObjectStore {
         describe: this.describe(key),
         signal: hints.signal,
         expected: hints.expected,
+        reread: hints.reread,
       });
     } catch (e) {
       body.destroy();

@@ -63,6 +63,20 @@ function failingAfter(size: number, error: Error) {
   );
 }
 
+/** Bytes `[start, size)` of `generatedStream(size, seed)`, in 64 KiB buffers. */
+function tailOf(size: number, seed: number, start: number) {
+  return Readable.from(
+    (async function* body() {
+      let at = 0;
+      for await (const chunk of generatedStream(size, seed, 64 * 1024)) {
+        const b = chunk as Buffer;
+        if (at + b.length > start) yield b.subarray(Math.max(0, start - at));
+        at += b.length;
+      }
+    })(),
+  );
+}
+
 describe('chunked GCS uploads (fastUploads)', () => {
   let server: GcsTestServer;
   let proxy: FaultProxy;
@@ -318,6 +332,133 @@ describe('chunked GCS uploads (fastUploads)', () => {
       await hashStream(generatedStream(size, 8)),
     );
   }, 15_000);
+
+  describe('streamed (listed checksums and a source that can be re-read)', () => {
+    /** Requests to the session; faults by request number (1-based). */
+    function injecting(faults: Record<number, object>) {
+      let puts = 0;
+      proxy.setDecider(req => {
+        if (!/upload_id=/.test(req.url)) return undefined;
+        sessionRequests.push({
+          range: req.headers['content-range'] as string,
+          hash: req.headers['x-goog-hash'] as string | undefined,
+        });
+        return faults[++puts] as any;
+      });
+    }
+    const retrying = () =>
+      backendFor(proxy.endpoint, { maxRetries: 3 }).open(
+        parseLocation('gs://chunked/p'),
+      );
+
+    it('sends the buffers as the source delivers them, and re-reads it from the byte GCS has after a failure', async () => {
+      const listed = await checksumsOf(generatedStream(SIZE, 10));
+      // The second chunk's connection drops; the third is answered 503.
+      injecting({ 2: { dropAfterBodyBytes: 300 * 1024 }, 5: { status: 503 } });
+      const rereads: number[] = [];
+      const first = generatedStream(SIZE, 10, 64 * 1024);
+      const result = await (
+        await retrying()
+      ).write('streamed', first, {
+        size: SIZE,
+        expected: { md5: listed.md5 },
+        reread: async start => {
+          rereads.push(start);
+          return tailOf(SIZE, 10, start);
+        },
+      });
+      expect(result.checksums).toEqual(listed);
+      // Each re-send starts where GCS's status answer said, read afresh.
+      expect(rereads).toEqual([MiB, 2 * MiB]);
+      expect(first.destroyed).toBe(true);
+      const chunk = (n: number) =>
+        `bytes ${n * MiB}-${(n + 1) * MiB - 1}/${SIZE}`;
+      expect(sessionRequests.map(r => r.range)).toEqual([
+        chunk(0),
+        chunk(1),
+        `bytes */${SIZE}`,
+        chunk(1),
+        chunk(2),
+        `bytes */${SIZE}`,
+        chunk(2),
+        chunk(3),
+        chunk(4),
+        `bytes ${5 * MiB}-${SIZE - 1}/${SIZE}`,
+      ]);
+      expect(sessionRequests[sessionRequests.length - 1].hash).toMatch(/^md5=/);
+      expect(await hashStream(await store.read('streamed'))).toEqual(
+        await hashStream(generatedStream(SIZE, 10)),
+      );
+    });
+
+    it('a source that reads other bytes the second time: GCS refuses the object, nothing stored', async () => {
+      const listed = await checksumsOf(generatedStream(SIZE, 11));
+      injecting({ 3: { dropAfterBodyBytes: 100 * 1024 } });
+      const error = await (
+        await retrying()
+      )
+        .write('changed', generatedStream(SIZE, 11, 64 * 1024), {
+          size: SIZE,
+          expected: { md5: listed.md5 },
+          reread: async start => tailOf(SIZE, 12, start),
+        })
+        .catch(e => e);
+      expect(isRetryableError(error)).toBe(true);
+      expect(error.message).toMatch(
+        /^Writing gs:\/\/chunked\/p\/changed: GCS refused the object, its bytes do not have the checksum the source was listed with/,
+      );
+      expect(stored('changed')).toBeUndefined();
+    });
+
+    it('a re-read that fails: its error, nothing stored', async () => {
+      const listed = await checksumsOf(generatedStream(SIZE, 13));
+      injecting({ 2: { dropAfterBodyBytes: 100 * 1024 } });
+      const failure = Object.assign(new Error('source read reset'), {
+        code: 'ECONNRESET',
+      });
+      const first = generatedStream(SIZE, 13, 64 * 1024);
+      const error = await (
+        await retrying()
+      )
+        .write('reread-fails', first, {
+          size: SIZE,
+          expected: { md5: listed.md5 },
+          reread: async () => {
+            throw failure;
+          },
+        })
+        .catch(e => e);
+      expect(error).toBe(failure);
+      expect(first.destroyed).toBe(true);
+      expect(stored('reread-fails')).toBeUndefined();
+    });
+
+    it('a source shorter or longer than its size: an InputError, nothing stored', async () => {
+      const hints = {
+        size: SIZE,
+        expected: { md5: (await checksumsOf(generatedStream(SIZE, 14))).md5 },
+        reread: async (start: number) => tailOf(SIZE, 14, start),
+      };
+      const short = await store
+        .write('s-short', generatedStream(SIZE - 10, 14), hints)
+        .catch(e => e);
+      expect(short.name).toBe('InputError');
+      expect(short.message).toBe(
+        `Writing gs://chunked/p/s-short: expected ${SIZE} bytes but the source delivered ${
+          SIZE - 10
+        }`,
+      );
+      const long = await store
+        .write('s-long', generatedStream(SIZE + 10, 14), hints)
+        .catch(e => e);
+      expect(long.name).toBe('InputError');
+      expect(long.message).toBe(
+        `Writing gs://chunked/p/s-long: expected ${SIZE} bytes but the source delivered more`,
+      );
+      expect(stored('s-short')).toBeUndefined();
+      expect(stored('s-long')).toBeUndefined();
+    });
+  });
 
   it('stops at once when the signal fires', async () => {
     const controller = new AbortController();

@@ -38,6 +38,13 @@ export interface ChunkedUploadOptions extends SessionRequest {
    * instead of a CRC32C computed here, so it refuses other bytes end to end.
    */
   expected?: ListedChecksums;
+  /**
+   * The source's bytes again from `start` (`WriteHints.reread`). With it
+   * and listed checksums, nothing is kept: each buffer goes to the request
+   * as the source delivers it, and a chunk GCS did not get all of is re-read
+   * from the byte GCS has.
+   */
+  reread?: (start: number) => Promise<Readable>;
 }
 
 /** Bytes read from the source before they are written to the request. */
@@ -51,10 +58,19 @@ class SourceError extends Error {
 }
 
 class ChunkedUpload {
-  readonly #source: AsyncIterator<unknown>;
+  #source: AsyncIterator<unknown>;
+  /** Offset in the object of the next byte `#pull` returns. */
+  #position = 0;
   readonly #options: ChunkedUploadOptions;
   /** The listed checksums sent to GCS, base64; else the CRC32C below is. */
   readonly #listed: Record<string, string> | undefined;
+  /**
+   * Streamed: a chunk's bytes go from the source to the request as they
+   * come, kept nowhere, and are re-read after a failure. Possible when GCS
+   * is sent listed checksums (no CRC32C to compute over the bytes in order)
+   * and the source can be re-read (`reread`).
+   */
+  readonly #streamed: boolean;
   /** Bytes read from the source, past the chunk being sent. */
   #spare: Buffer | undefined;
   /** CRC32C of every byte read (only without listed checksums). */
@@ -78,6 +94,7 @@ class ChunkedUpload {
     this.#source = body[Symbol.asyncIterator]();
     this.#options = options;
     this.#listed = sentChecksums(options.expected);
+    this.#streamed = Boolean(this.#listed && options.reread);
   }
 
   /** What GCS checks the object's bytes against: `{ crc32c?, md5? }`, base64. */
@@ -96,7 +113,9 @@ class ChunkedUpload {
       this.#keptBytes = 0;
       this.#retries = 0;
       const final = this.#end === size;
-      if (final) {
+      // Its request carries the checksums: unless they are the listed
+      // ones, the last chunk is read (and hashed) before it is sent.
+      if (final && !this.#streamed) {
         await this.#readFinalChunk();
       }
       const metadata = await this.#sendChunk(final);
@@ -126,21 +145,56 @@ class ChunkedUpload {
     }
     if (buffer.length > max) {
       this.#spare = buffer.subarray(max);
-      return buffer.subarray(0, max);
+      buffer = buffer.subarray(0, max);
     }
+    this.#position += buffer.length;
     return buffer;
+  }
+
+  /** Reads the source again from `start` (streamed uploads only). */
+  async #reread(start: number) {
+    const { reread, signal } = this.#options;
+    try {
+      await this.#source.return?.();
+      const body = await reread!(start);
+      if (signal) addAbortSignal(signal, body);
+      this.#source = body[Symbol.asyncIterator]();
+    } catch (e) {
+      throw new SourceError(e);
+    }
+    this.#spare = undefined;
+    this.#position = start;
+  }
+
+  #short(delivered: number) {
+    return new InputError(
+      `${this.#what}: expected ${
+        this.#options.size
+      } bytes but the source delivered ${delivered}`,
+    );
+  }
+
+  /** Checks the source ends where the object does. */
+  async #checkEnded() {
+    let next;
+    try {
+      next = this.#spare ? { done: false } : await this.#source.next();
+    } catch (e) {
+      throw new SourceError(e);
+    }
+    if (!next.done) {
+      throw new InputError(
+        `${this.#what}: expected ${
+          this.#options.size
+        } bytes but the source delivered more`,
+      );
+    }
   }
 
   /** The chunk's next bytes from the source, kept (copied into the chunk buffer) until GCS has them. */
   async #keep(): Promise<void> {
     const buffer = await this.#pull(this.#end - this.#offset - this.#keptBytes);
-    if (!buffer) {
-      throw new InputError(
-        `${this.#what}: expected ${
-          this.#options.size
-        } bytes but the source delivered ${this.#offset + this.#keptBytes}`,
-      );
-    }
+    if (!buffer) throw this.#short(this.#offset + this.#keptBytes);
     this.#chunk ??= Buffer.allocUnsafeSlow(
       Math.min(this.#options.chunkBytes, this.#options.size),
     );
@@ -156,13 +210,7 @@ class ChunkedUpload {
   async #readFinalChunk() {
     try {
       while (!this.#chunkRead) await this.#keep();
-      if (this.#spare || !(await this.#source.next()).done) {
-        throw new InputError(
-          `${this.#what}: expected ${
-            this.#options.size
-          } bytes but the source delivered more`,
-        );
-      }
+      await this.#checkEnded();
     } catch (e) {
       throw e instanceof SourceError ? e.original : e;
     }
@@ -170,6 +218,10 @@ class ChunkedUpload {
 
   /** Writes the chunk's bytes from `from` on: kept ones, then from the source. */
   async #writeFrom(from: number, write: (b: Buffer) => Promise<void>) {
+    if (this.#streamed) {
+      await this.#streamFrom(write);
+      return;
+    }
     let sent = from - this.#offset;
     const flush = async () => {
       if (sent >= this.#keptBytes) return;
@@ -184,6 +236,20 @@ class ChunkedUpload {
       if (this.#keptBytes - sent >= WRITE_BYTES) await flush();
     }
     await flush();
+  }
+
+  /**
+   * Streamed: the chunk's bytes from the source's position (where the
+   * request starts) to its end, each buffer as the source delivers it.
+   */
+  async #streamFrom(write: (b: Buffer) => Promise<void>) {
+    while (this.#position < this.#end) {
+      const buffer = await this.#pull(this.#end - this.#position);
+      if (!buffer) throw this.#short(this.#position);
+      this.#keptBytes = this.#position - this.#offset;
+      await write(buffer);
+    }
+    if (this.#end === this.#options.size) await this.#checkEnded();
   }
 
   /**
@@ -204,6 +270,13 @@ class ChunkedUpload {
       }
       let answer: Answer;
       const start = from;
+      if (this.#streamed && from !== this.#position) {
+        try {
+          await this.#reread(from);
+        } catch (e) {
+          throw e instanceof SourceError ? e.original : e;
+        }
+      }
       try {
         answer = await sessionPut(
           this.#options,
@@ -342,15 +415,21 @@ class ChunkedUpload {
 
 /**
  * Sends `body` (exactly `options.size` bytes) to a resumable upload session,
- * one request per chunk, with no stream or fetch layers per buffer: each
- * buffer the source delivers is copied into the upload's one chunk buffer
- * and sent from there as it arrives. A chunk's bytes are kept there until
- * GCS confirms them, so a failed or partly received
- * request is re-sent from the last byte GCS has (asked with a status query),
- * as the client library does. The last chunk is read whole first, so its
- * request carries the object's CRC32C (or the checksums the source was
- * listed with, `expected`: then nothing is hashed here) and GCS refuses to
- * finalise other bytes. Returns the object's metadata.
+ * one request per chunk, with no stream or fetch layers per buffer. A failed
+ * or partly received request is re-sent from the last byte GCS has (asked
+ * with a status query), as the client library does; the last request
+ * carries the object's checksums, so GCS refuses to finalise other bytes.
+ *
+ * - With the checksums the source was listed with (`expected`) and a way to
+ *   re-read it (`reread`), each buffer goes to the request as the source
+ *   delivers it: nothing is copied, kept or hashed here, and a re-send reads
+ *   the source again from the byte GCS has.
+ * - Otherwise each buffer is copied into the upload's one chunk buffer and
+ *   sent from there as it arrives, kept until GCS confirms the chunk; the
+ *   last chunk is read whole first, so its request can carry the CRC32C
+ *   computed here (or the listed checksums).
+ *
+ * Returns the object's metadata.
  */
 export function sendChunkedUpload(
   body: Readable,

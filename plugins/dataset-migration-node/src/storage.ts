@@ -43,6 +43,15 @@ export interface WriteHints {
    * the {@link WriteResult}.
    */
   expected?: Pick<Checksums, 'md5' | 'crc32c'>;
+  /**
+   * The body's bytes again, from offset `start` to the end: a fresh read of
+   * the same source object. A store that re-sends bytes after a failure
+   * (GCS resumable chunks) re-reads them with this instead of keeping what
+   * it sent until the server confirmed it. Given only when the body is the
+   * source's bytes as they are (nothing hashes it on the way); `expected`
+   * then guards against a source that changed between the reads.
+   */
+  reread?: (start: number) => Promise<Readable>;
 }
 
 /** @public */

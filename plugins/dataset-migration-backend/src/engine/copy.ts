@@ -74,6 +74,10 @@ export async function copyItem(ctx: ItemContext): Promise<void> {
       // The target's server may check the bytes against them as it stores
       // them (GCS), sparing a hash here.
       expected: listed,
+      // A target that re-sends after a failure (GCS) reads the source
+      // again from there instead of keeping what it sent.
+      reread: start =>
+        source.read(item.key, { start, end: item.size - 1 }),
     },
   );
   checkSize(item.key, item.size, written.size);

@@ -76,4 +76,38 @@ describe('writeHashed', () => {
     );
     expect(written).toEqual({ sha256, size: data.length });
   });
+
+  it('lets the target re-read the source only when nothing is hashed on the way', async () => {
+    const hints: any[] = [];
+    const recording = (capabilities: Partial<StoreCapabilities>) => {
+      const store = target(capabilities, { md5, crc32c: crc });
+      const write = store.write.bind(store);
+      store.write = (key, body, h) => {
+        hints.push(h);
+        return write(key, body, h);
+      };
+      return store;
+    };
+    const reread = async (start: number) => Readable.from([data.subarray(start)]);
+    const kept = { checksums: ['md5', 'crc32c'] as Array<'md5' | 'crc32c'> };
+
+    // Nothing to hash (the target hashes what it keeps): the body goes as
+    // it is, and so does `reread`.
+    const straight = await writeHashed(
+      recording({ ...kept, writeChecksums: ['md5', 'crc32c'] }),
+      'k',
+      Readable.from([data]),
+      { ...options, sha256: false, reread, expected: { md5 } },
+    );
+    expect(straight).toEqual({ md5, crc32c: crc, size: data.length });
+    expect(hints[0].reread).toBe(reread);
+    expect(hints[0].expected).toEqual({ md5 });
+
+    // A sha256 on the way: bytes re-read would not be hashed, so no reread.
+    await writeHashed(recording(kept), 'k', Readable.from([data]), {
+      ...options,
+      reread,
+    });
+    expect(hints[1].reread).toBeUndefined();
+  });
 });

@@ -123,6 +123,8 @@ interface WriteHashedOptions {
   sha256?: boolean;
   /** The checksums the source was listed with (`WriteHints.expected`). */
   expected?: WriteHints['expected'];
+  /** Reads the source again from an offset: passed on when nothing is hashed here. */
+  reread?: WriteHints['reread'];
 }
 
 interface Hashed {
@@ -144,7 +146,8 @@ interface Hashed {
  * crc32c cost 3× sha256 (SHA-NI) per byte, which bounded a large object's
  * copy to a local target at ~240 MB/s when all three were always computed.
  * With nothing to hash here the body goes to the target as it is (no stream
- * in between), and the size is the one the target stored.
+ * in between), the size is the one the target stored, and the target may
+ * re-read the source (`reread`) rather than keep what it sent.
  */
 export async function writeHashed(
   target: ObjectStore,
@@ -181,6 +184,8 @@ export async function writeHashed(
       size: options.size,
       signal: options.signal,
       expected: options.expected,
+      // Bytes re-read would bypass a hash taken here.
+      reread: hashing ? undefined : options.reread,
     })
     .catch(e => {
       body.destroy();
