@@ -146,13 +146,30 @@ describe('migrations between S3, GCS and local files through the plugin', () => 
 
   it('S3 → GCS: 2,500 objects and a 64 MiB resumable upload, validated, bytes equal', async () => {
     const chunksBefore = gcs.stats.resumableChunks;
+    // The large object's third chunk loses its connection once: the upload
+    // re-sends it from what GCS has, reading the S3 source again from there
+    // (a ranged GET), and the item needs no retry of its own.
+    let dropped = false;
+    gcsProxy.setDecider(req => {
+      if (
+        dropped ||
+        !/upload_id=/.test(req.url) ||
+        !String(req.headers['content-range']).startsWith(`bytes ${16 * MiB}-`)
+      ) {
+        return undefined;
+      }
+      dropped = true;
+      return { dropAfterBodyBytes: 3 * MiB };
+    });
     const run = await migrate(
       backend.server,
       'resource:default/plays-s3',
       'gs://landing-zone/plays',
-    );
+    ).finally(() => gcsProxy.setDecider(() => undefined));
     timings.s3ToGcs = run.seconds;
     expectValidated(run, COUNT);
+    expect(dropped).toBe(true);
+    expect(run.events.filter(e => e.type === 'item-retry')).toEqual([]);
     // the large object went through a chunked resumable session
     expect(gcs.stats.resumableChunks - chunksBefore).toBeGreaterThanOrEqual(8);
     const source = await s3.open(parseLocation('s3://source-data/plays'));
@@ -203,6 +220,7 @@ describe('migrations between S3, GCS and local files through the plugin', () => 
     // Per key, so the client's own retry (maxRetries: 1) fails as well and
     // the error reaches the engine, which retries the item and logs it.
     const attempts = new Map<string, number>();
+    const injectedBefore = gcsProxy.injected.length;
     gcsProxy.setDecider(req => {
       const name = new URL(req.url, 'http://x').searchParams.get('name');
       if (req.method !== 'POST' || !name) {
@@ -230,7 +248,7 @@ describe('migrations between S3, GCS and local files through the plugin', () => 
       expect(retries.map(e => e.message).join('\n')).toMatch(
         /gs:\/\/landing-zone\/small\/empty\.bin/,
       );
-      expect(gcsProxy.injected.length).toBe(5);
+      expect(gcsProxy.injected.length - injectedBefore).toBe(5);
       const source = await s3.open(parseLocation('s3://source-data/small'));
       const target = await gcsClient.open(
         parseLocation('gs://landing-zone/small'),

@@ -362,6 +362,47 @@ describe('guardObjectStore', () => {
       expect(body.destroyed).toBe(true);
     });
 
+    it('counts a store that re-reads its source from an offset (WriteHints.reread) from there', async () => {
+      /** Reads `first` bytes of the body, then the rest again from `from`. */
+      const rereading = (first: number, from: number, extra = 0) =>
+        guardObjectStore(
+          fakeStore({
+            write: async (_k, body, hints) => {
+              let read = 0;
+              for await (const chunk of body) {
+                read += (chunk as Buffer).length;
+                if (read >= first) break;
+              }
+              const again = await hints!.reread!(from);
+              return { size: from + (await drain(again)) - extra, checksums: {} };
+            },
+          }),
+          options,
+        );
+      const starts: number[] = [];
+      const reread = async (start: number) => {
+        starts.push(start);
+        return lazyBody(100_000 - start);
+      };
+      const body = lazyBody(100_000);
+      const result = await rereading(48 * 1024, 20_000).write('k', body, {
+        size: 100_000,
+        reread,
+      });
+      expect(result.size).toBe(100_000);
+      expect(starts).toEqual([20_000]);
+      expect(body.destroyed).toBe(true);
+
+      // What the re-read delivers is still checked against what was stored.
+      const error = await rereading(48 * 1024, 20_000, 1)
+        .write('k', lazyBody(100_000), { size: 100_000, reread })
+        .catch(e => e);
+      expect(error).toBeInstanceOf(StoreSizeMismatchError);
+      expect(error.message).toBe(
+        "write 'k' to gs://bucket/prefix stored 99999 bytes, but 100000 were sent",
+      );
+    });
+
     it('accepts an empty body the store does not read, but not a non-empty one', async () => {
       const store = guardObjectStore(
         fakeStore({ write: async () => ({ size: 0, checksums: {} }) }),

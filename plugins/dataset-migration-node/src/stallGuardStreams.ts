@@ -183,14 +183,23 @@ export function guardWrite(
 
   // Counts what the inner store pulls. No 'data' listener: the counter never
   // flows on its own, so a store that awaits before reading loses nothing.
-  const counter = new Transform({
-    transform(chunk: Buffer, _encoding, done) {
-      bytes += chunk.length;
-      touch();
-      if (stored !== undefined && bytes > stored) mismatch(stored);
-      done(null, chunk);
-    },
-  });
+  // `bytes` is the offset in the object the store has read up to.
+  let counter: Transform;
+  const counting = () => {
+    const c: Transform = new Transform({
+      transform(chunk: Buffer, _encoding, done) {
+        // A body left for a re-read counts no more.
+        if (c === counter) {
+          bytes += chunk.length;
+          touch();
+          if (stored !== undefined && bytes > stored) mismatch(stored);
+        }
+        done(null, chunk);
+      },
+    });
+    return c;
+  };
+  counter = counting();
   function settle(error?: Error, result?: WriteResult) {
     if (settled) return;
     settled = true;
@@ -239,7 +248,33 @@ export function guardWrite(
   counter.once('end', touch);
   touch();
 
-  call(() => write(counter, { ...hints, signal })).then(
+  // A store that re-reads the source from an offset (`WriteHints.reread`)
+  // leaves the body there: what it reads from then on is counted from that
+  // offset, and the checks below are about the last read.
+  const { reread } = hints ?? {};
+  const guardedReread =
+    reread &&
+    (async (start: number) => {
+      const again = await reread(start);
+      if (settled) {
+        again.destroy();
+        throw new Error(`${what} has ended`);
+      }
+      counter = counting();
+      bytes = start;
+      pipeStreams(again, counter).catch(() => {});
+      counter.once('end', touch);
+      touch();
+      return counter;
+    });
+
+  call(() =>
+    write(counter, {
+      ...hints,
+      signal,
+      ...(guardedReread && { reread: guardedReread }),
+    }),
+  ).then(
     result => {
       stored = result.size;
       if (bytes > result.size) {
