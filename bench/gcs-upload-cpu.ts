@@ -6,11 +6,18 @@
  * makes fresh 64 KiB buffers, as a socket does. Two rounds; prints wall and
  * this process's user / system CPU.
  *
+ * With LISTED=1 each write is given the source's md5 (`WriteHints.expected`,
+ * as a listing gives it) and with REREAD=1 also a way to re-read the source
+ * (`WriteHints.reread`): chunkedUpload.ts then streams the source's buffers
+ * to the requests instead of copying them into a chunk buffer.
+ *
  *   bench/run-gcs-upload-cpu.sh            # 8 × 256 MiB
  *   FAST=0 CHUNK_MIB=16 N=8 MIB=256 bench/run-gcs-upload-cpu.sh
+ *   LISTED=1 REREAD=1 bench/run-gcs-upload-cpu.sh
  */
 import { spawn } from 'node:child_process';
 import path from 'node:path';
+import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { ConfigReader } from '@backstage/config';
 import { parseLocation } from '@internal/backstage-plugin-dataset-migration-common';
@@ -21,8 +28,9 @@ const MiB = 1024 * 1024;
 const N = Number(process.env.N ?? 8);
 const SIZE = Number(process.env.MIB ?? 256) * MiB;
 
-function source(size: number) {
-  let sent = 0;
+/** `size` bytes in fresh 64 KiB buffers, from `start` (a multiple of 64 KiB) on. */
+function source(size: number, start = 0) {
+  let sent = start;
   return new Readable({
     highWaterMark: 64 * 1024,
     read() {
@@ -71,17 +79,31 @@ async function main() {
     }),
   );
   const store = await backend.open(parseLocation('gs://bench-upload/p'));
+  let md5: string | undefined;
+  if (process.env.LISTED === '1') {
+    const hash = createHash('md5');
+    for await (const b of source(SIZE)) hash.update(b as Buffer);
+    md5 = hash.digest('hex');
+  }
+  const reread =
+    process.env.REREAD === '1'
+      ? async (start: number) => source(SIZE, start)
+      : undefined;
   console.log(
     `${N} × ${SIZE / MiB} MiB, fastUploads ${process.env.FAST !== '0'}, chunk ${
       backend.options.resumableChunkBytes / MiB
-    } MiB`,
+    } MiB, listed md5 ${Boolean(md5)}, reread ${Boolean(reread)}`,
   );
   for (let round = 0; round < 2; round++) {
     const cpu = process.cpuUsage();
     const started = Date.now();
     await Promise.all(
       Array.from({ length: N }, (_, i) =>
-        store.write(`o${i}`, source(SIZE), { size: SIZE }),
+        store.write(`o${i}`, source(SIZE), {
+          size: SIZE,
+          ...(md5 && { expected: { md5 } }),
+          reread,
+        }),
       ),
     );
     const used = process.cpuUsage(cpu);

@@ -391,6 +391,30 @@ describe('chunked GCS uploads (fastUploads)', () => {
       );
     });
 
+    it('sends a chunk of several MiB through its one 1 MiB buffer, each refilled once the socket took it', async () => {
+      const size = 9 * MiB + 5;
+      const listed = await checksumsOf(generatedStream(size, 15));
+      const wide = await backendFor(proxy.endpoint, {
+        resumableChunkMiB: 4,
+      }).open(parseLocation('gs://chunked/p'));
+      const result = await wide.write(
+        'wide',
+        generatedStream(size, 15, 64 * 1024),
+        {
+          size,
+          expected: listed,
+          reread: async start => tailOf(size, 15, start),
+        },
+      );
+      // GCS checked the listed md5 and crc32c against the bytes it got.
+      expect(result.checksums).toEqual(listed);
+      expect(sessionRequests.map(r => r.range)).toEqual([
+        `bytes 0-${4 * MiB - 1}/${size}`,
+        `bytes ${4 * MiB}-${8 * MiB - 1}/${size}`,
+        `bytes ${8 * MiB}-${size - 1}/${size}`,
+      ]);
+    });
+
     it('a source that reads other bytes the second time: GCS refuses the object, nothing stored', async () => {
       const listed = await checksumsOf(generatedStream(SIZE, 11));
       injecting({ 3: { dropAfterBodyBytes: 100 * 1024 } });

@@ -29,6 +29,16 @@ export interface Answer {
 /** A write after the request ended (answered early, reset): stop sending. */
 class RequestEnded extends Error {}
 
+/**
+ * Writes one buffer of a request's body, waiting on backpressure. With
+ * `flushed`, it returns only once the socket has taken the buffer (or the
+ * request ended), so the caller may reuse its memory.
+ */
+export type SessionWrite = (
+  buffer: Buffer,
+  options?: { flushed?: boolean },
+) => Promise<void>;
+
 export interface SessionRequest {
   /** The session URI. */
   uri: string;
@@ -61,7 +71,7 @@ export function statusError(answer: Answer) {
 export function sessionPut(
   options: SessionRequest,
   headers: Record<string, string>,
-  send?: (write: (buffer: Buffer) => Promise<void>) => Promise<void>,
+  send?: (write: SessionWrite) => Promise<void>,
 ): Promise<Answer> {
   const url = new URL(options.uri);
   const agent = agents[url.protocol as keyof typeof agents];
@@ -109,9 +119,20 @@ export function sessionPut(
       // An early answer (an error before the body was all sent): stop.
       if (!request.writableFinished) drained?.();
     });
-    const write = async (buffer: Buffer) => {
+    const write: SessionWrite = async (buffer, writeOptions) => {
       if (settled || responded || request.destroyed) {
         throw new RequestEnded();
+      }
+      if (writeOptions?.flushed) {
+        await new Promise<void>(taken => {
+          const done = () => {
+            request.off('close', done);
+            taken();
+          };
+          request.once('close', done);
+          request.write(buffer, done);
+        });
+        return;
       }
       request.write(buffer);
       // Up to 1 MiB queued on the socket (its high-water mark is 16 KiB):
