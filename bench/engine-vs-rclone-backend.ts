@@ -40,16 +40,35 @@ async function main() {
   });
   let total = 0;
   let byVerb: Record<string, number> = {};
-  let byShape = new Map<string, number>();
+  let byShape = new Map<string, { n: number; ms: number }>();
   let trx = 0;
-  knex.on('query', (q: { sql: string; method?: string }) => {
-    total++;
-    const verb = (/^\s*(\w+)/.exec(q.sql)?.[1] ?? '?').toLowerCase();
-    byVerb[verb] = (byVerb[verb] ?? 0) + 1;
-    if (verb === 'begin' || /^\s*savepoint/i.test(q.sql)) trx++;
-    const s = shape(q.sql);
-    byShape.set(s, (byShape.get(s) ?? 0) + 1);
-  });
+  // better-sqlite3 answers synchronously: from 'query' to its response is
+  // the statement's time on the main thread (SQLite and knex).
+  const started = new Map<string, [string, number]>();
+  const ended = (q: { __knexQueryUid?: string }) => {
+    const at = started.get(q.__knexQueryUid ?? '');
+    if (!at) return;
+    started.delete(q.__knexQueryUid!);
+    const entry = byShape.get(at[0]);
+    if (entry) entry.ms += performance.now() - at[1];
+  };
+  knex.on(
+    'query',
+    (q: { sql: string; method?: string; __knexQueryUid?: string }) => {
+      total++;
+      const verb = (/^\s*(\w+)/.exec(q.sql)?.[1] ?? '?').toLowerCase();
+      byVerb[verb] = (byVerb[verb] ?? 0) + 1;
+      if (verb === 'begin' || /^\s*savepoint/i.test(q.sql)) trx++;
+      const s = shape(q.sql);
+      const entry = byShape.get(s) ?? { n: 0, ms: 0 };
+      entry.n++;
+      byShape.set(s, entry);
+      if (q.__knexQueryUid)
+        started.set(q.__knexQueryUid, [s, performance.now()]);
+    },
+  );
+  knex.on('query-response', (_r: unknown, q: any) => ended(q));
+  knex.on('query-error', (_e: unknown, q: any) => ended(q));
   const backend = await startTestBackend({
     features: [
       datasetMigrationPlugin,
@@ -75,9 +94,9 @@ async function main() {
       const status = fs.readFileSync('/proc/self/status', 'utf8');
       const hwm = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
       const top = [...byShape.entries()]
-        .sort((a, b) => b[1] - a[1])
+        .sort((a, b) => b[1].ms - a[1].ms)
         .slice(0, 15)
-        .map(([sql, n]) => ({ n, sql }));
+        .map(([sql, { n, ms }]) => ({ n, ms, sql }));
       console.log(
         `STATS ${JSON.stringify({
           statements: total,

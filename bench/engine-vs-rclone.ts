@@ -720,9 +720,16 @@ async function main() {
               }; ${JSON.stringify(
                 stats.byVerb,
               )}), VmHWM ${stats.vmHwmMiB.toFixed(0)} MiB\n` +
-              `   top statements: ${stats.top
+              `   top statements by time (SQLite + knex, main thread): ${stats.top
                 .slice(0, 8)
-                .map((s: any) => `\n     ${String(s.n).padStart(7)} × ${s.sql}`)
+                .map(
+                  (s: any) =>
+                    `\n     ${String(s.n).padStart(7)} × ${(s.ms / s.n)
+                      .toFixed(2)
+                      .padStart(6)} ms = ${(s.ms / 1000).toFixed(2)} s  ${
+                      s.sql
+                    }`,
+                )
                 .join('')}`,
           );
         } catch (e) {
