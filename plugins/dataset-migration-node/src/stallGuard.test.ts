@@ -374,7 +374,10 @@ describe('guardObjectStore', () => {
                 if (read >= first) break;
               }
               const again = await hints!.reread!(from);
-              return { size: from + (await drain(again)) - extra, checksums: {} };
+              return {
+                size: from + (await drain(again)) - extra,
+                checksums: {},
+              };
             },
           }),
           options,

@@ -76,8 +76,7 @@ export async function copyItem(ctx: ItemContext): Promise<void> {
       expected: listed,
       // A target that re-sends after a failure (GCS) reads the source
       // again from there instead of keeping what it sent.
-      reread: start =>
-        source.read(item.key, { start, end: item.size - 1 }),
+      reread: start => source.read(item.key, { start, end: item.size - 1 }),
     },
   );
   checkSize(item.key, item.size, written.size);

@@ -88,7 +88,8 @@ describe('writeHashed', () => {
       };
       return store;
     };
-    const reread = async (start: number) => Readable.from([data.subarray(start)]);
+    const reread = async (start: number) =>
+      Readable.from([data.subarray(start)]);
     const kept = { checksums: ['md5', 'crc32c'] as Array<'md5' | 'crc32c'> };
 
     // Nothing to hash (the target hashes what it keeps): the body goes as
