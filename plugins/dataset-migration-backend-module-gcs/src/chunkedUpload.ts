@@ -1,8 +1,7 @@
-import { addAbortSignal, Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import type { FileMetadata } from '@google-cloud/storage';
 import { InputError } from '@backstage/errors';
 import {
-  crc32c,
   crc32cToBase64,
   RetryableUnavailableError,
 } from '@internal/backstage-plugin-dataset-migration-node';
@@ -23,6 +22,7 @@ import {
   SessionWrite,
   statusError,
 } from './sessionRequest';
+import { SourceCursor, SourceError } from './sourceCursor';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface ChunkedUploadOptions extends SessionRequest {
@@ -51,17 +51,8 @@ export interface ChunkedUploadOptions extends SessionRequest {
 /** Bytes read from the source before they are written to the request. */
 const WRITE_BYTES = 1024 * 1024;
 
-/** The source failed while a request was being sent: its error stands. */
-class SourceError extends Error {
-  constructor(readonly original: unknown) {
-    super('source failed');
-  }
-}
-
 class ChunkedUpload {
-  #source: AsyncIterator<unknown>;
-  /** Offset in the object of the next byte `#pull` returns. */
-  #position = 0;
+  readonly #source: SourceCursor;
   readonly #options: ChunkedUploadOptions;
   /** The listed checksums sent to GCS, base64; else the CRC32C below is. */
   readonly #listed: Record<string, string> | undefined;
@@ -72,10 +63,6 @@ class ChunkedUpload {
    * and the source can be re-read (`reread`).
    */
   readonly #streamed: boolean;
-  /** Bytes read from the source, past the chunk being sent. */
-  #spare: Buffer | undefined;
-  /** CRC32C of every byte read (only without listed checksums). */
-  #crc = 0;
   /**
    * The chunk being sent: [offset, end), and its bytes read so far, copied
    * into one buffer the upload reuses for every chunk. (Keeping the
@@ -97,17 +84,20 @@ class ChunkedUpload {
   #retries = 0;
 
   constructor(body: Readable, options: ChunkedUploadOptions) {
-    // The signal also ends a read of the source that waits for bytes.
-    if (options.signal) addAbortSignal(options.signal, body);
-    this.#source = body[Symbol.asyncIterator]();
     this.#options = options;
     this.#listed = sentChecksums(options.expected);
     this.#streamed = Boolean(this.#listed && options.reread);
+    this.#source = new SourceCursor(body, {
+      signal: options.signal,
+      // Without listed checksums, GCS is sent the CRC32C of what was read.
+      crc32c: !this.#listed,
+      reread: this.#streamed ? options.reread : undefined,
+    });
   }
 
   /** What GCS checks the object's bytes against: `{ crc32c?, md5? }`, base64. */
   get #checksums(): Record<string, string> {
-    return this.#listed ?? { crc32c: crc32cToBase64(this.#crc) };
+    return this.#listed ?? { crc32c: crc32cToBase64(this.#source.crc32c) };
   }
 
   get #what() {
@@ -134,47 +124,8 @@ class ChunkedUpload {
     throw new Error(`${this.#what}: nothing to send`);
   }
 
-  /** Up to `max` more bytes of the source; undefined when it ended. */
-  async #pull(max: number): Promise<Buffer | undefined> {
-    let buffer = this.#spare;
-    this.#spare = undefined;
-    if (!buffer) {
-      let next;
-      try {
-        next = await this.#source.next();
-      } catch (e) {
-        throw new SourceError(e);
-      }
-      if (next.done) return undefined;
-      buffer = Buffer.isBuffer(next.value)
-        ? next.value
-        : Buffer.from(next.value as string);
-      if (!this.#listed) this.#crc = crc32c(buffer, this.#crc);
-    }
-    if (buffer.length > max) {
-      this.#spare = buffer.subarray(max);
-      buffer = buffer.subarray(0, max);
-    }
-    this.#position += buffer.length;
-    return buffer;
-  }
-
-  /** Reads the source again from `start` (streamed uploads only). */
-  async #reread(start: number) {
-    const { reread, signal } = this.#options;
-    try {
-      await this.#source.return?.();
-      const body = await reread!(start);
-      if (signal) addAbortSignal(signal, body);
-      this.#source = body[Symbol.asyncIterator]();
-    } catch (e) {
-      throw new SourceError(e);
-    }
-    this.#spare = undefined;
-    this.#position = start;
-  }
-
-  #short(delivered: number) {
+  /** A source that delivered fewer bytes than the object's size, or more. */
+  #short(delivered: number | 'more') {
     return new InputError(
       `${this.#what}: expected ${
         this.#options.size
@@ -184,24 +135,14 @@ class ChunkedUpload {
 
   /** Checks the source ends where the object does. */
   async #checkEnded() {
-    let next;
-    try {
-      next = this.#spare ? { done: false } : await this.#source.next();
-    } catch (e) {
-      throw new SourceError(e);
-    }
-    if (!next.done) {
-      throw new InputError(
-        `${this.#what}: expected ${
-          this.#options.size
-        } bytes but the source delivered more`,
-      );
-    }
+    if (!(await this.#source.ended())) throw this.#short('more');
   }
 
   /** The chunk's next bytes from the source, kept (copied into the chunk buffer) until GCS has them. */
   async #keep(): Promise<void> {
-    const buffer = await this.#pull(this.#end - this.#offset - this.#keptBytes);
+    const buffer = await this.#source.pull(
+      this.#end - this.#offset - this.#keptBytes,
+    );
     if (!buffer) throw this.#short(this.#offset + this.#keptBytes);
     this.#chunk ??= Buffer.allocUnsafeSlow(
       Math.min(this.#options.chunkBytes, this.#options.size),
@@ -248,22 +189,23 @@ class ChunkedUpload {
 
   /**
    * Streamed: the chunk's bytes from the source's position (where the
-   * request starts) to its end, each buffer as the source delivers it.
+   * request starts) to its end, copied into the 1 MiB stage buffer and
+   * written from there.
    */
   async #streamFrom(write: SessionWrite) {
-    while (this.#position < this.#end) {
-      const bytes = Math.min(WRITE_BYTES, this.#end - this.#position);
+    while (this.#source.position < this.#end) {
+      const bytes = Math.min(WRITE_BYTES, this.#end - this.#source.position);
       this.#stage ??= Buffer.allocUnsafeSlow(
         Math.min(WRITE_BYTES, this.#options.size),
       );
       let filled = 0;
       while (filled < bytes) {
-        const buffer = await this.#pull(bytes - filled);
-        if (!buffer) throw this.#short(this.#position);
+        const buffer = await this.#source.pull(bytes - filled);
+        if (!buffer) throw this.#short(this.#source.position);
         buffer.copy(this.#stage, filled);
         filled += buffer.length;
       }
-      this.#keptBytes = this.#position - this.#offset;
+      this.#keptBytes = this.#source.position - this.#offset;
       // Refilled only once the socket has taken it.
       await write(this.#stage.subarray(0, filled), { flushed: true });
     }
@@ -288,9 +230,9 @@ class ChunkedUpload {
       }
       let answer: Answer;
       const start = from;
-      if (this.#streamed && from !== this.#position) {
+      if (this.#streamed && from !== this.#source.position) {
         try {
-          await this.#reread(from);
+          await this.#source.rereadFrom(from);
         } catch (e) {
           throw e instanceof SourceError ? e.original : e;
         }
