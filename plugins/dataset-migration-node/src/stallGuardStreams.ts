@@ -181,11 +181,15 @@ export function guardWrite(
     reject = rej;
   });
 
-  // Counts what the inner store pulls. No 'data' listener: the counter never
-  // flows on its own, so a store that awaits before reading loses nothing.
-  // `bytes` is the offset in the object the store has read up to.
+  // What the inner store reads: the body, or its last re-read of the source
+  // (`WriteHints.reread`). `bytes` is the offset in the object it has read to.
   let counter: Transform;
-  const counting = () => {
+  /**
+   * Counts what the inner store pulls from `source`, from offset `start` on.
+   * No 'data' listener: the counter never flows on its own, so a store that
+   * awaits before reading loses nothing.
+   */
+  function follow(source: Readable, start: number) {
     const c: Transform = new Transform({
       transform(chunk: Buffer, _encoding, done) {
         // A body left for a re-read counts no more.
@@ -197,9 +201,15 @@ export function guardWrite(
         done(null, chunk);
       },
     });
+    counter = c;
+    bytes = start;
+    // Once the write has the source, it owns it: errors flow both ways.
+    pipeStreams(source, c).catch(() => {});
+    // From the last byte on, the write has `ms` to settle.
+    c.once('end', touch);
+    touch();
     return c;
-  };
-  counter = counting();
+  }
   function settle(error?: Error, result?: WriteResult) {
     if (settled) return;
     settled = true;
@@ -242,11 +252,7 @@ export function guardWrite(
     if (!settled) timer = setTimeout(stalled, ms);
   }
 
-  // Once the write has the body, it owns it: errors flow both ways.
-  pipeStreams(body, counter).catch(() => {});
-  // From the last byte on, the write has `ms` to settle.
-  counter.once('end', touch);
-  touch();
+  follow(body, 0);
 
   // A store that re-reads the source from an offset (`WriteHints.reread`)
   // leaves the body there: what it reads from then on is counted from that
@@ -260,12 +266,7 @@ export function guardWrite(
         again.destroy();
         throw new Error(`${what} has ended`);
       }
-      counter = counting();
-      bytes = start;
-      pipeStreams(again, counter).catch(() => {});
-      counter.once('end', touch);
-      touch();
-      return counter;
+      return follow(again, start);
     });
 
   call(() =>
