@@ -83,6 +83,16 @@ describe('copies in parts', () => {
       await writeFile(src, `small/${i}.txt`, `small ${i}`);
   }
 
+  /**
+   * Same size, new bytes: a new version of big/one.bin, put in place at
+   * once (as an object store replaces one).
+   */
+  async function replaceBig() {
+    const file = path.join(src, 'big', 'one.bin');
+    await fs.writeFile(`${file}.new`, randomBytes(BIG));
+    await fs.rename(`${file}.new`, file);
+  }
+
   const request = () => ({
     dataset: 'resource:default/plays',
     target: { location: `file://${dst}` },
@@ -322,9 +332,7 @@ describe('copies in parts', () => {
           if (key !== 'big/one.bin' || part !== 5) return;
           if (!changed) {
             changed = true;
-            const file = path.join(src, 'big', 'one.bin');
-            await fs.writeFile(`${file}.new`, randomBytes(BIG));
-            await fs.rename(`${file}.new`, file);
+            await replaceBig();
           }
           // As a reader fails on bytes of another version (DuckDB: 'Invalid data').
           throw new Error('cannot make sense of what was read');
@@ -347,11 +355,7 @@ describe('copies in parts', () => {
         onPart: async (key, part) => {
           if (key === 'big/one.bin' && part === 5 && !changed) {
             changed = true;
-            // Same size, new bytes: a new version of the object, put in
-            // place at once (as an object store replaces one).
-            const file = path.join(src, 'big', 'one.bin');
-            await fs.writeFile(`${file}.new`, randomBytes(BIG));
-            await fs.rename(`${file}.new`, file);
+            await replaceBig();
           }
         },
       });
