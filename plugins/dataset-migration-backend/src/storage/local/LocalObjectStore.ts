@@ -1,5 +1,5 @@
 import fs from 'node:fs/promises';
-import { constants as fsConstants, createWriteStream } from 'node:fs';
+import { constants as fsConstants, createWriteStream, statSync } from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
@@ -24,11 +24,26 @@ import {
 } from './paths';
 import { LocalPartedWrites } from './partedWrites';
 import { WritableFolders } from './writableFolders';
+import { readUpTo } from './readUpTo';
+import {
+  SMALL_FILE_BYTES,
+  syncFileGuard,
+  readWholeSync,
+  writeWholeSync,
+  type SyncFileGuard,
+} from './smallFiles';
 import { walk } from './walk';
 
 const TEMP_MARKER = '.dm-tmp-';
 /** Bytes a write queues while its file write is in flight. */
 const WRITE_QUEUE_BYTES = 1024 * 1024;
+
+/**
+ * Temp names end in this process's random tag and a count: unique among
+ * processes writing the same folder, without random bytes per write.
+ */
+const TEMP_TAG = randomBytes(6).toString('hex');
+let tempCount = 0;
 
 /** Names of the temp files {@link LocalObjectStore} writes before a rename. */
 export function isTempName(name: string) {
@@ -101,9 +116,11 @@ export class LocalObjectStore implements ObjectStore {
     private readonly ownedParent?: string,
   ) {
     this.#folders = new WritableFolders(dir);
+    this.#syncFiles = syncFileGuard(rootDir);
   }
 
   readonly #folders: WritableFolders;
+  readonly #syncFiles: SyncFileGuard;
 
   async *list(options?: { signal?: AbortSignal }): AsyncIterable<ObjectInfo> {
     // In key order for folders of up to 10,000 entries (walk.ts); memory is
@@ -116,7 +133,10 @@ export class LocalObjectStore implements ObjectStore {
       const key = rel ? `${rel}/${entry.name}` : entry.name;
       const full = path.join(this.dir, rel, entry.name);
       if (entry.isFile()) {
-        yield infoFrom(key, await fs.stat(full));
+        yield infoFrom(
+          key,
+          this.#syncFiles.allowed ? statSync(full) : await fs.stat(full),
+        );
       } else if (entry.isSymbolicLink()) {
         const real = await realpathLenient(full);
         if (!isInside(this.dir, real)) {
@@ -138,8 +158,12 @@ export class LocalObjectStore implements ObjectStore {
     // nothing about anything outside the folder.
     const full = keyPath(this.dir, key);
     try {
-      const st = await fs.stat(full);
-      if (!st.isFile()) return undefined;
+      // Synchronously where small writes are (smallFiles.ts): a thread-pool
+      // round trip per object cost more than the call itself.
+      const st = this.#syncFiles.allowed
+        ? statSync(full, { throwIfNoEntry: false })
+        : await fs.stat(full);
+      if (!st?.isFile()) return undefined;
       assertRealInside(this.dir, key, await fs.realpath(full));
       return infoFrom(key, st);
     } catch (e: any) {
@@ -165,6 +189,10 @@ export class LocalObjectStore implements ObjectStore {
   }
 
   async read(key: string, range?: ByteRange): Promise<Readable> {
+    if (this.#syncFiles.allowed) {
+      const bytes = readWholeSync(this.dir, key, keyPath(this.dir, key), range);
+      if (bytes) return Readable.from([bytes], { objectMode: false });
+    }
     const full = await resolveKey(this.dir, key);
     const handle = await fs.open(full, 'r').catch(e => {
       if (e?.code === 'ENOENT' || e?.code === 'ENOTDIR') {
@@ -196,6 +224,14 @@ export class LocalObjectStore implements ObjectStore {
     return this.#folders.pathFor(key);
   }
 
+  /** A new temp path beside `full` (see {@link isTempName}). */
+  private tempFor(full: string) {
+    return path.join(
+      path.dirname(full),
+      `${tempPrefix(full)}${TEMP_TAG}${(tempCount++).toString(36)}`,
+    );
+  }
+
   /**
    * Writes go to a temp file beside the target and are renamed into place,
    * so readers see the old or the new object, never a part. A crash can
@@ -208,10 +244,7 @@ export class LocalObjectStore implements ObjectStore {
     fill: (tempPath: string) => Promise<number | void>,
   ): Promise<number> {
     const full = await this.writablePath(key);
-    const temp = path.join(
-      path.dirname(full),
-      `${tempPrefix(full)}${randomBytes(6).toString('hex')}`,
-    );
+    const temp = this.tempFor(full);
     try {
       const filled = await fill(temp);
       // No fsync: rename already guarantees readers and a crashed process see
@@ -245,6 +278,12 @@ export class LocalObjectStore implements ObjectStore {
     body: Readable,
     hints?: WriteHints,
   ): Promise<WriteResult> {
+    let rest = body;
+    if ((hints?.size ?? 0) <= SMALL_FILE_BYTES && this.#syncFiles.allowed) {
+      const head = await readUpTo(body, SMALL_FILE_BYTES, hints?.signal);
+      if (head.ended) return this.writeSmall(key, head.data);
+      rest = head.rest;
+    }
     const size = await this.atomically(key, async temp => {
       // Up to 1 MiB waits while a write is in flight, then goes in one
       // `writev`: one thread-pool round trip per MiB, not per 64 KiB buffer.
@@ -252,10 +291,28 @@ export class LocalObjectStore implements ObjectStore {
         flags: 'wx',
         highWaterMark: WRITE_QUEUE_BYTES,
       });
-      await pipeStreams(body, file, hints?.signal);
+      await pipeStreams(rest, file, hints?.signal);
       return file.bytesWritten;
     });
     return { size, checksums: {} };
+  }
+
+  /**
+   * A whole small body, written synchronously (smallFiles.ts) into a
+   * folder checked before, when one `stat` still finds it; a folder not
+   * checked yet is checked (and made) first, asynchronously.
+   */
+  private async writeSmall(key: string, data: Uint8Array) {
+    const written = this.#syncFiles.run(() => {
+      const full = this.#folders.knownPath(key);
+      if (full) writeWholeSync(full, this.tempFor(full), data);
+      return full !== undefined;
+    });
+    if (!written) {
+      const full = await this.writablePath(key);
+      this.#syncFiles.run(() => writeWholeSync(full, this.tempFor(full), data));
+    }
+    return { size: data.length, checksums: {} };
   }
 
   async delete(key: string): Promise<void> {

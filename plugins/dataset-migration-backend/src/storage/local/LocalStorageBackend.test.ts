@@ -6,6 +6,7 @@ import { ConfigReader } from '@backstage/config';
 import { InputError, NotAllowedError, NotFoundError } from '@backstage/errors';
 import { parseLocation } from '@internal/backstage-plugin-dataset-migration-common';
 import { createLocalStorageBackend } from './LocalStorageBackend';
+import { SMALL_FILE_BYTES } from './smallFiles';
 
 async function readAll(stream: Readable) {
   const chunks: Buffer[] = [];
@@ -188,6 +189,42 @@ describe('createLocalStorageBackend', () => {
     await expect(fs.stat(path.join(outside, 'three.txt'))).rejects.toThrow(
       /ENOENT/,
     );
+  });
+
+  it('streams a body over the small-write size to its file, with the same checks and atomicity', async () => {
+    const store = await open(`${root}/data`);
+    const big = Buffer.alloc(SMALL_FILE_BYTES * 3, 'b');
+    // Read whole up to SMALL_FILE_BYTES, then streamed on: nothing lost at the seam.
+    const pieces = [
+      big.subarray(0, SMALL_FILE_BYTES - 10),
+      big.subarray(SMALL_FILE_BYTES - 10),
+    ];
+    expect(await store.write('big/one.bin', Readable.from(pieces))).toEqual({
+      size: big.length,
+      checksums: {},
+    });
+    expect(await fs.readFile(path.join(root, 'data/big/one.bin'))).toEqual(big);
+    // A failure past the first SMALL_FILE_BYTES leaves the old object, no temp file.
+    const failing = new Readable({
+      read() {
+        this.push(big);
+        this.destroy(new Error('connection lost'));
+      },
+    });
+    await expect(store.write('big/one.bin', failing)).rejects.toThrow(
+      'connection lost',
+    );
+    expect(await fs.readdir(path.join(root, 'data/big'))).toEqual(['one.bin']);
+    expect((await fs.stat(path.join(root, 'data/big/one.bin'))).size).toBe(
+      big.length,
+    );
+    // The folder swapped for a symlink that leaves: refused.
+    await fs.rm(path.join(root, 'data/big'), { recursive: true });
+    await fs.symlink(outside, path.join(root, 'data/big'));
+    await expect(
+      store.write('big/two.bin', Readable.from([big]), { size: big.length }),
+    ).rejects.toThrow(NotAllowedError);
+    expect(await fs.readdir(outside)).toEqual(['secret.txt']);
   });
 
   it('writes atomically: a failed write leaves the old object and no temp file', async () => {

@@ -1,4 +1,5 @@
 import fs from 'node:fs/promises';
+import { statSync } from 'node:fs';
 import path from 'node:path';
 import { assertRealInside, keyPath, resolveKey } from './paths';
 
@@ -25,6 +26,21 @@ export class WritableFolders {
   readonly #checked = new Map<string, { dev: number; ino: number }>();
 
   constructor(private readonly dir: string) {}
+
+  /**
+   * The path to write `key` to when its folder was checked before and one
+   * synchronous `stat` still finds that very folder; else `undefined` (use
+   * {@link WritableFolders.pathFor}). For small writes done synchronously
+   * (smallFiles.ts), on a disk fast enough for that.
+   */
+  knownPath(key: string): string | undefined {
+    const full = keyPath(this.dir, key);
+    const parent = path.dirname(full);
+    const known = this.#checked.get(parent);
+    if (!known) return undefined;
+    const now = statSync(parent, { throwIfNoEntry: false });
+    return now?.dev === known.dev && now.ino === known.ino ? full : undefined;
+  }
 
   async pathFor(key: string): Promise<string> {
     const full = keyPath(this.dir, key);
