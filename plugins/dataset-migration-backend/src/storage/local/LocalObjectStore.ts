@@ -135,7 +135,9 @@ export class LocalObjectStore implements ObjectStore {
       if (entry.isFile()) {
         yield infoFrom(
           key,
-          this.#syncFiles.allowed ? statSync(full) : await fs.stat(full),
+          this.#syncFiles.allowed
+            ? this.#syncFiles.run('read', () => statSync(full))
+            : await fs.stat(full),
         );
       } else if (entry.isSymbolicLink()) {
         const real = await realpathLenient(full);
@@ -161,7 +163,9 @@ export class LocalObjectStore implements ObjectStore {
       // Synchronously where small writes are (smallFiles.ts): a thread-pool
       // round trip per object cost more than the call itself.
       const st = this.#syncFiles.allowed
-        ? statSync(full, { throwIfNoEntry: false })
+        ? this.#syncFiles.run('read', () =>
+            statSync(full, { throwIfNoEntry: false }),
+          )
         : await fs.stat(full);
       if (!st?.isFile()) return undefined;
       assertRealInside(this.dir, key, await fs.realpath(full));
@@ -190,7 +194,10 @@ export class LocalObjectStore implements ObjectStore {
 
   async read(key: string, range?: ByteRange): Promise<Readable> {
     if (this.#syncFiles.allowed) {
-      const bytes = readWholeSync(this.dir, key, keyPath(this.dir, key), range);
+      const full = keyPath(this.dir, key);
+      const bytes = this.#syncFiles.run('read', () =>
+        readWholeSync(this.dir, key, full, range),
+      );
       if (bytes) return Readable.from([bytes], { objectMode: false });
     }
     const full = await resolveKey(this.dir, key);
@@ -303,14 +310,16 @@ export class LocalObjectStore implements ObjectStore {
    * checked yet is checked (and made) first, asynchronously.
    */
   private async writeSmall(key: string, data: Uint8Array) {
-    const written = this.#syncFiles.run(() => {
+    const written = this.#syncFiles.run('write', () => {
       const full = this.#folders.knownPath(key);
       if (full) writeWholeSync(full, this.tempFor(full), data);
       return full !== undefined;
     });
     if (!written) {
       const full = await this.writablePath(key);
-      this.#syncFiles.run(() => writeWholeSync(full, this.tempFor(full), data));
+      this.#syncFiles.run('write', () =>
+        writeWholeSync(full, this.tempFor(full), data),
+      );
     }
     return { size: data.length, checksums: {} };
   }

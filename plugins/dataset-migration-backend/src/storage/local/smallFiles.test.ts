@@ -18,19 +18,19 @@ import { NotAllowedError } from '@backstage/errors';
 describe('SyncFileGuard', () => {
   let clock = 0;
   const guard = () => new SyncFileGuard(() => clock);
-  const timed = (g: SyncFileGuard, ms: number) =>
-    g.run(() => {
+  const timed = (g: SyncFileGuard, ms: number, kind: 'read' | 'write') =>
+    g.run(kind, () => {
       clock += ms;
     });
 
-  it('turns synchronous writes off when most recent ones are slow, then retries', () => {
+  it('turns synchronous calls off when most recent ones are slow, then retries', () => {
     const g = guard();
     expect(g.allowed).toBe(true);
     // Half of a window slow (a descheduled thread now and then): still on.
-    for (let i = 0; i < 32; i++) timed(g, i % 2 ? 5 : 0.05);
+    for (let i = 0; i < 32; i++) timed(g, i % 2 ? 5 : 0.05, 'write');
     expect(g.allowed).toBe(true);
     // Most of the next window slow (a network mount): off.
-    for (let i = 0; i < 32; i++) timed(g, i < 17 ? 5 : 0.05);
+    for (let i = 0; i < 32; i++) timed(g, i < 17 ? 5 : 0.05, 'write');
     expect(g.allowed).toBe(false);
     clock += 59_000;
     expect(g.allowed).toBe(false);
@@ -38,17 +38,34 @@ describe('SyncFileGuard', () => {
     expect(g.allowed).toBe(true);
   });
 
-  it('times a write that throws too, and passes its error and result on', () => {
+  it('times reads and writes apart: slow writes among fast reads count', () => {
     const g = guard();
-    for (let i = 0; i < 31; i++) timed(g, 5);
+    // A mount that caches lookups but writes slowly: reads and writes
+    // alternate, and the writes alone fill their window.
+    for (let i = 0; i < 31; i++) {
+      timed(g, 0.01, 'read');
+      timed(g, 5, 'write');
+    }
+    expect(g.allowed).toBe(true);
+    timed(g, 5, 'write');
+    expect(g.allowed).toBe(false);
+    // Slow reads turn it off just the same.
+    const reads = guard();
+    for (let i = 0; i < 32; i++) timed(reads, 3, 'read');
+    expect(reads.allowed).toBe(false);
+  });
+
+  it('times a call that throws too, and passes its error and result on', () => {
+    const g = guard();
+    for (let i = 0; i < 31; i++) timed(g, 5, 'write');
     expect(() =>
-      g.run(() => {
+      g.run('write', () => {
         clock += 5;
         throw new Error('EIO');
       }),
     ).toThrow('EIO');
     expect(g.allowed).toBe(false);
-    expect(guard().run(() => 42)).toBe(42);
+    expect(guard().run('read', () => 42)).toBe(42);
   });
 });
 
@@ -121,7 +138,7 @@ describe('small local writes', () => {
     // The root's writes turn out slow (most of a window over 2 ms).
     const slow = syncFileGuard(root);
     for (let i = 0; i < 32; i++) {
-      slow.run(() => {
+      slow.run('write', () => {
         const until = performance.now() + 3;
         while (performance.now() < until);
       });

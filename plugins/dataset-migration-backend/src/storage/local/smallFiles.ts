@@ -12,34 +12,37 @@ import type { ByteRange } from '@internal/backstage-plugin-dataset-migration-nod
 import { assertRealInside } from './paths';
 
 /**
- * Whole small bodies are written (and small objects read) with synchronous
- * calls on the calling thread: an async `fs` call is a thread-pool round trip that cost the
- * main thread 50–100 µs on a busy machine, and a small write took five of
- * them (`stat`, `open`, `write`, `close`, `rename`); synchronously they
- * cost the system calls alone, ~40 µs together on a local disk
- * (bench/README.md, "Small local writes, synchronously"). A disk too slow
- * for that (a network mount, a saturated device) turns it off: see
- * {@link SyncFileGuard}.
+ * Whole small bodies are written, and small objects read and looked up,
+ * with synchronous calls on the calling thread: an async `fs` call is a
+ * thread-pool round trip that cost the main thread 50–100 µs on a busy
+ * machine, and a small write took five of them (`stat`, `open`, `write`,
+ * `close`, `rename`); synchronously they cost the system calls alone,
+ * ~40 µs together on a local disk (bench/README.md, "Small local files,
+ * synchronously"). A disk too slow for that (a network mount, a saturated
+ * device) turns it off: see {@link SyncFileGuard}.
  */
 export const SMALL_FILE_BYTES = 64 * 1024;
 
-/** A synchronous small write this slow is a slow one (local: ~40 µs). */
-const SLOW_WRITE_MS = 2;
-/** Writes looked at together: more than half of them slow is a slow disk. */
+/** A synchronous call this slow is a slow one (a small write: ~40 µs). */
+const SLOW_MS = 2;
+/** Calls of a kind looked at together: most of them slow is a slow disk. */
 const WINDOW = 32;
-/** How long synchronous writes stay off for a slow disk before a retry. */
+/** How long synchronous calls stay off for a slow disk before a retry. */
 const OFF_MS = 60_000;
 
+/** Reads and writes are timed apart: a mount may cache one, not the other. */
+export type SyncCallKind = 'read' | 'write';
+
 /**
- * Times the synchronous small writes of one local root, which block the
+ * Times the synchronous calls made on one local root, which block the
  * event loop while they run. When more than half of the last
- * {@link WINDOW} took over {@link SLOW_WRITE_MS} (a network mount, a
- * saturated device), that root's writes are asynchronous for
- * {@link OFF_MS}. Single slow writes do not count: on a busy machine the
+ * {@link WINDOW} reads, or writes, took over {@link SLOW_MS} (a network
+ * mount, a saturated device), that root's calls are asynchronous for
+ * {@link OFF_MS}. Single slow calls do not count: on a busy machine the
  * thread is often descheduled in the middle of one.
  */
 export class SyncFileGuard {
-  readonly #recent: number[] = [];
+  readonly #recent: Record<SyncCallKind, number[]> = { read: [], write: [] };
   #offUntil = 0;
 
   constructor(private readonly now: () => number = () => performance.now()) {}
@@ -48,21 +51,22 @@ export class SyncFileGuard {
     return this.now() >= this.#offUntil;
   }
 
-  /** Runs `write` synchronously and times it. */
-  run<T>(write: () => T): T {
+  /** Runs `call` synchronously and times it. */
+  run<T>(kind: SyncCallKind, call: () => T): T {
     const start = this.now();
     try {
-      return write();
+      return call();
     } finally {
-      this.#record(this.now() - start);
+      this.#record(kind, this.now() - start);
     }
   }
 
-  #record(ms: number) {
-    this.#recent.push(ms);
-    if (this.#recent.length < WINDOW) return;
-    const slow = this.#recent.filter(t => t > SLOW_WRITE_MS).length;
-    this.#recent.length = 0;
+  #record(kind: SyncCallKind, ms: number) {
+    const recent = this.#recent[kind];
+    recent.push(ms);
+    if (recent.length < WINDOW) return;
+    const slow = recent.filter(t => t > SLOW_MS).length;
+    recent.length = 0;
     if (slow > WINDOW / 2) this.#offUntil = this.now() + OFF_MS;
   }
 }
