@@ -262,7 +262,8 @@ export class PartStore {
     owner: string,
     written: {
       token: string;
-      sha256: string;
+      /** Unset when no verification needs it (see copyPart). */
+      sha256?: string;
       crc32c?: string;
       result?: string;
     },
@@ -272,7 +273,7 @@ export class PartStore {
       .update({
         state: 'done',
         token: written.token,
-        sha256: written.sha256,
+        sha256: written.sha256 ?? null,
         crc32c: written.crc32c ?? null,
         result: written.result ?? null,
         lease_owner: null,

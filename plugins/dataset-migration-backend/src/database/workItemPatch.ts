@@ -13,7 +13,7 @@ export interface ItemPatch {
   state?: ItemState;
   hadOriginal?: boolean;
   copyMethod?: string;
-  sourceSha256?: string;
+  sourceSha256?: string | null;
   sourceMd5?: string;
   sourceCrc32c?: string;
   targetSha256?: string | null;

@@ -5,8 +5,27 @@ import {
   crc32cOfParts,
   partsDigest,
   partsDigestOf,
+  partsNeedSha256,
   planParts,
 } from './partedCopy';
+
+describe('partsNeedSha256', () => {
+  const target = (checksums: string[]) =>
+    ({ capabilities: { checksums } } as any);
+  it('hashes parts with sha256 for full verification or a target without CRC32C', () => {
+    expect(partsNeedSha256({ target: target(['crc32c']) })).toBe(false);
+    expect(
+      partsNeedSha256({ target: target(['md5', 'crc32c']), verify: 'none' }),
+    ).toBe(false);
+    expect(
+      partsNeedSha256({ target: target(['crc32c']), verify: 'full' }),
+    ).toBe(true);
+    expect(partsNeedSha256({ target: target(['md5']) })).toBe(true);
+    expect(partsNeedSha256({ target: target([]), verify: 'checksum' })).toBe(
+      true,
+    );
+  });
+});
 
 describe('planParts', () => {
   const writes = { partSizeMultiple: 5, maxSize: 1000 } as any;

@@ -154,6 +154,45 @@ describe('copies in parts', () => {
       expect(report.methods['sha256-of-parts']).toBe(2);
     });
 
+    it('hashes no sha256 of parts for a target that keeps CRC32Cs; validates by the folded CRC32C, or re-reads the source part by part', async () => {
+      const knex = await databases.init(databaseId);
+      await sourceTree();
+      const e = await engine(knex, wrapper({ crc32c: {} }), 'w1');
+      const { m, done } = await migrate(e);
+      expect(done.state).toBe('succeeded');
+      expect(await hashTree(dst)).toEqual(await hashTree(src));
+      const parts = await knex('dm_parts').where({ migration_id: m.id });
+      expect(parts).toHaveLength(17 + 4);
+      expect(parts.every((p: any) => p.crc32c && p.sha256 === null)).toBe(true);
+      const big = await knex('dm_work_items')
+        .where({ migration_id: m.id, key: 'big/one.bin' })
+        .first();
+      expect(big).toMatchObject({
+        copy_method: 'parts',
+        source_sha256: null,
+        verify_method: 'checksum',
+      });
+
+      // The target claims CRC32Cs but shows none: validation re-reads, and
+      // hashes the source cut into the same parts (not whole), so it passes.
+      await e.stop();
+      engines.splice(engines.indexOf(e), 1);
+      await fs.rm(dst, { recursive: true, force: true });
+      const again = await engine(
+        knex,
+        wrapper({ crc32c: { hidden: true } }),
+        'w2',
+      );
+      const second = await migrate(again);
+      expect(second.done.state).toBe('succeeded');
+      const reread = await knex('dm_work_items')
+        .where({ migration_id: second.m.id, key: 'big/one.bin' })
+        .first();
+      expect(reread.verify_method).toBe('full');
+      expect(reread.source_sha256).toMatch(/^[0-9a-f]{64}$/);
+      expect((await again.getReport(second.m.id))!.passed).toBe(true);
+    });
+
     it('retries a failed part, and a part that cannot be written fails the migration, which rolls back and leaves no temp file', async () => {
       const knex = await databases.init(databaseId);
       await sourceTree();

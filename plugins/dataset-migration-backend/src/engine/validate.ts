@@ -127,15 +127,21 @@ async function commonFromSourceStat(
  */
 async function verifyByRereading(ctx: ItemContext): Promise<void> {
   const { item, source, target, signal } = ctx;
-  let sourceSha256 = item.sourceSha256;
-  if (!sourceSha256) {
-    sourceSha256 = (await sha256Of(await source.read(item.key), signal)).sha256;
-  }
   // A copy in parts is compared part by part (partsDigest).
   const parts =
     item.copyMethod === 'parts' && ctx.parted
       ? await ctx.parted.engine.stores.parts.list(item.id)
       : undefined;
+  let sourceSha256 = item.sourceSha256;
+  if (!sourceSha256) {
+    // A server-side copy hashed nothing; a copy in parts for the `checksum`
+    // mode hashed no sha256 (partsNeedSha256), and its target had no CRC32C
+    // to compare after all: the source is read again, cut the same way.
+    const body = await source.read(item.key);
+    sourceSha256 = parts
+      ? (await partsDigestOf(body, parts, signal)).sha256
+      : (await sha256Of(body, signal)).sha256;
+  }
   let actual: { sha256: string; size: number } | undefined;
   try {
     const body = await target.read(item.key);

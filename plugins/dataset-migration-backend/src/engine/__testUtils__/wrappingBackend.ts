@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
-import type {
-  ObjectInfo,
+import {
+  crc32c,
+  type ObjectInfo,
   ObjectStore,
-  StorageBackend,
+  type StorageBackend,
 } from '@internal/backstage-plugin-dataset-migration-node';
 
 /** Wraps a backend to observe and disturb writes to object stores. */
@@ -38,6 +39,11 @@ export class WrappingBackend implements StorageBackend {
       md5For?: (key: string) => boolean;
       /** With `md5For`: only `stat` reports md5s, `list` does not (as S3 lists no CRC32C). */
       md5OnStatOnly?: boolean;
+      /**
+       * The store keeps CRC32Cs (as S3 and GCS do): `stat` reports each
+       * object's, unless `hidden` (the capability claimed, no value given).
+       */
+      crc32c?: { hidden?: boolean };
       /** Hide the store's parted writes (large objects in one stream). */
       noParts?: boolean;
       /** Called as each read starts; a returned promise holds it, a thrown error fails it. */
@@ -97,6 +103,20 @@ export class WrappingBackend implements StorageBackend {
         });
       }
     };
+    const withCrc = async <T extends ObjectInfo | undefined>(info: T) => {
+      if (!info || !opts.crc32c || opts.crc32c.hidden) return info;
+      let crc = 0;
+      for await (const chunk of await store.read(info.key)) {
+        crc = crc32c(chunk, crc);
+      }
+      return {
+        ...info,
+        checksums: {
+          ...info.checksums,
+          crc32c: crc.toString(16).padStart(8, '0'),
+        },
+      };
+    };
     const withMd5 = async <T extends ObjectInfo | undefined>(info: T) => {
       if (!info || !opts.md5For?.(info.key)) return info;
       const hash = createHash('md5');
@@ -110,16 +130,21 @@ export class WrappingBackend implements StorageBackend {
       inner: store,
       location: store.location,
       backendId: store.backendId,
-      capabilities: opts.md5For
-        ? { ...store.capabilities, checksums: ['md5'] }
-        : store.capabilities,
+      capabilities: {
+        ...store.capabilities,
+        checksums: [
+          ...(opts.md5For ? (['md5'] as const) : []),
+          ...(opts.crc32c ? (['crc32c'] as const) : []),
+          ...(opts.md5For || opts.crc32c ? [] : store.capabilities.checksums),
+        ],
+      },
       list:
         opts.md5For && !opts.md5OnStatOnly
           ? async function* listWithMd5(o) {
               for await (const info of store.list(o)) yield await withMd5(info);
             }
           : o => store.list(o),
-      stat: async k => withMd5(await store.stat(k)),
+      stat: async k => withCrc(await withMd5(await store.stat(k))),
       read: async (k, r) => {
         await opts.onRead?.(k, r);
         return store.read(k, r);
