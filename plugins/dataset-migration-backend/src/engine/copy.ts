@@ -11,7 +11,7 @@ import { copyInParts, planParts } from './partedCopy';
 import { removeTemporaryFiles } from './tempFiles';
 import { transformItem } from './transform';
 import { transformInParts, transformsInParts } from './transformParts';
-import { sourceChecksums } from './verifyMode';
+import { copyNeedsSha256, sourceChecksums } from './verifyMode';
 
 /**
  * Copies one source object to the target. Before the first write to a key
@@ -67,10 +67,10 @@ export async function copyItem(ctx: ItemContext): Promise<void> {
       signal,
       // `full` verification compares sha256 only: no other hash is needed.
       extra: ctx.verify === 'full' ? [] : undefined,
-      // Checksum verification compares the listed checksum with the
-      // target's own: a sha256 would go unused (a fallback to re-reading
-      // hashes the source again).
-      sha256: ctx.verify === 'full' || !listed,
+      // Checksum verification compares the listed checksum, or the CRC32C
+      // hashed here, with the target's own: a sha256 would go unused (a
+      // fallback to re-reading hashes the source again).
+      sha256: ctx.verify === 'full' || (!listed && copyNeedsSha256(ctx)),
       // The target's server may check the bytes against them as it stores
       // them (GCS), sparing a hash here.
       expected: listed,

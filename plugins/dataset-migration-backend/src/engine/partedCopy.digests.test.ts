@@ -5,23 +5,23 @@ import {
   crc32cOfParts,
   partsDigest,
   partsDigestOf,
-  partsNeedSha256,
   planParts,
 } from './partedCopy';
+import { copyNeedsSha256 } from './verifyMode';
 
-describe('partsNeedSha256', () => {
+describe('copyNeedsSha256', () => {
   const target = (checksums: string[]) =>
     ({ capabilities: { checksums } } as any);
-  it('hashes parts with sha256 for full verification or a target without CRC32C', () => {
-    expect(partsNeedSha256({ target: target(['crc32c']) })).toBe(false);
+  it('hashes sha256 for full verification or a target without CRC32C', () => {
+    expect(copyNeedsSha256({ target: target(['crc32c']) })).toBe(false);
     expect(
-      partsNeedSha256({ target: target(['md5', 'crc32c']), verify: 'none' }),
+      copyNeedsSha256({ target: target(['md5', 'crc32c']), verify: 'none' }),
     ).toBe(false);
     expect(
-      partsNeedSha256({ target: target(['crc32c']), verify: 'full' }),
+      copyNeedsSha256({ target: target(['crc32c']), verify: 'full' }),
     ).toBe(true);
-    expect(partsNeedSha256({ target: target(['md5']) })).toBe(true);
-    expect(partsNeedSha256({ target: target([]), verify: 'checksum' })).toBe(
+    expect(copyNeedsSha256({ target: target(['md5']) })).toBe(true);
+    expect(copyNeedsSha256({ target: target([]), verify: 'checksum' })).toBe(
       true,
     );
   });

@@ -12,6 +12,7 @@ import {
 import type { ClaimedPart, ObjectPart } from '../database/PartStore';
 import { backoffDelay } from './backoff';
 import type { EngineContext, MigrationStores } from './context';
+import { copyNeedsSha256 } from './verifyMode';
 import {
   checkSize,
   errorMessage,
@@ -279,7 +280,7 @@ export async function awaitParts(
 /** What a written part records (PartStore.finish). */
 export interface FinishedPart {
   token: string;
-  /** Unset when no verification needs it (see {@link copyPart}). */
+  /** Unset when no verification needs it (copyNeedsSha256). */
   sha256?: string;
   crc32c?: string;
   result?: string;
@@ -361,21 +362,6 @@ export async function leasedPart(
   }
 }
 
-/**
- * Whether a copy in parts to `target` needs its parts' sha256s: for the
- * `full` verify mode, and where the target keeps no CRC32C to compare the
- * parts' folded CRC32C with (validation then re-reads). Elsewhere they would
- * go unused, at about a third of a CPU-second per GiB (bench/README.md).
- */
-export function partsNeedSha256(
-  stores: Pick<MigrationStores, 'target' | 'verify'>,
-): boolean {
-  return (
-    stores.verify === 'full' ||
-    !stores.target.capabilities.checksums.includes('crc32c')
-  );
-}
-
 /** Writes one claimed part: source byte range → target part, hashed. */
 export async function copyPart(
   engine: EngineContext,
@@ -388,7 +374,7 @@ export async function copyPart(
       end: part.offset + part.size - 1,
     });
     const hashing = new HashingStream(
-      partsNeedSha256(stores) ? ['sha256', 'crc32c'] : ['crc32c'],
+      copyNeedsSha256(stores) ? ['sha256', 'crc32c'] : ['crc32c'],
     );
     body.on('error', e => hashing.destroy(e));
     const written = await stores.target

@@ -134,9 +134,9 @@ async function verifyByRereading(ctx: ItemContext): Promise<void> {
       : undefined;
   let sourceSha256 = item.sourceSha256;
   if (!sourceSha256) {
-    // A server-side copy hashed nothing; a copy in parts for the `checksum`
-    // mode hashed no sha256 (partsNeedSha256), and its target had no CRC32C
-    // to compare after all: the source is read again, cut the same way.
+    // A server-side copy hashed nothing, and a copy to a target that keeps
+    // CRC32Cs no sha256 (copyNeedsSha256), whose target then showed none:
+    // the source is read again, cut into the parts a copy in parts had.
     const body = await source.read(item.key);
     sourceSha256 = parts
       ? (await partsDigestOf(body, parts, signal)).sha256

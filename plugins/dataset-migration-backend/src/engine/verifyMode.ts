@@ -47,6 +47,26 @@ export function resolveVerifyMode(
   return mode;
 }
 
+/**
+ * Whether a copy hashes the sha256 of the bytes it copies (of each part,
+ * for a copy in parts) for validation: the `full` mode compares it, and so
+ * does a fallback to re-reading for a target that keeps no CRC32C. Where
+ * the target keeps CRC32Cs (S3 with full-object CRC32C, GCS) of every
+ * object it stores, `checksum` compares those with the source's, listed or
+ * hashed on the way: a sha256 would go unused, at about 3 CPU-s per GiB on
+ * a busy machine (bench/README.md). Should the target show none after all,
+ * validation reads the source again (validate.ts).
+ */
+export function copyNeedsSha256(stores: {
+  target: { capabilities: { checksums: readonly ChecksumAlgorithm[] } };
+  verify?: VerifyMode;
+}): boolean {
+  return (
+    stores.verify === 'full' ||
+    !stores.target.capabilities.checksums.includes('crc32c')
+  );
+}
+
 /** Strongest first: every store that keeps md5 and crc32c agrees on both. */
 const PREFERENCE: ChecksumAlgorithm[] = ['sha256', 'md5', 'crc32c'];
 
