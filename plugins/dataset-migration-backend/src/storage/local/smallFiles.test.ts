@@ -91,6 +91,8 @@ describe('small local writes', () => {
     expect(read('small', { start: 2, end: 4 })).toBe('234');
     expect(read('small', { start: 8, end: 100 })).toBe('89');
     expect(read('missing')).toBeUndefined();
+    await fs.mkdir(path.join(root, 'folder'));
+    expect(read('folder')).toBeUndefined();
     expect(read('small/below')).toBeUndefined();
     await fs.writeFile(
       path.join(root, 'large'),

@@ -110,8 +110,8 @@ export function writeWholeSync(full: string, temp: string, data: Uint8Array) {
  * The bytes of the object at `full` (of `key` in `dir`; its real path
  * checked to lie inside) when it is a file of up to
  * {@link SMALL_FILE_BYTES}, read with synchronous calls; `undefined` when
- * it is larger or missing (the caller reads it the asynchronous way, which
- * also says what is missing).
+ * it is larger, missing or no file (the caller reads it the asynchronous
+ * way, which also says what is wrong).
  */
 export function readWholeSync(
   dir: string,
@@ -128,8 +128,10 @@ export function readWholeSync(
     throw e;
   }
   try {
-    const { size } = fstatSync(fd);
-    if (size > SMALL_FILE_BYTES) return undefined;
+    const st = fstatSync(fd);
+    // A folder at the key is the asynchronous read's to refuse.
+    if (!st.isFile() || st.size > SMALL_FILE_BYTES) return undefined;
+    const { size } = st;
     const start = Math.min(range?.start ?? 0, size);
     const end = Math.min(range ? range.end + 1 : size, size);
     const bytes = Buffer.allocUnsafe(Math.max(0, end - start));
