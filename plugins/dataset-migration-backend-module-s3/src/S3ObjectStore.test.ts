@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { parseLocation } from '@internal/backstage-plugin-dataset-migration-common';
 import { crc32cPortable } from '@internal/backstage-plugin-dataset-migration-node';
@@ -153,6 +154,30 @@ describe('S3ObjectStore', () => {
       }),
     ]);
     probe.destroy();
+  });
+
+  it('hashes MD5 of a body sent in parts only for a caller that compares it', async () => {
+    const store = await backend.open(parseLocation('s3://conformance/md5'));
+    const large = Buffer.alloc(9 * 1024 * 1024, 3);
+    const md5 = createHash('md5').update(large).digest('hex');
+    const write = (key: string, expected?: { md5: string }) =>
+      store.write(key, Readable.from([large]), {
+        size: large.length,
+        expected,
+      });
+    // In parts (8 MiB), nothing to compare: no MD5 (the object keeps none).
+    expect((await write('plain.bin')).checksums.md5).toBeUndefined();
+    // The source's listed MD5 given: hashed, for the engine to compare.
+    expect((await write('listed.bin', { md5 })).checksums.md5).toBe(md5);
+    // A single-part body: always, to check S3's MD5 ETag.
+    const small = Buffer.from('small');
+    expect(
+      (
+        await store.write('small.txt', Readable.from([small]), {
+          size: small.length,
+        })
+      ).checksums.md5,
+    ).toBe(createHash('md5').update(small).digest('hex'));
   });
 
   it('gives the SDK a logger without info/error, so no redacted log record is built per request', async () => {
