@@ -1,7 +1,6 @@
 import fs from 'node:fs/promises';
 import { constants as fsConstants, createWriteStream, statSync } from 'node:fs';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { NotAllowedError, NotFoundError } from '@backstage/errors';
 import type { DatasetLocation } from '@internal/backstage-plugin-dataset-migration-common';
@@ -33,22 +32,12 @@ import {
   type SyncFileGuard,
 } from './smallFiles';
 import { walk } from './walk';
+import { isTempName, tempPathFor, tempPrefix } from './tempNames';
 
-const TEMP_MARKER = '.dm-tmp-';
+export { isTempName } from './tempNames';
+
 /** Bytes a write queues while its file write is in flight. */
 const WRITE_QUEUE_BYTES = 1024 * 1024;
-
-/**
- * Temp names end in this process's random tag and a count: unique among
- * processes writing the same folder, without random bytes per write.
- */
-const TEMP_TAG = randomBytes(6).toString('hex');
-let tempCount = 0;
-
-/** Names of the temp files {@link LocalObjectStore} writes before a rename. */
-export function isTempName(name: string) {
-  return name.startsWith('.') && name.includes(TEMP_MARKER);
-}
 
 function infoFrom(key: string, st: import('node:fs').Stats): ObjectInfo {
   return {
@@ -61,26 +50,6 @@ function infoFrom(key: string, st: import('node:fs').Stats): ObjectInfo {
     )}-${st.size.toString(16)}`,
     lastModified: st.mtime,
   };
-}
-
-/**
- * The start of the name of every temp file written for the object at
- * `full` (beside it): `.<name, at most 100 bytes>.dm-tmp-`.
- */
-function tempPrefix(full: string) {
-  return `.${utf8Prefix(path.basename(full), 100)}${TEMP_MARKER}`;
-}
-
-/** The longest prefix of `name` within `maxBytes` UTF-8 bytes (NAME_MAX counts bytes). */
-function utf8Prefix(name: string, maxBytes: number) {
-  let bytes = 0;
-  let end = 0;
-  for (const char of name) {
-    bytes += Buffer.byteLength(char);
-    if (bytes > maxBytes) break;
-    end += char.length;
-  }
-  return name.slice(0, end);
 }
 
 /** Whether a folder exists (a missing or non-folder path is not one). */
@@ -231,14 +200,6 @@ export class LocalObjectStore implements ObjectStore {
     return this.#folders.pathFor(key);
   }
 
-  /** A new temp path beside `full` (see {@link isTempName}). */
-  private tempFor(full: string) {
-    return path.join(
-      path.dirname(full),
-      `${tempPrefix(full)}${TEMP_TAG}${(tempCount++).toString(36)}`,
-    );
-  }
-
   /**
    * Writes go to a temp file beside the target and are renamed into place,
    * so readers see the old or the new object, never a part. A crash can
@@ -251,7 +212,7 @@ export class LocalObjectStore implements ObjectStore {
     fill: (tempPath: string) => Promise<number | void>,
   ): Promise<number> {
     const full = await this.writablePath(key);
-    const temp = this.tempFor(full);
+    const temp = tempPathFor(full);
     try {
       const filled = await fill(temp);
       // No fsync: rename already guarantees readers and a crashed process see
@@ -312,13 +273,13 @@ export class LocalObjectStore implements ObjectStore {
   private async writeSmall(key: string, data: Uint8Array) {
     const written = this.#syncFiles.run('write', () => {
       const full = this.#folders.knownPath(key);
-      if (full) writeWholeSync(full, this.tempFor(full), data);
+      if (full) writeWholeSync(full, tempPathFor(full), data);
       return full !== undefined;
     });
     if (!written) {
       const full = await this.writablePath(key);
       this.#syncFiles.run('write', () =>
-        writeWholeSync(full, this.tempFor(full), data),
+        writeWholeSync(full, tempPathFor(full), data),
       );
     }
     return { size: data.length, checksums: {} };
