@@ -1,5 +1,6 @@
 import { Storage } from '@google-cloud/storage';
 import { createHash, randomBytes } from 'node:crypto';
+import http from 'node:http';
 import { crc32c } from '@internal/backstage-plugin-dataset-migration-node';
 import { GcsTestServer } from './GcsTestServer';
 
@@ -127,6 +128,60 @@ describe('GcsTestServer through @google-cloud/storage', () => {
       size: String(data.length),
       ...gcsHashes(data),
     });
+  });
+
+  it('hashes a resumable upload as it arrives: a cut request and re-sent bytes count once', async () => {
+    const created = await fetch(
+      `${server.endpoint}/upload/storage/v1/b/b1/o?uploadType=resumable&name=cut.bin`,
+      { method: 'POST', body: '{}' },
+    );
+    const session = created.headers.get('location')!;
+    const rehashed = server.stats.resumableRehashed;
+    const data = randomBytes(3 * 256 * 1024);
+    const chunk = 256 * 1024;
+    const put = (from: number, to: number) =>
+      fetch(session, {
+        method: 'PUT',
+        body: data.subarray(from, to),
+        headers: {
+          'Content-Range': `bytes ${from}-${to - 1}/${data.length}`,
+        },
+      });
+    expect((await put(0, chunk)).status).toBe(308);
+    // Half of the next chunk's bytes, then the connection drops.
+    await new Promise<void>(resolve => {
+      const request = http.request(session, {
+        method: 'PUT',
+        headers: {
+          'Content-Length': String(chunk),
+          'Content-Range': `bytes ${chunk}-${2 * chunk - 1}/${data.length}`,
+        },
+      });
+      request.on('error', () => resolve());
+      request.write(data.subarray(chunk, chunk + chunk / 2), () =>
+        setTimeout(() => {
+          request.destroy();
+          resolve();
+        }, 100),
+      );
+    });
+    const status = await fetch(session, {
+      method: 'PUT',
+      headers: { 'Content-Range': `bytes */${data.length}` },
+    });
+    expect(status.headers.get('range')).toBe(`bytes=0-${chunk - 1}`);
+    // Re-sent from before what the server has: the overlap is skipped.
+    expect((await put(100, 2 * chunk)).status).toBe(308);
+    const last = await put(2 * chunk, data.length);
+    expect(last.status).toBe(200);
+    expect(await last.json()).toMatchObject({
+      size: String(data.length),
+      ...gcsHashes(data),
+    });
+    // From the hashes kept as the bytes came, not by reading the file again.
+    expect(server.stats.resumableRehashed).toBe(rehashed);
+    const [stored] = await storage.bucket('b1').file('cut.bin').download();
+    expect(stored.equals(data)).toBe(true);
   });
 
   it('stores a media upload', async () => {

@@ -23,6 +23,11 @@ export interface GcsTestServerOptions {
 export interface GcsTestServerStats {
   uploads: Record<'media' | 'multipart' | 'resumable', number>;
   resumableChunks: number;
+  /**
+   * Resumable uploads finalised by re-reading their file: the hashes kept
+   * as bytes arrived did not cover exactly the object.
+   */
+  resumableRehashed: number;
   rewriteCalls: number;
   listCalls: number;
 }
@@ -37,6 +42,7 @@ export class GcsTestServer {
   readonly stats: GcsTestServerStats = {
     uploads: { media: 0, multipart: 0, resumable: 0 },
     resumableChunks: 0,
+    resumableRehashed: 0,
     rewriteCalls: 0,
     listCalls: 0,
   };
@@ -133,14 +139,17 @@ export class GcsTestServer {
           req,
           res,
           session,
-          expected =>
-            this.store.commit(
+          (expected, hashed) => {
+            if (!hashed) this.stats.resumableRehashed++;
+            return this.store.commit(
               session.bucket,
               session.name,
               session.file,
               session.contentType,
               expected,
-            ),
+              hashed,
+            );
+          },
           { finalizeEarly: this.faults.finalizeResumableOnFirstChunk },
         );
         if (resource) {

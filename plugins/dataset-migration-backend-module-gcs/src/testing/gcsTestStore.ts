@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash, Hash, randomUUID } from 'node:crypto';
 import { createReadStream, writeFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -30,31 +30,69 @@ interface StoredObject {
   file: string;
 }
 
-/** Hashes a file the way GCS reports it. */
 /** Checksums a request declared for the bytes it stored (base64), as `X-Goog-Hash` carries them. */
 export interface ExpectedHashes {
   crc32c?: string;
   md5?: string;
 }
 
-export async function hashFile(file: string) {
-  const md5 = createHash('md5');
-  let crc = 0;
-  let size = 0;
+/** What GCS reports for an object's bytes. */
+export interface ObjectHashes {
+  size: number;
+  /** base64 */
+  md5Hash: string;
+  /** base64 of the big-endian CRC32C */
+  crc32c: string;
+}
+
+/**
+ * MD5, CRC32C and size of bytes hashed as they arrive, as GCS computes them
+ * while it receives an upload (so finalising a large object does not re-read
+ * it). `copy` forks the state, so a request that fails half-way leaves the
+ * hashes of what was committed before it.
+ */
+export class RunningHashes {
+  constructor(
+    private readonly md5: Hash = createHash('md5'),
+    private crc = 0,
+    private bytes = 0,
+  ) {}
+
+  get size() {
+    return this.bytes;
+  }
+
+  update(chunk: Buffer) {
+    this.md5.update(chunk);
+    this.crc = crc32c(chunk, this.crc);
+    this.bytes += chunk.length;
+  }
+
+  copy() {
+    return new RunningHashes(this.md5.copy(), this.crc, this.bytes);
+  }
+
+  /** The hashes so far; more bytes may follow. */
+  digest(): ObjectHashes {
+    const crcBytes = Buffer.alloc(4);
+    crcBytes.writeUInt32BE(this.crc);
+    return {
+      size: this.bytes,
+      md5Hash: this.md5.copy().digest('base64'),
+      crc32c: crcBytes.toString('base64'),
+    };
+  }
+}
+
+/** Hashes a file the way GCS reports it. */
+export async function hashFile(file: string): Promise<ObjectHashes> {
+  const hashes = new RunningHashes();
   for await (const chunk of createReadStream(file, {
     highWaterMark: 1024 * 1024,
   })) {
-    md5.update(chunk);
-    crc = crc32c(chunk, crc);
-    size += chunk.length;
+    hashes.update(chunk);
   }
-  const crcBytes = Buffer.alloc(4);
-  crcBytes.writeUInt32BE(crc);
-  return {
-    size,
-    md5Hash: md5.digest('base64'),
-    crc32c: crcBytes.toString('base64'),
-  };
+  return hashes.digest();
 }
 
 /**
@@ -94,7 +132,8 @@ export class GcsTestStore {
   /**
    * Makes `file` the new generation of `bucket/name`. With `expected`
    * checksums (a request's `X-Goog-Hash`), refuses other bytes as GCS does:
-   * a 400, the file discarded, no new generation.
+   * a 400, the file discarded, no new generation. `hashed`: the file's
+   * hashes, computed as its bytes arrived; else the file is read to hash it.
    */
   async commit(
     bucket: string,
@@ -102,12 +141,13 @@ export class GcsTestStore {
     file: string,
     contentType?: string,
     expected?: ExpectedHashes,
+    hashed?: ObjectHashes,
   ): Promise<GcsObjectResource> {
     const objects = this.#buckets.get(bucket);
     if (!objects) {
       throw new Error(`no bucket ${bucket}`);
     }
-    const hashes = await hashFile(file);
+    const hashes = hashed ?? (await hashFile(file));
     for (const [algorithm, given, actual] of [
       ['CRC32C', expected?.crc32c, hashes.crc32c],
       ['MD5', expected?.md5, hashes.md5Hash],

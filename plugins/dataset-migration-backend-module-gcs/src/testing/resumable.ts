@@ -3,7 +3,12 @@ import { createWriteStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { ExpectedHashes, GcsObjectResource } from './gcsTestStore';
+import {
+  ExpectedHashes,
+  GcsObjectResource,
+  ObjectHashes,
+  RunningHashes,
+} from './gcsTestStore';
 import { GcsHttpError, header, sendJson } from './http';
 
 export interface ResumableSession {
@@ -14,6 +19,8 @@ export interface ResumableSession {
   contentType?: string;
   /** Bytes durably received (only whole requests count here). */
   committed: number;
+  /** Hashes of the committed bytes (GCS hashes an upload as it arrives). */
+  hashes?: RunningHashes;
   total?: number;
   resource?: GcsObjectResource;
 }
@@ -29,7 +36,10 @@ export async function handleResumablePut(
   req: http.IncomingMessage,
   res: http.ServerResponse,
   session: ResumableSession,
-  commit: (expected?: ExpectedHashes) => Promise<GcsObjectResource>,
+  commit: (
+    expected?: ExpectedHashes,
+    hashed?: ObjectHashes,
+  ) => Promise<GcsObjectResource>,
   faults: { finalizeEarly?: boolean } = {},
 ): Promise<GcsObjectResource | undefined> {
   const contentRange = header(req, 'content-range') ?? '';
@@ -58,6 +68,8 @@ export async function handleResumablePut(
     // Overlapping bytes the server already has are skipped.
     let skip = session.committed - start;
     let received = 0;
+    // Forked: the bytes of a request that fails half-way are not committed.
+    const hashes = (session.hashes ?? new RunningHashes()).copy();
     const skipper = new Transform({
       transform(chunk: Buffer, _e, cb) {
         if (skip >= chunk.length) {
@@ -68,6 +80,7 @@ export async function handleResumablePut(
         const rest = chunk.subarray(skip);
         skip = 0;
         received += rest.length;
+        hashes.update(rest);
         cb(null, rest);
       },
     });
@@ -80,6 +93,7 @@ export async function handleResumablePut(
       }),
     );
     session.committed += received;
+    session.hashes = hashes;
     // `a-*` streams the rest of the object in this one request: its end is
     // the object's end.
     if (m[3] === '*') {
@@ -95,8 +109,12 @@ export async function handleResumablePut(
   }
   if (session.total !== undefined && session.committed >= session.total) {
     await fs.truncate(session.file, session.total);
+    const hashed =
+      session.hashes?.size === session.total
+        ? session.hashes.digest()
+        : undefined;
     // The finalising request may carry the object's checksums.
-    session.resource = await commit(expectedHashes(req));
+    session.resource = await commit(expectedHashes(req), hashed);
     sendJson(res, 200, session.resource);
     return session.resource;
   }
