@@ -17,6 +17,10 @@
  * `--rounds N` runs each route N times (engine, then rclone, each round) and
  * prints every round's ratio and their median: on a shared machine one run
  * decides nothing.
+ *
+ * Environment: BENCH_ENGINE_NODE_FLAGS adds Node flags to the engine's
+ * process (e.g. `--trace-gc`, `--max-semi-space-size=32`); BENCH_ENGINE_LOG
+ * names a file that gets the engine process's other stdout lines.
  */
 import {
   execFileSync,
@@ -277,9 +281,13 @@ async function startBackend(options: {
   entities: object[];
   cpuProfDir?: string;
 }): Promise<Backend> {
-  const flags = options.cpuProfDir
-    ? ['--cpu-prof', '--cpu-prof-dir', options.cpuProfDir]
-    : [];
+  const flags = [
+    ...(options.cpuProfDir
+      ? ['--cpu-prof', '--cpu-prof-dir', options.cpuProfDir]
+      : []),
+    // Node flags of the engine's process (e.g. `--max-semi-space-size=16`).
+    ...(process.env.BENCH_ENGINE_NODE_FLAGS ?? '').split(' ').filter(Boolean),
+  ];
   const child = spawn(
     NODE,
     [
@@ -300,6 +308,10 @@ async function startBackend(options: {
   const lines = readline.createInterface({ input: child.stdout! });
   const waiters: Array<(l: string) => boolean> = [];
   lines.on('line', l => {
+    // The engine's other output (e.g. `--trace-gc` lines), kept when asked.
+    if (process.env.BENCH_ENGINE_LOG) {
+      fs.appendFileSync(process.env.BENCH_ENGINE_LOG, `${l}\n`);
+    }
     const i = waiters.findIndex(w => w(l));
     if (i >= 0) waiters.splice(i, 1);
   });
