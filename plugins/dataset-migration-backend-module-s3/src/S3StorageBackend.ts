@@ -17,6 +17,7 @@ import { S3ObjectStore } from './S3ObjectStore';
 import { PartBudget } from './PartBudget';
 import { NativeCrc32c } from './nativeCrc32c';
 import { FastRequests } from './fastRequests';
+import { leavePayloadsUnsignedOverTls } from './unsignedPayload';
 
 /**
  * What the module registers when `datasetMigration.storage.s3` is absent:
@@ -108,6 +109,8 @@ export class S3StorageBackend implements StorageBackend {
         httpsAgent: { keepAlive: true, maxSockets: 256 },
       },
     });
+    // Over HTTPS, bodies that declare a CRC32C are not hashed to be signed.
+    leavePayloadsUnsignedOverTls(this.client);
     if (options.fastRequests) {
       this.fast = new FastRequests(this.client);
     }

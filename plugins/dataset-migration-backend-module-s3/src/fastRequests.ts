@@ -17,6 +17,7 @@ import {
 import { Hash } from '@smithy/core/serde';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { crc32cBase64 } from './uploadPart';
+import { payloadHash } from './unsignedPayload';
 import {
   errorFromBody,
   errorFromText,
@@ -152,8 +153,9 @@ export class FastRequests {
   }
 
   /**
-   * PutObject of a body in memory, its payload signed (S3 refuses other
-   * bytes) and its CRC32C or SHA-256 declared for S3 to check and keep.
+   * PutObject of a body in memory, its CRC32C or SHA-256 declared for S3 to
+   * check and keep; its payload signed too, except over HTTPS with a
+   * checksum declared (unsignedPayload.ts).
    */
   async put(
     bucket: string,
@@ -165,10 +167,10 @@ export class FastRequests {
       signal?: AbortSignal;
     },
   ): Promise<FastPutResult | undefined> {
-    const payloadHash = createHash('sha256').update(body).digest();
+    // x-amz-content-sha256 is set where the route is known (#send): the
+    // body's SHA-256, or unsigned over HTTPS with a checksum declared.
     const headers: Record<string, string> = {
       'content-length': String(body.length),
-      'x-amz-content-sha256': payloadHash.toString('hex'),
     };
     if (options.contentType) {
       headers['content-type'] = options.contentType;
@@ -176,7 +178,9 @@ export class FastRequests {
     if (options.checksumAlgorithm === 'CRC32C') {
       headers['x-amz-checksum-crc32c'] = crc32cBase64(body);
     } else if (options.checksumAlgorithm === 'SHA256') {
-      headers['x-amz-checksum-sha256'] = payloadHash.toString('base64');
+      const sha256 = createHash('sha256').update(body).digest();
+      headers['x-amz-checksum-sha256'] = sha256.toString('base64');
+      headers['x-amz-content-sha256'] = sha256.toString('hex');
     }
     const response = await this.#request(bucket, key, {
       method: 'PUT',
@@ -293,8 +297,9 @@ export class FastRequests {
   async #send(
     route: BucketRoute,
     key: string,
-    { method, headers, body, signal }: FastRequest,
+    { method, headers: given, body, signal }: FastRequest,
   ): Promise<FastResponse> {
+    let headers = given;
     const config = this.#client.config as any;
     const strategy = await config.retryStrategy();
     let token = await strategy.acquireInitialRetryToken('');
@@ -302,6 +307,12 @@ export class FastRequests {
       .split('/')
       .map(extendedEncodeURIComponent)
       .join('/')}`;
+    if (body && headers['x-amz-content-sha256'] === undefined) {
+      headers = {
+        ...headers,
+        'x-amz-content-sha256': payloadHash(route.protocol, headers, body),
+      };
+    }
     for (;;) {
       const request = new HttpRequest({
         protocol: route.protocol,

@@ -15,11 +15,28 @@ export interface S3rverProcess {
 }
 
 /**
+ * A self-signed certificate for 127.0.0.1 and its key (PEM file paths),
+ * for tests only: trust `cert` to reach `startS3rver({ tls: true })`.
+ */
+export const TEST_TLS = {
+  key: resolvePackagePath(
+    '@internal/backstage-plugin-dataset-migration-backend-module-s3',
+    'src/__testUtils__/tls/key.pem',
+  ),
+  cert: resolvePackagePath(
+    '@internal/backstage-plugin-dataset-migration-backend-module-s3',
+    'src/__testUtils__/tls/cert.pem',
+  ),
+};
+
+/**
  * Starts s3rver in a child process (see s3rverChild.js for why) with the
  * given buckets, storing data in a fresh temp dir.
  */
 export async function startS3rver(options: {
   buckets: string[];
+  /** Serve HTTPS with the test-only pair in `tls/` (see {@link TEST_TLS}). */
+  tls?: boolean;
 }): Promise<S3rverProcess> {
   const directory = await fs.mkdtemp(path.join(os.tmpdir(), 's3rver-'));
   const child = spawn(
@@ -31,6 +48,9 @@ export async function startS3rver(options: {
       ),
       directory,
       JSON.stringify(options.buckets),
+      ...(options.tls
+        ? [JSON.stringify({ key: TEST_TLS.key, cert: TEST_TLS.cert })]
+        : []),
     ],
     {
       env: {
@@ -65,7 +85,7 @@ export async function startS3rver(options: {
     }
   });
   return {
-    endpoint: `http://127.0.0.1:${port}`,
+    endpoint: `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}`,
     port,
     pid: child.pid,
     directory,

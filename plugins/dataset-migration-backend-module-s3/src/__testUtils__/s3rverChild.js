@@ -23,13 +23,19 @@ objectController.putObjectCopy = function putObjectCopyLikeS3(ctx) {
 require('./s3rverLikeS3');
 const S3rver = require('s3rver');
 
-const [directory, bucketsJson] = process.argv.slice(2);
+const [directory, bucketsJson, tlsJson] = process.argv.slice(2);
+// Over HTTPS when given `{ key, cert }` (PEM file paths).
+const tls = tlsJson ? JSON.parse(tlsJson) : undefined;
 const server = new S3rver({
   address: '127.0.0.1',
   port: 0,
   silent: true,
   directory,
   configureBuckets: JSON.parse(bucketsJson || '[]').map(name => ({ name })),
+  ...(tls && {
+    key: require('fs').readFileSync(tls.key),
+    cert: require('fs').readFileSync(tls.cert),
+  }),
 });
 server.run().then(
   address => process.stdout.write(`S3RVER_READY ${address.port}\n`),

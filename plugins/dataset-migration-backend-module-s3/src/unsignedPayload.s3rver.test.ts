@@ -1,0 +1,156 @@
+import fs from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
+import tls from 'node:tls';
+import { parseLocation } from '@internal/backstage-plugin-dataset-migration-common';
+import { crc32c } from '@internal/backstage-plugin-dataset-migration-node';
+import { S3StorageBackend } from './S3StorageBackend';
+import { S3rverProcess, startS3rver, TEST_TLS } from './__testUtils__/s3rver';
+import { s3Config } from './__testUtils__/helpers';
+import { UNSIGNED_PAYLOAD } from './unsignedPayload';
+
+jest.setTimeout(60_000);
+
+const MiB = 1024 * 1024;
+
+interface SentPut {
+  path: string;
+  contentSha256?: string;
+  checksum?: string;
+}
+
+/** The PUTs with a body the backend sends, as signed (both the SDK's and the fast ones). */
+function recordPuts(backend: S3StorageBackend) {
+  const puts: SentPut[] = [];
+  const handler = (backend.client.config as any).requestHandler;
+  const handle = handler.handle.bind(handler);
+  jest.spyOn(handler, 'handle').mockImplementation((request: any, o: any) => {
+    if (request.method === 'PUT' && request.body !== undefined) {
+      puts.push({
+        path: request.path,
+        contentSha256: request.headers['x-amz-content-sha256'],
+        checksum: request.headers['x-amz-checksum-crc32c'],
+      });
+    }
+    return handle(request, o);
+  });
+  return puts;
+}
+
+const readAll = async (stream: Readable) =>
+  Buffer.concat(await stream.toArray());
+
+const sha256Hex = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+describe('S3 bodies over HTTPS: unsigned, checked by their CRC32C', () => {
+  let secure: S3rverProcess;
+  let plain: S3rverProcess;
+  const backends: S3StorageBackend[] = [];
+  let trusted: string[];
+
+  const backendFor = (s3: S3rverProcess, extra: object = {}) => {
+    const backend = S3StorageBackend.fromConfig(
+      s3Config(s3.endpoint, { partSizeMiB: 5, ...extra }),
+    );
+    backends.push(backend);
+    return backend;
+  };
+
+  beforeAll(async () => {
+    // The test-only certificate, trusted by this process's TLS clients.
+    trusted = tls.getCACertificates('default');
+    tls.setDefaultCACertificates([
+      ...trusted,
+      fs.readFileSync(TEST_TLS.cert, 'utf8'),
+    ]);
+    [secure, plain] = await Promise.all([
+      startS3rver({ buckets: ['tls-bucket'], tls: true }),
+      startS3rver({ buckets: ['tls-bucket'] }),
+    ]);
+  });
+  afterAll(async () => {
+    for (const backend of backends) backend.destroy();
+    await Promise.all([secure?.stop(), plain?.stop()]);
+    if (trusted) tls.setDefaultCACertificates(trusted);
+  });
+
+  it.each([
+    ['a small object (one PutObject, fast path)', 100_000, true, 1],
+    ['a small object (one PutObject, through the SDK)', 100_000, false, 1],
+    ['an object in parts (UploadPart)', 12 * MiB, true, 3],
+  ])(
+    'sends %s unsigned, and S3 keeps the bytes and their CRC32C',
+    async (_what, size, fastRequests, requests) => {
+      expect(secure.endpoint).toMatch(/^https:/);
+      const backend = backendFor(secure, { fastRequests });
+      const puts = recordPuts(backend);
+      const store = await backend.open(parseLocation('s3://tls-bucket/unsigned'));
+      const data = randomBytes(size);
+      const key = `${size}-${fastRequests}.bin`;
+      const written = await store.write(key, Readable.from([data]), {
+        size,
+      });
+      expect(written.size).toBe(size);
+      expect(puts).toHaveLength(requests);
+      for (const put of puts) {
+        expect(put.contentSha256).toBe(UNSIGNED_PAYLOAD);
+        expect(put.checksum).toMatch(/^[A-Za-z0-9+/]{6}==$/);
+      }
+      expect((await readAll(await store.read(key))).equals(data)).toBe(true);
+      // S3 kept the object's CRC32C (and checked the bytes against it).
+      const crc = crc32c(data).toString(16).padStart(8, '0');
+      expect(written.checksums.crc32c).toBe(crc);
+      expect((await store.stat(key))?.checksums?.crc32c).toBe(crc);
+    },
+  );
+
+  it('refuses bytes changed after their CRC32C was declared: nothing is stored', async () => {
+    const backend = backendFor(secure, { fastRequests: false });
+    // Between the checksum and the signature, one byte of each body flips:
+    // what an unsigned body could suffer on the way. S3 answers BadDigest.
+    backend.client.middlewareStack.addRelativeTo(
+      (next: any) => async (args: any) => {
+        const body = args.request.body;
+        if (Buffer.isBuffer(body) && body.length > 0) {
+          const changed = Buffer.from(body);
+          changed[0] ^= 0xff;
+          args.request.body = changed;
+        }
+        return next(args);
+      },
+      {
+        name: 'flipAByte',
+        relation: 'before',
+        toMiddleware: 'datasetMigrationUnsignedPayload',
+      },
+    );
+    const puts = recordPuts(backend);
+    const store = await backend.open(parseLocation('s3://tls-bucket/flipped'));
+    await expect(
+      store.write('x.bin', Readable.from([randomBytes(50_000)]), {
+        size: 50_000,
+      }),
+    ).rejects.toThrow(/CRC32C|BadDigest/);
+    expect(puts[0]?.contentSha256).toBe(UNSIGNED_PAYLOAD);
+    expect(await store.stat('x.bin')).toBeUndefined();
+  });
+
+  it('still signs bodies over plain HTTP, and bodies that declare no checksum', async () => {
+    const data = randomBytes(100_000);
+    for (const [s3, extra] of [
+      [plain, { fastRequests: true }],
+      [plain, { fastRequests: false }],
+      [secure, { checksumAlgorithm: 'none', fastRequests: true }],
+    ] as const) {
+      const backend = backendFor(s3, extra);
+      const puts = recordPuts(backend);
+      const store = await backend.open(parseLocation('s3://tls-bucket/signed'));
+      await store.write('x.bin', Readable.from([data]), { size: data.length });
+      expect(puts).toHaveLength(1);
+      expect(puts[0].contentSha256).toBe(sha256Hex(data));
+      expect((await readAll(await store.read('x.bin'))).equals(data)).toBe(
+        true,
+      );
+    }
+  });
+});
