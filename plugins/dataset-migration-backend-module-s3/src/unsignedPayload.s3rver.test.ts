@@ -17,6 +17,8 @@ interface SentPut {
   path: string;
   contentSha256?: string;
   checksum?: string;
+  /** The body as the handler got it: a buffer, or 1 MiB slices. */
+  body: 'buffer' | 'slices';
 }
 
 /** The PUTs with a body the backend sends, as signed (both the SDK's and the fast ones). */
@@ -30,6 +32,7 @@ function recordPuts(backend: S3StorageBackend) {
         path: request.path,
         contentSha256: request.headers['x-amz-content-sha256'],
         checksum: request.headers['x-amz-checksum-crc32c'],
+        body: request.body instanceof Readable ? 'slices' : 'buffer',
       });
     }
     return handle(request, o);
@@ -96,6 +99,10 @@ describe('S3 bodies over HTTPS: unsigned, checked by their CRC32C', () => {
         expect(put.contentSha256).toBe(UNSIGNED_PAYLOAD);
         expect(put.checksum).toMatch(/^[A-Za-z0-9+/]{6}==$/);
       }
+      // Parts (5 MiB) go to the TLS socket 1 MiB at a time.
+      expect(puts.map(p => p.body)).toEqual(
+        puts.map(() => (requests > 1 ? 'slices' : 'buffer')),
+      );
       expect((await readAll(await store.read(key))).equals(data)).toBe(true);
       // S3 kept the object's CRC32C (and checked the bytes against it).
       const crc = crc32c(data).toString(16).padStart(8, '0');
@@ -103,6 +110,37 @@ describe('S3 bodies over HTTPS: unsigned, checked by their CRC32C', () => {
       expect((await store.stat(key))?.checksums?.crc32c).toBe(crc);
     },
   );
+
+  it('sends a part again whole when its first attempt failed after its slices were read', async () => {
+    const backend = backendFor(secure);
+    let failed = 0;
+    // The first UploadPart's slices are all read (as a socket would), then
+    // the request fails as a reset connection does: the SDK retries it.
+    backend.client.middlewareStack.addRelativeTo(
+      (next: any) => async (args: any) => {
+        if (failed === 0 && args.request.body instanceof Readable) {
+          failed++;
+          await readAll(args.request.body);
+          throw Object.assign(new Error('socket hang up'), {
+            code: 'ECONNRESET',
+          });
+        }
+        return next(args);
+      },
+      {
+        name: 'failOnce',
+        relation: 'after',
+        toMiddleware: 'datasetMigrationUnsignedPayload',
+      },
+    );
+    const puts = recordPuts(backend);
+    const store = await backend.open(parseLocation('s3://tls-bucket/retry'));
+    const data = randomBytes(11 * MiB);
+    await store.write('x.bin', Readable.from([data]), { size: data.length });
+    expect(failed).toBe(1);
+    expect(puts).toHaveLength(3);
+    expect((await readAll(await store.read('x.bin'))).equals(data)).toBe(true);
+  });
 
   it('refuses bytes changed after their CRC32C was declared: nothing is stored', async () => {
     const backend = backendFor(secure, { fastRequests: false });
