@@ -18,7 +18,7 @@
  * prints every round's ratio and their median: on a shared machine one run
  * decides nothing.
  *
- * Environment: BENCH_ENGINE_NODE_FLAGS adds Node flags to the engine's
+ * Environment: BENCH_S3_TLS=1 serves S3 over HTTPS; BENCH_ENGINE_NODE_FLAGS adds Node flags to the engine's
  * process (e.g. `--trace-gc`, `--max-semi-space-size=32`); BENCH_ENGINE_LOG
  * names a file that gets the engine process's other stdout lines.
  */
@@ -34,7 +34,10 @@ import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import { mockCredentials } from '@backstage/backend-test-utils';
-import { startS3rver } from '../plugins/dataset-migration-backend-module-s3/src/__testUtils__/s3rver';
+import {
+  startS3rver,
+  TEST_TLS,
+} from '../plugins/dataset-migration-backend-module-s3/src/__testUtils__/s3rver';
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
@@ -55,6 +58,8 @@ const POLL_MS = Number(opt('poll-ms', '100'));
 /** `workers.partMiB` of the engine (large objects in parts); default: the engine's. */
 const PART_MIB = opt('part-mib', '');
 const CPU_PROF = opt('cpu-prof', '');
+/** BENCH_S3_TLS=1: s3rver over HTTPS (a test-only certificate), as S3 is. */
+const S3_TLS = process.env.BENCH_S3_TLS === '1';
 const SMALL_COUNT = Number(opt('small-count', '10000'));
 const ROUNDS = Math.max(1, Number(opt('rounds', '1')));
 
@@ -297,7 +302,12 @@ async function startBackend(options: {
       JSON.stringify(options),
     ],
     {
-      env: { ...process.env, NODE_ENV: 'test' },
+      env: {
+        ...process.env,
+        NODE_ENV: 'test',
+        // BENCH_S3_TLS=1: s3rver's test-only certificate is trusted.
+        ...(S3_TLS && { NODE_EXTRA_CA_CERTS: TEST_TLS.cert }),
+      },
       stdio: ['pipe', 'pipe', 'pipe'],
     },
   );
@@ -439,9 +449,14 @@ async function main() {
       ',',
     )}; engine workers.concurrency ${CONCURRENCY}, pollIntervalMs ${POLL_MS}, partMiB ${
       PART_MIB || 'default'
-    }; rclone --transfers ${CONCURRENCY} --checkers ${CONCURRENCY}; work ${work}; load ${load()}`,
+    }; rclone --transfers ${CONCURRENCY} --checkers ${CONCURRENCY}; S3 over ${
+      S3_TLS ? 'HTTPS' : 'HTTP'
+    }; work ${work}; load ${load()}`,
   );
-  const s3rver = await startS3rver({ buckets: ['bench-src', 'bench-dst'] });
+  const s3rver = await startS3rver({
+    buckets: ['bench-src', 'bench-dst'],
+    tls: S3_TLS,
+  });
   serverPids.push(s3rver.pid);
   const gcs = await startGcs(['bench-dst']);
   const storage = {
@@ -472,8 +487,11 @@ async function main() {
     RCLONE_GCS_ENDPOINT: `${gcs.endpoint}/storage/v1/`,
     RCLONE_GCS_ANONYMOUS: 'true',
   };
-  // aws-sdk-go v1 (rclone 1.60) refuses plain-http endpoints with it set.
+  // aws-sdk-go v1 (rclone 1.60) refuses plain-http endpoints with it set
+  // (and rclone's own transport with it over HTTPS): rclone's --ca-cert
+  // names the test-only certificate instead.
   delete rcloneEnv.AWS_CA_BUNDLE;
+  if (S3_TLS) rcloneEnv.RCLONE_CA_CERT = TEST_TLS.cert;
   fs.writeFileSync(rcloneEnv.RCLONE_CONFIG!, '');
   const rclone = (...args: string[]) => timed('rclone', args, rcloneEnv);
   const common = ['--fast-list', '--checkers', String(CONCURRENCY)];
