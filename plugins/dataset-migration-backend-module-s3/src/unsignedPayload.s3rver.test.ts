@@ -87,7 +87,9 @@ describe('S3 bodies over HTTPS: unsigned, checked by their CRC32C', () => {
       expect(secure.endpoint).toMatch(/^https:/);
       const backend = backendFor(secure, { fastRequests });
       const puts = recordPuts(backend);
-      const store = await backend.open(parseLocation('s3://tls-bucket/unsigned'));
+      const store = await backend.open(
+        parseLocation('s3://tls-bucket/unsigned'),
+      );
       const data = randomBytes(size);
       const key = `${size}-${fastRequests}.bin`;
       const written = await store.write(key, Readable.from([data]), {
