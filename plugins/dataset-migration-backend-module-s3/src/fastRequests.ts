@@ -17,7 +17,7 @@ import {
 import { Hash } from '@smithy/core/serde';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { crc32cBase64 } from './uploadPart';
-import { payloadHash } from './unsignedPayload';
+import { bodyForSocket, payloadHash } from './unsignedPayload';
 import {
   errorFromBody,
   errorFromText,
@@ -321,7 +321,7 @@ export class FastRequests {
         method,
         path,
         headers: { ...headers, host: route.host },
-        body,
+        body: body && bodyForSocket(headers, body),
       });
       let error: any;
       try {

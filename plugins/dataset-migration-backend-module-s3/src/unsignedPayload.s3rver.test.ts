@@ -80,6 +80,8 @@ describe('S3 bodies over HTTPS: unsigned, checked by their CRC32C', () => {
   it.each([
     ['a small object (one PutObject, fast path)', 100_000, true, 1],
     ['a small object (one PutObject, through the SDK)', 100_000, false, 1],
+    ['a 3 MiB object (one PutObject, fast path)', 3 * MiB, true, 1],
+    ['a 3 MiB object (one PutObject, through the SDK)', 3 * MiB, false, 1],
     ['an object in parts (UploadPart)', 12 * MiB, true, 3],
   ])(
     'sends %s unsigned, and S3 keeps the bytes and their CRC32C',
@@ -101,9 +103,9 @@ describe('S3 bodies over HTTPS: unsigned, checked by their CRC32C', () => {
         expect(put.contentSha256).toBe(UNSIGNED_PAYLOAD);
         expect(put.checksum).toMatch(/^[A-Za-z0-9+/]{6}==$/);
       }
-      // Parts (5 MiB) go to the TLS socket 1 MiB at a time.
+      // Bodies over 1 MiB go to the TLS socket 1 MiB at a time.
       expect(puts.map(p => p.body)).toEqual(
-        puts.map(() => (requests > 1 ? 'slices' : 'buffer')),
+        puts.map(() => (size > MiB ? 'slices' : 'buffer')),
       );
       expect((await readAll(await store.read(key))).equals(data)).toBe(true);
       // S3 kept the object's CRC32C (and checked the bytes against it).

@@ -59,6 +59,21 @@ function* slices(body: Uint8Array) {
 }
 
 /**
+ * What to hand the request handler of a body in memory: an unsigned body
+ * larger than 1 MiB as 1 MiB slices (see below), anything else as it is.
+ * A fresh stream per call, so each attempt sends every byte.
+ */
+export function bodyForSocket(
+  headers: Record<string, string>,
+  body: Uint8Array,
+): Uint8Array | Readable {
+  return headers[CONTENT_SHA256] === UNSIGNED_PAYLOAD &&
+    body.length > SLICE_BYTES
+    ? Readable.from(slices(body))
+    : body;
+}
+
+/**
  * Makes the SDK leave request bodies unsigned where
  * {@link mayLeavePayloadUnsigned} allows it (UploadPart and PutObject with a
  * CRC32C, over HTTPS): the signer takes an `x-amz-content-sha256` already
@@ -83,13 +98,13 @@ export function leavePayloadsUnsignedOverTls(client: S3Client) {
       ) {
         request.headers[CONTENT_SHA256] = UNSIGNED_PAYLOAD;
       }
-      if (
-        request.headers[CONTENT_SHA256] === UNSIGNED_PAYLOAD &&
-        request.body instanceof Uint8Array &&
-        request.body.length > SLICE_BYTES
-      ) {
+      const body =
+        request.body instanceof Uint8Array
+          ? bodyForSocket(request.headers, request.body)
+          : request.body;
+      if (body !== request.body) {
         const sliced = HttpRequest.clone(request);
-        sliced.body = Readable.from(slices(request.body));
+        sliced.body = body;
         return next({ ...args, request: sliced });
       }
       return next(args);
