@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { randomUUID } from 'node:crypto';
-import { GcsTestStore } from './gcsTestStore';
+import { ExpectedHashes, GcsTestStore } from './gcsTestStore';
 import { receiveMultipartRelated } from './multipartRelated';
 import { handleResumablePut, ResumableSession } from './resumable';
 import { GcsHttpError, header, readAll, sendJson } from './http';
@@ -285,6 +285,7 @@ export class GcsTestServer {
     try {
       let name = q.get('name') ?? undefined;
       let contentType = header(req, 'content-type');
+      let expected: ExpectedHashes | undefined;
       if (uploadType === 'multipart') {
         this.stats.uploads.multipart++;
         const boundary = /boundary="?([^";]+)"?/.exec(contentType ?? '')?.[1];
@@ -296,6 +297,13 @@ export class GcsTestServer {
         contentType =
           (parsed.metadata.contentType as string | undefined) ??
           parsed.contentType;
+        // Checksums in the metadata are checked against the bytes, as GCS
+        // does: other bytes are refused (400) and nothing is stored.
+        const { crc32c, md5Hash } = parsed.metadata as Record<string, unknown>;
+        expected = {
+          ...(typeof crc32c === 'string' && { crc32c }),
+          ...(typeof md5Hash === 'string' && { md5: md5Hash }),
+        };
       } else if (uploadType === 'media') {
         this.stats.uploads.media++;
         await pipeline(req, createWriteStream(file));
@@ -305,7 +313,13 @@ export class GcsTestServer {
       if (!name) {
         throw new GcsHttpError(400, 'Object name is required', 'required');
       }
-      const resource = await this.store.commit(bucket, name, file, contentType);
+      const resource = await this.store.commit(
+        bucket,
+        name,
+        file,
+        contentType,
+        expected,
+      );
       return sendJson(res, 200, resource);
     } catch (e) {
       await fs.rm(file, { force: true });
