@@ -26,7 +26,8 @@ import { sendChunkedUpload } from './chunkedUpload';
 import { writeThroughClient } from './clientUpload';
 import { isGcsNotFound, toGcsError, toGcsProbeError } from './errors';
 import type { GcsStorageBackend } from './GcsStorageBackend';
-import { measureSmallBody } from './measureBody';
+import { measureSmallBody, readWholeBody } from './measureBody';
+import { sendSmallUpload } from './smallUpload';
 
 /** md5/crc32c of an object's metadata, as lowercase hex. */
 export function checksumsOf(metadata: FileMetadata): Checksums {
@@ -248,12 +249,10 @@ export class GcsObjectStore implements ObjectStore {
       hints = { ...hints, size: measured.size };
     }
     const size = hints?.size;
-    if (
-      size !== undefined &&
-      size >= options.resumableThresholdBytes &&
-      this.backend.chunkedUploads
-    ) {
-      return this.#writeChunked(file, key, body, { ...hints, size });
+    if (size !== undefined && this.backend.chunkedUploads) {
+      return size >= options.resumableThresholdBytes
+        ? this.#writeChunked(file, key, body, { ...hints, size })
+        : this.#writeSmall(file, key, body, { ...hints, size });
     }
     const written = await writeThroughClient(file, body, {
       ...hints,
@@ -294,6 +293,40 @@ export class GcsObjectStore implements ObjectStore {
         signal: hints.signal,
         expected: hints.expected,
         reread: hints.reread,
+      });
+    } catch (e) {
+      body.destroy();
+      throw e instanceof InputError || isRetryableError(e)
+        ? e
+        : toGcsError(e, `Writing ${this.describe(key)}`);
+    }
+    return this.#written(key, hints.size, metadata);
+  }
+
+  /** A small object of known size: one multipart POST (`smallUpload.ts`). */
+  async #writeSmall(
+    file: File,
+    key: string,
+    body: Readable,
+    hints: WriteHints & { size: number },
+  ): Promise<WriteResult> {
+    let metadata: FileMetadata;
+    try {
+      const data = await readWholeBody(
+        body,
+        hints.size,
+        `Writing ${this.describe(key)}`,
+        hints.signal,
+      );
+      metadata = await sendSmallUpload(this.backend.storage, {
+        bucket: this.location.bucket,
+        name: file.name,
+        body: data,
+        contentType: hints.contentType,
+        expected: hints.expected,
+        maxRetries: this.backend.options.maxRetries,
+        describe: this.describe(key),
+        signal: hints.signal,
       });
     } catch (e) {
       body.destroy();

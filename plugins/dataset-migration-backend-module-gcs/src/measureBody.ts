@@ -1,4 +1,5 @@
 import { addAbortSignal, Readable } from 'node:stream';
+import { InputError } from '@backstage/errors';
 
 /**
  * Reads up to `limit` bytes of a body of unknown length. When it ends
@@ -47,4 +48,39 @@ export async function measureSmallBody(
     yield* { [Symbol.asyncIterator]: () => iterator };
   }
   return { body: Readable.from(replay()) };
+}
+
+/**
+ * Reads a body of announced `size` whole (a small one: below the resumable
+ * threshold). One that delivers more or fewer bytes fails with an
+ * InputError, and nothing is sent.
+ */
+export async function readWholeBody(
+  body: Readable,
+  size: number,
+  what: string,
+  signal?: AbortSignal,
+): Promise<Buffer> {
+  if (signal) {
+    addAbortSignal(signal, body);
+  }
+  const whole = Buffer.allocUnsafe(size);
+  let bytes = 0;
+  for await (const value of body) {
+    const chunk = Buffer.isBuffer(value) ? value : Buffer.from(value);
+    if (bytes + chunk.length > size) {
+      body.destroy();
+      throw new InputError(
+        `${what}: expected ${size} bytes but the source delivered more`,
+      );
+    }
+    chunk.copy(whole, bytes);
+    bytes += chunk.length;
+  }
+  if (bytes !== size) {
+    throw new InputError(
+      `${what}: expected ${size} bytes but the source delivered ${bytes}`,
+    );
+  }
+  return whole;
 }

@@ -8,6 +8,11 @@ const agents = {
   'https:': new https.Agent({ keepAlive: true }),
 };
 
+/** The keep-alive agent for a URL's protocol, or undefined for another scheme. */
+export function agentFor(url: URL): http.Agent | undefined {
+  return agents[url.protocol as keyof typeof agents];
+}
+
 /** Bytes queued on a request's socket before waiting for it to drain. */
 const QUEUED_BYTES = 1024 * 1024;
 
@@ -74,7 +79,7 @@ export function sessionPut(
   send?: (write: SessionWrite) => Promise<void>,
 ): Promise<Answer> {
   const url = new URL(options.uri);
-  const agent = agents[url.protocol as keyof typeof agents];
+  const agent = agentFor(url);
   if (!agent) {
     return Promise.reject(
       new InputError(`Unsupported upload session URI scheme ${url.protocol}`),
