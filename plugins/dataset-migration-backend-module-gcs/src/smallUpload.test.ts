@@ -67,12 +67,18 @@ describe('small GCS uploads: one multipart POST', () => {
       contentType: 'application/x-given',
     });
     await s.write('t/noext', Readable.from([]), { size: 0 });
-    // One request each, not the client library's (it names no object in
-    // the query: the metadata part does).
-    expect(uploads().map(r => r.url)).toEqual([
-      '/upload/storage/v1/b/small/o?uploadType=multipart',
-      '/upload/storage/v1/b/small/o?uploadType=multipart',
-      '/upload/storage/v1/b/small/o?uploadType=multipart',
+    // One request each, not the client library's (which names itself in
+    // x-goog-api-client).
+    expect(uploads().map(r => r.url)).toEqual(
+      ['x.csv', 'y.csv', 'noext'].map(
+        n =>
+          `/upload/storage/v1/b/small/o?uploadType=multipart&name=types%2Ft%2F${n}`,
+      ),
+    );
+    expect(uploads().map(r => r.headers['x-goog-api-client'])).toEqual([
+      undefined,
+      undefined,
+      undefined,
     ]);
     expect(written).toEqual({
       size: data.length,

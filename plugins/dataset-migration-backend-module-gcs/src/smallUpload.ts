@@ -163,7 +163,7 @@ export async function sendSmallUpload(
       (storage as unknown as StorageAuth).apiEndpoint
     }/upload/storage/v1/b/${encodeURIComponent(
       options.bucket,
-    )}/o?uploadType=multipart`,
+    )}/o?uploadType=multipart&name=${encodeURIComponent(options.name)}`,
   );
   if (!agentFor(url)) {
     throw new InputError(`Unsupported GCS endpoint scheme ${url.protocol}`);
