@@ -31,10 +31,11 @@ export interface Config {
         /** Bytes per resumable-upload request, a multiple of 0.25 (default 16); a failed request resumes here. */
         resumableChunkMiB?: number;
         /**
-         * Send the chunks of resumable uploads of known size straight from the
-         * source's buffers to the upload session with Node's HTTP client
-         * (default true); false leaves them to the client library's upload
-         * stream. Not used when HTTP(S)_PROXY is set.
+         * Send uploads of known size with Node's HTTP client (default true):
+         * small objects as one multipart POST, the chunks of resumable
+         * uploads straight from the source's buffers to the upload session;
+         * false leaves both to the client library. Not used when
+         * HTTP(S)_PROXY is set.
          */
         fastUploads?: boolean;
         /** Retries per request after the first attempt (default 5). */

@@ -249,7 +249,7 @@ export class GcsObjectStore implements ObjectStore {
       hints = { ...hints, size: measured.size };
     }
     const size = hints?.size;
-    if (size !== undefined && this.backend.chunkedUploads) {
+    if (size !== undefined && this.backend.directUploads) {
       return size >= options.resumableThresholdBytes
         ? this.#writeChunked(file, key, body, { ...hints, size })
         : this.#writeSmall(file, key, body, { ...hints, size });

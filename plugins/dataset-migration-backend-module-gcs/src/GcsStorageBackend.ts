@@ -68,10 +68,12 @@ export class GcsStorageBackend implements StorageBackend {
   readonly options: GcsBackendOptions;
   readonly storage: Storage;
   /**
-   * Whether large uploads of known size send their chunks themselves
-   * (`fastUploads`), which Node's HTTP client does without a proxy only.
+   * Whether uploads of known size go out through Node's HTTP client, not the
+   * client library (`fastUploads`): small ones as one multipart POST, large
+   * ones' chunks to their session. Without a proxy only (Node's client
+   * ignores HTTP(S)_PROXY).
    */
-  readonly chunkedUploads: boolean;
+  readonly directUploads: boolean;
   readonly #limiters: ScopedRateLimiters;
 
   static fromConfig(config: Config): GcsStorageBackend {
@@ -89,7 +91,7 @@ export class GcsStorageBackend implements StorageBackend {
 
   constructor(options: GcsBackendOptions) {
     this.options = options;
-    this.chunkedUploads = options.fastUploads && !proxyConfigured();
+    this.directUploads = options.fastUploads && !proxyConfigured();
     this.#limiters = new ScopedRateLimiters(options);
     this.storage = new Storage({
       projectId: options.projectId,
