@@ -67,15 +67,21 @@ describe('small GCS uploads: one multipart POST', () => {
       contentType: 'application/x-given',
     });
     await s.write('t/noext', Readable.from([]), { size: 0 });
+    // A content type cannot add headers to the media part.
+    await s.write('t/crlf', Readable.from([data]), {
+      size: data.length,
+      contentType: 'text/plain\r\nX-Injected: yes',
+    });
     // One request each, not the client library's (which names itself in
     // x-goog-api-client).
     expect(uploads().map(r => r.url)).toEqual(
-      ['x.csv', 'y.csv', 'noext'].map(
+      ['x.csv', 'y.csv', 'noext', 'crlf'].map(
         n =>
           `/upload/storage/v1/b/small/o?uploadType=multipart&name=types%2Ft%2F${n}`,
       ),
     );
     expect(uploads().map(r => r.headers['x-goog-api-client'])).toEqual([
+      undefined,
       undefined,
       undefined,
       undefined,
@@ -90,6 +96,9 @@ describe('small GCS uploads: one multipart POST', () => {
     );
     expect(bucket.get('small', 'types/t/y.csv')?.resource.contentType).toBe(
       'application/x-given',
+    );
+    expect(bucket.get('small', 'types/t/crlf')?.resource.contentType).toBe(
+      'text/plainX-Injected: yes',
     );
     expect(bucket.get('small', 'types/t/noext')?.resource).toMatchObject({
       size: '0',

@@ -138,8 +138,12 @@ export async function sendSmallUpload(
       `${what}: its bytes do not have the CRC32C the source was listed with (it changed since, or the bytes were damaged on the way)`,
     );
   }
-  const contentType =
-    options.contentType ?? mime.getType(options.name) ?? undefined;
+  // No line breaks in the media part's header, whatever a source claimed.
+  const contentType = (
+    options.contentType ??
+    mime.getType(options.name) ??
+    undefined
+  )?.replace(/[\r\n]/g, '');
   const metadata = {
     name: options.name,
     ...(contentType && { contentType }),
