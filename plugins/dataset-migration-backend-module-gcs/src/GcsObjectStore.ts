@@ -276,15 +276,14 @@ export class GcsObjectStore implements ObjectStore {
     hints: WriteHints & { size: number },
   ): Promise<WriteResult> {
     const { options } = this.backend;
-    let metadata: FileMetadata;
-    try {
+    return this.#sent(key, body, hints.size, async () => {
       hints.signal?.throwIfAborted();
       const [uri] = await file.createResumableUpload({
         metadata: hints.contentType
           ? { contentType: hints.contentType }
           : undefined,
       });
-      metadata = await sendChunkedUpload(body, {
+      return sendChunkedUpload(body, {
         uri,
         size: hints.size,
         chunkBytes: options.resumableChunkBytes,
@@ -294,13 +293,7 @@ export class GcsObjectStore implements ObjectStore {
         expected: hints.expected,
         reread: hints.reread,
       });
-    } catch (e) {
-      body.destroy();
-      throw e instanceof InputError || isRetryableError(e)
-        ? e
-        : toGcsError(e, `Writing ${this.describe(key)}`);
-    }
-    return this.#written(key, hints.size, metadata);
+    });
   }
 
   /** A small object of known size: one multipart POST (`smallUpload.ts`). */
@@ -310,31 +303,45 @@ export class GcsObjectStore implements ObjectStore {
     body: Readable,
     hints: WriteHints & { size: number },
   ): Promise<WriteResult> {
-    let metadata: FileMetadata;
-    try {
-      const data = await readWholeBody(
-        body,
-        hints.size,
-        `Writing ${this.describe(key)}`,
-        hints.signal,
-      );
-      metadata = await sendSmallUpload(this.backend.storage, {
+    return this.#sent(key, body, hints.size, async () =>
+      sendSmallUpload(this.backend.storage, {
         bucket: this.location.bucket,
         name: file.name,
-        body: data,
+        body: await readWholeBody(
+          body,
+          hints.size,
+          `Writing ${this.describe(key)}`,
+          hints.signal,
+        ),
         contentType: hints.contentType,
         expected: hints.expected,
         maxRetries: this.backend.options.maxRetries,
         describe: this.describe(key),
         signal: hints.signal,
-      });
+      }),
+    );
+  }
+
+  /**
+   * A write sent here rather than by the client library: its failures as
+   * the store reports them (the body released), its result checked.
+   */
+  async #sent(
+    key: string,
+    body: Readable,
+    size: number,
+    send: () => Promise<FileMetadata>,
+  ): Promise<WriteResult> {
+    let metadata: FileMetadata;
+    try {
+      metadata = await send();
     } catch (e) {
       body.destroy();
       throw e instanceof InputError || isRetryableError(e)
         ? e
         : toGcsError(e, `Writing ${this.describe(key)}`);
     }
-    return this.#written(key, hints.size, metadata);
+    return this.#written(key, size, metadata);
   }
 
   /** What a write returns: the checksums GCS stored, which must exist. */

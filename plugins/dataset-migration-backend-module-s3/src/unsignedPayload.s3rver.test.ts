@@ -40,6 +40,22 @@ function recordPuts(backend: S3StorageBackend) {
   return puts;
 }
 
+/** Runs `step` on each SDK request just before or after the unsigned-payload middleware. */
+function hook(
+  backend: S3StorageBackend,
+  relation: 'before' | 'after',
+  name: string,
+  step: (request: any) => Promise<void>,
+) {
+  backend.client.middlewareStack.addRelativeTo(
+    (next: any) => async (args: any) => {
+      await step(args.request);
+      return next(args);
+    },
+    { name, relation, toMiddleware: 'datasetMigrationUnsignedPayload' },
+  );
+}
+
 const readAll = async (stream: Readable) =>
   Buffer.concat(await stream.toArray());
 
@@ -120,23 +136,15 @@ describe('S3 bodies over HTTPS: unsigned, checked by their CRC32C', () => {
     let failed = 0;
     // The first UploadPart's slices are all read (as a socket would), then
     // the request fails as a reset connection does: the SDK retries it.
-    backend.client.middlewareStack.addRelativeTo(
-      (next: any) => async (args: any) => {
-        if (failed === 0 && args.request.body instanceof Readable) {
-          failed++;
-          await readAll(args.request.body);
-          throw Object.assign(new Error('socket hang up'), {
-            code: 'ECONNRESET',
-          });
-        }
-        return next(args);
-      },
-      {
-        name: 'failOnce',
-        relation: 'after',
-        toMiddleware: 'datasetMigrationUnsignedPayload',
-      },
-    );
+    hook(backend, 'after', 'failOnce', async request => {
+      if (failed === 0 && request.body instanceof Readable) {
+        failed++;
+        await readAll(request.body);
+        throw Object.assign(new Error('socket hang up'), {
+          code: 'ECONNRESET',
+        });
+      }
+    });
     const puts = recordPuts(backend);
     const store = await backend.open(parseLocation('s3://tls-bucket/retry'));
     const data = randomBytes(11 * MiB);
@@ -150,22 +158,13 @@ describe('S3 bodies over HTTPS: unsigned, checked by their CRC32C', () => {
     const backend = backendFor(secure, { fastRequests: false });
     // Between the checksum and the signature, one byte of each body flips:
     // what an unsigned body could suffer on the way. S3 answers BadDigest.
-    backend.client.middlewareStack.addRelativeTo(
-      (next: any) => async (args: any) => {
-        const body = args.request.body;
-        if (Buffer.isBuffer(body) && body.length > 0) {
-          const changed = Buffer.from(body);
-          changed[0] ^= 0xff;
-          args.request.body = changed;
-        }
-        return next(args);
-      },
-      {
-        name: 'flipAByte',
-        relation: 'before',
-        toMiddleware: 'datasetMigrationUnsignedPayload',
-      },
-    );
+    hook(backend, 'before', 'flipAByte', async request => {
+      if (Buffer.isBuffer(request.body) && request.body.length > 0) {
+        const changed = Buffer.from(request.body);
+        changed[0] ^= 0xff;
+        request.body = changed;
+      }
+    });
     const puts = recordPuts(backend);
     const store = await backend.open(parseLocation('s3://tls-bucket/flipped'));
     await expect(
