@@ -31,6 +31,13 @@ export interface Config {
         /** Bytes per resumable-upload request, a multiple of 0.25 (default 16); a failed request resumes here. */
         resumableChunkMiB?: number;
         /**
+         * Bytes per request of a streamed upload (a source the engine can
+         * read again, its checksums listed: nothing is kept in memory), a
+         * multiple of 0.25 (default 256). GCS advises as few requests as
+         * possible; a failed one resumes from the byte GCS has.
+         */
+        streamedRequestMiB?: number;
+        /**
          * Send uploads of known size with Node's HTTP client (default true):
          * small objects as one multipart POST, the chunks of resumable
          * uploads straight from the source's buffers to the upload session;

@@ -287,6 +287,7 @@ export class GcsObjectStore implements ObjectStore {
         uri,
         size: hints.size,
         chunkBytes: options.resumableChunkBytes,
+        streamedRequestBytes: options.streamedRequestBytes,
         maxRetries: options.maxRetries,
         describe: this.describe(key),
         signal: hints.signal,

@@ -28,6 +28,8 @@ function backendFor(endpoint: string, extra: object = {}) {
             apiEndpoint: endpoint,
             projectId: 'test',
             resumableChunkMiB: 1,
+            // 1 MiB requests streamed too, so tests see several (default 256).
+            streamedRequestMiB: 1,
             resumableThresholdMiB: 1,
             maxRetries: 2,
             ...extra,
@@ -396,6 +398,7 @@ describe('chunked GCS uploads (fastUploads)', () => {
       const listed = await checksumsOf(generatedStream(size, 15));
       const wide = await backendFor(proxy.endpoint, {
         resumableChunkMiB: 4,
+        streamedRequestMiB: 4,
       }).open(parseLocation('gs://chunked/p'));
       const result = await wide.write(
         'wide',
@@ -413,6 +416,46 @@ describe('chunked GCS uploads (fastUploads)', () => {
         `bytes ${4 * MiB}-${8 * MiB - 1}/${size}`,
         `bytes ${8 * MiB}-${size - 1}/${size}`,
       ]);
+    });
+
+    it('sends a streamed object in requests of streamedRequestMiB, while buffered ones keep resumableChunkMiB', async () => {
+      const listed = await checksumsOf(generatedStream(SIZE, 16));
+      // The one request's connection drops: the status query finds nothing
+      // kept (this server keeps whole requests only), and the rest goes
+      // again in one request, read afresh from there.
+      injecting({ 1: { dropAfterBodyBytes: 2 * MiB } });
+      const rereads: number[] = [];
+      const big = await backendFor(proxy.endpoint, {
+        streamedRequestMiB: 256,
+        maxRetries: 3,
+      }).open(parseLocation('gs://chunked/p'));
+      const result = await big.write(
+        'one-request',
+        generatedStream(SIZE, 16, 64 * 1024),
+        {
+          size: SIZE,
+          expected: listed,
+          reread: async start => {
+            rereads.push(start);
+            return tailOf(SIZE, 16, start);
+          },
+        },
+      );
+      expect(result.checksums).toEqual(listed);
+      expect(rereads).toEqual([0]);
+      expect(sessionRequests.map(r => r.range)).toEqual([
+        `bytes 0-${SIZE - 1}/${SIZE}`,
+        `bytes */${SIZE}`,
+        `bytes 0-${SIZE - 1}/${SIZE}`,
+      ]);
+      // Without a re-read the chunk is kept in memory: 1 MiB requests.
+      sessionRequests.length = 0;
+      injecting({});
+      await big.write('kept', generatedStream(SIZE, 16), {
+        size: SIZE,
+        expected: listed,
+      });
+      expect(sessionRequests).toHaveLength(6);
     });
 
     it('a source that reads other bytes the second time: GCS refuses the object, nothing stored', async () => {

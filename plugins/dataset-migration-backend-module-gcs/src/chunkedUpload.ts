@@ -30,6 +30,12 @@ export interface ChunkedUploadOptions extends SessionRequest {
   size: number;
   /** Bytes per request; a multiple of 256 KiB. */
   chunkBytes: number;
+  /**
+   * Bytes per request when streamed (see `reread`), a multiple of 256 KiB:
+   * no chunk is kept then, so a request can be as large as GCS advises
+   * (as few as possible); default `chunkBytes`.
+   */
+  streamedRequestBytes?: number;
   /** Retries of one request after a 408 / 429 / 5xx or a dropped connection. */
   maxRetries: number;
   /** `gs://bucket/key`, for messages. */
@@ -105,9 +111,12 @@ class ChunkedUpload {
   }
 
   async send(): Promise<FileMetadata> {
-    const { size, chunkBytes } = this.#options;
+    const { size, chunkBytes, streamedRequestBytes } = this.#options;
+    const requestBytes = this.#streamed
+      ? streamedRequestBytes ?? chunkBytes
+      : chunkBytes;
     while (this.#offset < size) {
-      this.#end = Math.min(this.#offset + chunkBytes, size);
+      this.#end = Math.min(this.#offset + requestBytes, size);
       this.#keptBytes = 0;
       this.#retries = 0;
       const final = this.#end === size;

@@ -8,6 +8,8 @@ export interface GcsBackendOptions {
   credentials?: { client_email: string; private_key: string };
   resumableThresholdBytes: number;
   resumableChunkBytes: number;
+  /** Bytes per request of a streamed upload (nothing kept in memory). */
+  streamedRequestBytes: number;
   /** Chunks of resumable uploads sent straight to the session URI (`chunkedUpload.ts`). */
   fastUploads: boolean;
   maxRetries: number;
@@ -55,6 +57,12 @@ export function readGcsOptions(rootConfig: Config): GcsBackendOptions {
       'datasetMigration.storage.gcs.resumableChunkMiB must be a multiple of 0.25 (GCS takes chunks in 256 KiB units)',
     );
   }
+  const streamed = positive(config, 'streamedRequestMiB', 256) * MiB;
+  if (streamed % QUANTUM !== 0) {
+    throw new Error(
+      'datasetMigration.storage.gcs.streamedRequestMiB must be a multiple of 0.25 (GCS takes chunks in 256 KiB units)',
+    );
+  }
   const maxWrites = positive(config, 'maxWritesPerSecond', 5000);
   return {
     projectId: config?.getOptionalString('projectId'),
@@ -70,6 +78,7 @@ export function readGcsOptions(rootConfig: Config): GcsBackendOptions {
       positive(config, 'resumableThresholdMiB', 8) * MiB,
     ),
     resumableChunkBytes: chunk,
+    streamedRequestBytes: streamed,
     fastUploads: config?.getOptionalBoolean('fastUploads') ?? true,
     maxRetries: Math.floor(positive(config, 'maxRetries', 5)),
     maxWritesPerSecond: maxWrites,
