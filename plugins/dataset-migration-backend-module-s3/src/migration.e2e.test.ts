@@ -76,6 +76,9 @@ describe('migrations between S3, GCS and local files through the plugin', () => 
         apiEndpoint: gcsProxy.endpoint,
         projectId: 'e2e',
         resumableChunkMiB: 8,
+        // Streamed uploads in 8 MiB requests too (default 256), so that a
+        // request is dropped mid-object and the rest is read again.
+        streamedRequestMiB: 8,
         // One client retry, so injected faults reach the engine's retries.
         maxRetries: 1,
       },
