@@ -17,7 +17,7 @@ import {
 import {
   Answer,
   confirmedBy,
-  sessionPut,
+  uploadRequest,
   SessionRequest,
   SessionWrite,
   statusError,
@@ -247,7 +247,7 @@ class ChunkedUpload {
         }
       }
       try {
-        answer = await sessionPut(
+        answer = await uploadRequest(
           this.#options,
           {
             'Content-Length': String(end - from),
@@ -346,7 +346,7 @@ class ChunkedUpload {
       let answer: Answer | undefined;
       let failure: unknown;
       try {
-        answer = await sessionPut(this.#options, {
+        answer = await uploadRequest(this.#options, {
           'Content-Length': '0',
           'Content-Range': `bytes */${size}`,
         });

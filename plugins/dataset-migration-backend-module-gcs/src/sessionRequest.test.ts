@@ -1,11 +1,11 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { sessionPut } from './sessionRequest';
+import { uploadRequest } from './sessionRequest';
 
 /** Less than what a write may queue before it waits for the socket. */
 const PIECE = 256 * 1024;
 
-describe('sessionPut', () => {
+describe('uploadRequest', () => {
   let server: http.Server;
   let uri: string;
   /** The fill byte of each piece the server received. */
@@ -38,7 +38,7 @@ describe('sessionPut', () => {
   it('with `flushed`, returns only once the socket took the buffer, so it can be refilled', async () => {
     const count = 64;
     const buffer = Buffer.alloc(PIECE);
-    const answer = await sessionPut(
+    const answer = await uploadRequest(
       { uri },
       { 'Content-Length': String(count * PIECE) },
       async write => {

@@ -9,7 +9,7 @@ const agents = {
 };
 
 /** The keep-alive agent for a URL's protocol, or undefined for another scheme. */
-export function agentFor(url: URL): http.Agent | undefined {
+function agentFor(url: URL): http.Agent | undefined {
   return agents[url.protocol as keyof typeof agents];
 }
 
@@ -45,9 +45,11 @@ export type SessionWrite = (
 ) => Promise<void>;
 
 export interface SessionRequest {
-  /** The session URI. */
+  /** The session URI (or, with POST, the upload URL). */
   uri: string;
   signal?: AbortSignal;
+  /** PUT (default): a session request; POST: a one-request upload. */
+  method?: 'PUT' | 'POST';
 }
 
 /** Bytes GCS has, from a 308's `Range: bytes=0-n`. */
@@ -69,11 +71,12 @@ export function statusError(answer: Answer) {
 
 /**
  * One PUT to the session URI (which is its own credential: GCS needs no
- * Authorization on it). `send` writes the body, waiting on backpressure; an
- * answer that comes before the body is all sent ends the request (`write`
- * then throws, and `send` should let that end it).
+ * Authorization on it), or with `method: 'POST'` one upload request (its
+ * authorisation in `headers`). `send` writes the body, waiting on
+ * backpressure; an answer that comes before the body is all sent ends the
+ * request (`write` then throws, and `send` should let that end it).
  */
-export function sessionPut(
+export function uploadRequest(
   options: SessionRequest,
   headers: Record<string, string>,
   send?: (write: SessionWrite) => Promise<void>,
@@ -88,7 +91,7 @@ export function sessionPut(
   let sent: Promise<unknown> = Promise.resolve();
   const answered = new Promise<Answer>((resolve, reject) => {
     const request = (url.protocol === 'https:' ? https : http).request(url, {
-      method: 'PUT',
+      method: options.method ?? 'PUT',
       agent,
       headers,
       signal: options.signal,

@@ -1,5 +1,3 @@
-import http from 'node:http';
-import https from 'node:https';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { FileMetadata, Storage } from '@google-cloud/storage';
@@ -18,7 +16,7 @@ import {
   RETRYABLE_STATUS,
   retryDelay,
 } from './chunkAnswers';
-import { agentFor, Answer, statusError } from './sessionRequest';
+import { Answer, statusError, uploadRequest } from './sessionRequest';
 
 export interface SmallUploadOptions {
   bucket: string;
@@ -36,6 +34,13 @@ export interface SmallUploadOptions {
   describe: string;
   signal?: AbortSignal;
 }
+
+/**
+ * Multipart boundaries: a random per-process tag and a count, unique per
+ * upload and unknowable to a source, without random bytes per upload.
+ */
+const BOUNDARY_TAG = randomBytes(12).toString('hex');
+let boundaries = 0;
 
 /** What the client library's `Storage` exposes of its endpoint and auth. */
 interface StorageAuth {
@@ -79,37 +84,6 @@ export async function authHeaders(
   return plainHeaders(authorized.headers);
 }
 
-/** One multipart POST; resolves with the answer, rejects on a connection failure. */
-function post(
-  url: URL,
-  headers: Record<string, string>,
-  parts: Buffer[],
-  signal?: AbortSignal,
-): Promise<Answer> {
-  return new Promise<Answer>((resolve, reject) => {
-    const request = (url.protocol === 'https:' ? https : http).request(url, {
-      method: 'POST',
-      agent: agentFor(url),
-      headers,
-      signal,
-    });
-    request.on('error', reject);
-    request.on('response', response => {
-      const chunks: Buffer[] = [];
-      response.on('data', (d: Buffer) => chunks.push(d));
-      response.on('error', reject);
-      response.on('end', () =>
-        resolve({
-          status: response.statusCode ?? 0,
-          body: Buffer.concat(chunks).toString('utf8'),
-        }),
-      );
-    });
-    for (const part of parts.slice(0, -1)) request.write(part);
-    request.end(parts[parts.length - 1]);
-  });
-}
-
 /**
  * Stores a small object with one multipart upload (`uploadType=multipart`:
  * its metadata and bytes in one POST), written here rather than through
@@ -150,7 +124,7 @@ export async function sendSmallUpload(
     crc32c: crc32cToBase64(crc),
     ...(expected?.md5 && { md5Hash: hexToBase64(expected.md5) }),
   };
-  const boundary = randomBytes(12).toString('hex');
+  const boundary = `${BOUNDARY_TAG}${(boundaries++).toString(36)}`;
   const parts = [
     Buffer.from(
       `--${boundary}\r\nContent-Type: application/json; charset=UTF-8\r\n\r\n${JSON.stringify(
@@ -169,15 +143,15 @@ export async function sendSmallUpload(
       options.bucket,
     )}/o?uploadType=multipart&name=${encodeURIComponent(options.name)}`,
   );
-  if (!agentFor(url)) {
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new InputError(`Unsupported GCS endpoint scheme ${url.protocol}`);
   }
   for (let attempt = 0; ; attempt++) {
     let answer: Answer | undefined;
     let failure: unknown;
     try {
-      answer = await post(
-        url,
+      answer = await uploadRequest(
+        { uri: url.href, signal, method: 'POST' },
         {
           ...(await authHeaders(storage)),
           'Content-Type': `multipart/related; boundary=${boundary}`,
@@ -185,8 +159,9 @@ export async function sendSmallUpload(
             parts.reduce((n, part) => n + part.length, 0),
           ),
         },
-        parts,
-        signal,
+        async write => {
+          for (const part of parts) await write(part);
+        },
       );
     } catch (e) {
       if (!isConnectionError(e) || signal?.aborted) {
