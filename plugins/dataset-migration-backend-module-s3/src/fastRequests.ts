@@ -299,7 +299,14 @@ export class FastRequests {
     key: string,
     { method, headers: given, body, signal }: FastRequest,
   ): Promise<FastResponse> {
-    let headers = given;
+    // A body's payload hash is set here, where the route's protocol is known.
+    const headers =
+      body && given['x-amz-content-sha256'] === undefined
+        ? {
+            ...given,
+            'x-amz-content-sha256': payloadHash(route.protocol, given, body),
+          }
+        : given;
     const config = this.#client.config as any;
     const strategy = await config.retryStrategy();
     let token = await strategy.acquireInitialRetryToken('');
@@ -307,12 +314,6 @@ export class FastRequests {
       .split('/')
       .map(extendedEncodeURIComponent)
       .join('/')}`;
-    if (body && headers['x-amz-content-sha256'] === undefined) {
-      headers = {
-        ...headers,
-        'x-amz-content-sha256': payloadHash(route.protocol, headers, body),
-      };
-    }
     for (;;) {
       const request = new HttpRequest({
         protocol: route.protocol,
