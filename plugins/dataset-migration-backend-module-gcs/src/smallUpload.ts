@@ -17,6 +17,7 @@ import {
   retryDelay,
 } from './chunkAnswers';
 import { Answer, statusError, uploadRequest } from './sessionRequest';
+import { apiEndpoint, authHeaders } from './storageAuth';
 
 export interface SmallUploadOptions {
   bucket: string;
@@ -41,48 +42,6 @@ export interface SmallUploadOptions {
  */
 const BOUNDARY_TAG = randomBytes(12).toString('hex');
 let boundaries = 0;
-
-/** What the client library's `Storage` exposes of its endpoint and auth. */
-interface StorageAuth {
-  apiEndpoint: string;
-  customEndpoint?: boolean;
-  useAuthWithCustomEndpoint?: boolean;
-  authClient: {
-    authorizeRequest(opts: { headers?: unknown }): Promise<{
-      headers?: unknown;
-    }>;
-  };
-}
-
-/** Headers of any shape (a fetch `Headers` or a plain object) as a plain object. */
-function plainHeaders(headers: unknown): Record<string, string> {
-  const out: Record<string, string> = {};
-  if (!headers) return out;
-  if (typeof (headers as Headers).forEach === 'function') {
-    (headers as Headers).forEach((value, name) => {
-      out[name] = value;
-    });
-    return out;
-  }
-  for (const [name, value] of Object.entries(headers)) {
-    if (value !== undefined) out[name] = String(value);
-  }
-  return out;
-}
-
-/**
- * The headers that authorise a request as the client library would: none
- * for a custom endpoint without `useAuthWithCustomEndpoint` (an emulator),
- * else its auth client's (a cached OAuth token, refreshed when it expires).
- */
-export async function authHeaders(
-  storage: Storage,
-): Promise<Record<string, string>> {
-  const s = storage as unknown as StorageAuth;
-  if (s.customEndpoint && !s.useAuthWithCustomEndpoint) return {};
-  const authorized = await s.authClient.authorizeRequest({ headers: {} });
-  return plainHeaders(authorized.headers);
-}
 
 /**
  * Stores a small object with one multipart upload (`uploadType=multipart`:
@@ -137,9 +96,7 @@ export async function sendSmallUpload(
     Buffer.from(`\r\n--${boundary}--`),
   ];
   const url = new URL(
-    `${
-      (storage as unknown as StorageAuth).apiEndpoint
-    }/upload/storage/v1/b/${encodeURIComponent(
+    `${apiEndpoint(storage)}/upload/storage/v1/b/${encodeURIComponent(
       options.bucket,
     )}/o?uploadType=multipart&name=${encodeURIComponent(options.name)}`,
   );
