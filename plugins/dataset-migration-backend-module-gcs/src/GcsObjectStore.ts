@@ -3,7 +3,7 @@ import type {
   FileMetadata,
   GetFilesOptions,
 } from '@google-cloud/storage';
-import { PassThrough, Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { InputError, NotFoundError } from '@backstage/errors';
 import {
   Checksums,
@@ -24,7 +24,10 @@ import {
 } from '@internal/backstage-plugin-dataset-migration-node';
 import { sendChunkedUpload } from './chunkedUpload';
 import { writeThroughClient } from './clientUpload';
-import { isGcsNotFound, toGcsError, toGcsProbeError } from './errors';
+import { metadataThroughClient, readThroughClient } from './clientReads';
+import { toGcsError } from './errors';
+import { probeListing } from './probe';
+import { ObjectRequest, readMedia, readMetadata } from './fastReads';
 import type { GcsStorageBackend } from './GcsStorageBackend';
 import { measureSmallBody, readWholeBody } from './measureBody';
 import { sendSmallUpload } from './smallUpload';
@@ -73,12 +76,17 @@ export class GcsObjectStore implements ObjectStore {
     return this.backend.storage.bucket(this.location.bucket);
   }
 
-  file(key: string): File {
+  /** The object's full name: the prefix and `key`, once it is validated. */
+  #name(key: string): string {
     try {
-      return this.bucket.file(this.#prefix + validateKey(key));
+      return this.#prefix + validateKey(key);
     } catch (e) {
       throw new InputError(`Invalid object key: ${(e as Error).message}`);
     }
+  }
+
+  file(key: string): File {
+    return this.bucket.file(this.#name(key));
   }
 
   describe(key: string) {
@@ -144,84 +152,59 @@ export class GcsObjectStore implements ObjectStore {
     }
   }
 
-  /**
-   * Lists one object under the prefix: needs only storage.objects.list (what
-   * a listing needs anyway) and tells a missing bucket, denied access and a
-   * dead endpoint apart. The client takes no signal, so the call is raced
-   * against it: a retry or credential lookup may go on in the background,
-   * but the answer comes when the signal fires.
-   */
+  /** A listing of one object under the prefix (`probe.ts`). */
   async probe(options?: { signal?: AbortSignal }): Promise<void> {
-    const { signal } = options ?? {};
-    const { uri, bucket } = this.location;
-    signal?.throwIfAborted();
-    // One retry at most (~1-2 s of backoff): a dead endpoint is reported as
-    // such rather than as a timeout, a single transient error is absorbed.
-    const listing = this.bucket.request({
-      uri: '/o',
-      qs: { maxResults: 1, ...(this.#prefix && { prefix: this.#prefix }) },
-      maxRetries: Math.min(1, this.backend.options.maxRetries),
+    await probeListing(this.bucket, this.location, {
+      prefix: this.#prefix,
+      maxRetries: this.backend.options.maxRetries,
+      signal: options?.signal,
     });
-    listing.catch(() => undefined);
-    let onAbort = () => {};
-    const timedOut = new Promise<'timed out'>(resolve => {
-      onAbort = () => resolve('timed out');
-      signal?.addEventListener('abort', onAbort, { once: true });
-    });
-    let outcome;
-    try {
-      outcome = await Promise.race([listing, timedOut]);
-    } catch (e) {
-      throw toGcsProbeError(e, uri, bucket);
-    } finally {
-      signal?.removeEventListener('abort', onAbort);
-    }
-    if (outcome === 'timed out') {
-      throw toGcsProbeError({ code: 'ETIMEDOUT' }, uri, bucket);
-    }
+  }
+
+  /** What a direct read of `key` needs (`fastReads.ts`). */
+  #request(key: string): ObjectRequest {
+    return {
+      bucket: this.location.bucket,
+      name: this.#name(key),
+      maxRetries: this.backend.options.maxRetries,
+      describe: this.describe(key),
+    };
   }
 
   async stat(key: string): Promise<ObjectInfo | undefined> {
-    const file = this.file(key);
+    const request = this.#request(key);
     await this.backend.limiter(this.location.bucket, 'read').acquire();
-    try {
-      const [metadata] = await file.getMetadata();
-      return this.#info(metadata);
-    } catch (e) {
-      if (isGcsNotFound(e)) {
-        return undefined;
-      }
-      throw toGcsError(e, `Reading metadata of ${this.describe(key)}`);
-    }
+    const metadata = this.backend.directReads
+      ? await readMetadata(this.backend.storage, request)
+      : await metadataThroughClient(
+          this.bucket.file(request.name),
+          request.describe,
+        );
+    return metadata && this.#info(metadata);
   }
 
   async read(key: string, range?: ByteRange): Promise<Readable> {
+    const request = this.#request(key);
+    if (this.backend.directReads) {
+      await this.backend.limiter(this.location.bucket, 'read').acquire();
+      const body = await readMedia(this.backend.storage, { ...request, range });
+      if (body === undefined) {
+        throw new NotFoundError(
+          `Reading ${request.describe}: object not found`,
+        );
+      }
+      // 'gzip': stored gzip-encoded, read through the library (which
+      // decompresses it, as it always has).
+      if (body !== 'gzip') return body;
+    }
     const info = await this.stat(key);
     if (!info) {
-      throw new NotFoundError(
-        `Reading ${this.describe(key)}: object not found`,
-      );
+      throw new NotFoundError(`Reading ${request.describe}: object not found`);
     }
-    // Pin the generation we just saw, so a concurrent overwrite cannot mix
-    // two versions into one read.
-    const file = this.bucket.file(this.#prefix + key, {
+    const pinned = this.bucket.file(request.name, {
       generation: info.etag ? Number(info.etag) : undefined,
     });
-    if (info.size === 0) {
-      return Readable.from([]);
-    }
-    const stream = file.createReadStream(
-      range
-        ? { start: range.start, end: range.end, validation: false }
-        : { validation: 'crc32c' },
-    );
-    // Errors while streaming (resets, a CRC32C mismatch) become named,
-    // retryable errors like those of the other calls.
-    const out = new PassThrough();
-    stream.on('error', e =>
-      out.destroy(toGcsError(e, `Reading ${this.describe(key)}`)),
-    );
-    return stream.pipe(out);
+    return readThroughClient(pinned, info.size, range, request.describe);
   }
 
   async write(

@@ -74,6 +74,12 @@ export class GcsStorageBackend implements StorageBackend {
    * ignores HTTP(S)_PROXY).
    */
   readonly directUploads: boolean;
+  /**
+   * Whether reads of one object (its bytes, its metadata) go out through
+   * Node's HTTP client, not the client library (`fastReads`; without a
+   * proxy only).
+   */
+  readonly directReads: boolean;
   readonly #limiters: ScopedRateLimiters;
 
   static fromConfig(config: Config): GcsStorageBackend {
@@ -92,6 +98,7 @@ export class GcsStorageBackend implements StorageBackend {
   constructor(options: GcsBackendOptions) {
     this.options = options;
     this.directUploads = options.fastUploads && !proxyConfigured();
+    this.directReads = options.fastReads && !proxyConfigured();
     this.#limiters = new ScopedRateLimiters(options);
     this.storage = new Storage({
       projectId: options.projectId,

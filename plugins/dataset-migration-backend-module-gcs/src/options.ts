@@ -12,6 +12,8 @@ export interface GcsBackendOptions {
   streamedRequestBytes: number;
   /** Chunks of resumable uploads sent straight to the session URI (`chunkedUpload.ts`). */
   fastUploads: boolean;
+  /** Reads of one object sent with Node's HTTP client (`fastReads.ts`). */
+  fastReads: boolean;
   maxRetries: number;
   maxWritesPerSecond: number;
   initialWritesPerSecond: number;
@@ -80,6 +82,7 @@ export function readGcsOptions(rootConfig: Config): GcsBackendOptions {
     resumableChunkBytes: chunk,
     streamedRequestBytes: streamed,
     fastUploads: config?.getOptionalBoolean('fastUploads') ?? true,
+    fastReads: config?.getOptionalBoolean('fastReads') ?? true,
     maxRetries: Math.floor(positive(config, 'maxRetries', 5)),
     maxWritesPerSecond: maxWrites,
     initialWritesPerSecond: Math.min(

@@ -9,7 +9,7 @@ const agents = {
 };
 
 /** The keep-alive agent for a URL's protocol, or undefined for another scheme. */
-function agentFor(url: URL): http.Agent | undefined {
+export function agentFor(url: URL): http.Agent | undefined {
   return agents[url.protocol as keyof typeof agents];
 }
 

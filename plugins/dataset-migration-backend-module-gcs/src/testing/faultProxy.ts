@@ -16,7 +16,19 @@ export type Fault =
   /** Read this many request body bytes, then drop the connection. */
   | { dropAfterBodyBytes: number }
   /** Forward the request with the body byte at this offset inverted. */
-  | { flipBodyByteAt: number };
+  | { flipBodyByteAt: number }
+  /**
+   * Forward the request, then change its answer: headers added, the body
+   * byte at `flipByteAt` inverted, the connection dropped after
+   * `dropAfterBytes` body bytes.
+   */
+  | {
+      answer: {
+        headers?: Record<string, string>;
+        flipByteAt?: number;
+        dropAfterBytes?: number;
+      };
+    };
 
 export interface FaultRequestInfo {
   method: string;
@@ -95,8 +107,30 @@ export async function startFaultProxy(
         agent,
       },
       upstreamRes => {
-        res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.headers);
-        upstreamRes.pipe(res);
+        const change = fault && 'answer' in fault ? fault.answer : undefined;
+        res.writeHead(upstreamRes.statusCode ?? 502, {
+          ...upstreamRes.headers,
+          ...change?.headers,
+        });
+        if (change?.flipByteAt === undefined && !change?.dropAfterBytes) {
+          upstreamRes.pipe(res);
+          return;
+        }
+        let seen = 0;
+        upstreamRes.on('data', (chunk: Buffer) => {
+          const out = Buffer.from(chunk);
+          const at = (change.flipByteAt ?? -1) - seen;
+          if (at >= 0 && at < out.length) out[at] ^= 0xff;
+          const left = (change.dropAfterBytes ?? Infinity) - seen;
+          seen += out.length;
+          if (left <= out.length) {
+            upstreamRes.destroy();
+            res.write(out.subarray(0, left), () => res.destroy());
+          } else {
+            res.write(out);
+          }
+        });
+        upstreamRes.on('end', () => res.end());
       },
     );
     forward.on('error', () => res.destroy());
