@@ -8,6 +8,7 @@
  * the same bytes as the physical reference.
  *
  *   bench/run-engine-vs-rclone.sh [--routes s3-local,local-s3,s3-s3,s3-gcs]
+ *       (also gcs-local, gcs-s3: a GCS test-server source)
  *       [--cases a,b,c] [--concurrency 8] [--poll-ms 100] [--part-mib 64]
  *       [--cpu-prof s3-local:a] [--small-count 10000] [--rounds 3]
  *
@@ -18,7 +19,8 @@
  * prints every round's ratio and their median: on a shared machine one run
  * decides nothing.
  *
- * Environment: BENCH_S3_TLS=1 serves S3 over HTTPS; BENCH_ENGINE_NODE_FLAGS adds Node flags to the engine's
+ * Environment: BENCH_S3_TLS=1 serves S3 over HTTPS; BENCH_GCS_FAST=0 sends
+ * every GCS request through the client library (`fastUploads`/`fastReads` off); BENCH_ENGINE_NODE_FLAGS adds Node flags to the engine's
  * process (e.g. `--trace-gc`, `--max-semi-space-size=32`); BENCH_ENGINE_LOG
  * names a file that gets the engine process's other stdout lines.
  */
@@ -458,7 +460,7 @@ async function main() {
     tls: S3_TLS,
   });
   serverPids.push(s3rver.pid);
-  const gcs = await startGcs(['bench-dst']);
+  const gcs = await startGcs(['bench-src', 'bench-dst']);
   const storage = {
     s3: {
       endpoint: s3rver.endpoint,
@@ -473,7 +475,15 @@ async function main() {
         checksumAlgorithm: process.env.BENCH_S3_CHECKSUM,
       }),
     },
-    gcs: { apiEndpoint: gcs.endpoint, projectId: 'bench' },
+    gcs: {
+      apiEndpoint: gcs.endpoint,
+      projectId: 'bench',
+      // BENCH_GCS_FAST=0: every GCS request through the client library.
+      ...(process.env.BENCH_GCS_FAST === '0' && {
+        fastUploads: false,
+        fastReads: false,
+      }),
+    },
     local: { roots: [work] },
   };
   const rcloneEnv: NodeJS.ProcessEnv = {
@@ -509,8 +519,9 @@ async function main() {
       if (!d) throw new Error(`unknown case ${name}`);
       const bytes = d.count * d.size;
       const needsS3 = ROUTES.some(r => r.startsWith('s3-'));
-      // local source + s3rver source + engine target + rclone target + cp copy, and slack
-      const need = bytes * (needsS3 ? 5 : 4) + 2 * GiB;
+      const needsGcs = ROUTES.some(r => r.startsWith('gcs-'));
+      // local source + s3rver / GCS sources + engine target + rclone target + cp copy, and slack
+      const need = bytes * (4 + Number(needsS3) + Number(needsGcs)) + 2 * GiB;
       const free = freeBytes(work);
       if (free < need) {
         log(
@@ -555,23 +566,23 @@ async function main() {
         log(fmtRow(rows[rows.length - 1]));
       }
 
-      if (needsS3) {
+      for (const [needed, remote, uri] of [
+        [needsS3, `:s3:bench-src/${name}`, `s3://bench-src/${name}`],
+        [needsGcs, `:gcs:bench-src/${name}`, `gs://bench-src/${name}`],
+      ] as const) {
+        if (!needed) continue;
         t = Date.now();
         const seed = rclone(
           'copy',
           src,
-          `:s3:bench-src/${name}`,
+          remote,
           ...common,
           '--transfers',
           String(CONCURRENCY),
         );
         if (!seed.ok)
-          throw new Error(`seeding s3rver failed: ${seed.stderr.slice(-2000)}`);
-        log(
-          `seeded s3://bench-src/${name} in ${((Date.now() - t) / 1000).toFixed(
-            1,
-          )} s`,
-        );
+          throw new Error(`seeding ${uri} failed: ${seed.stderr.slice(-2000)}`);
+        log(`seeded ${uri} in ${((Date.now() - t) / 1000).toFixed(1)} s`);
       }
 
       const runs = ROUTES.flatMap(r =>
@@ -580,8 +591,15 @@ async function main() {
       for (const { route, round } of runs) {
         const [from, to] = route.split('-');
         const srcLoc =
-          from === 's3' ? `s3://bench-src/${name}` : `file://${src}`;
-        const srcRclone = from === 's3' ? `:s3:bench-src/${name}` : src;
+          from === 's3'
+            ? `s3://bench-src/${name}`
+            : from === 'gcs'
+            ? `gs://bench-src/${name}`
+            : `file://${src}`;
+        const srcRclone = srcLoc
+          .replace(/^file:\/\//, '')
+          .replace(/^s3:\/\//, ':s3:')
+          .replace(/^gs:\/\//, ':gcs:');
         const dstLoc = (tool: string) =>
           to === 'local'
             ? `file://${work}/dst/${tool}-${name}`
@@ -859,6 +877,7 @@ async function main() {
       // ---- clean up this case's sources
       fs.rmSync(src, { recursive: true, force: true });
       if (needsS3) rclone('purge', `:s3:bench-src/${name}`);
+      if (needsGcs) rclone('purge', `:gcs:bench-src/${name}`);
       log(
         `case ${name} done; df free ${(freeBytes(work) / GiB).toFixed(
           1,
