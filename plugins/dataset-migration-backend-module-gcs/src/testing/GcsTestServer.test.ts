@@ -184,6 +184,29 @@ describe('GcsTestServer through @google-cloud/storage', () => {
     expect(stored.equals(data)).toBe(true);
   });
 
+  it("serves an object's mediaLink (as rclone downloads), of its current generation only", async () => {
+    const data = randomBytes(5000);
+    const file = storage.bucket('b1').file('linked/ä b.bin');
+    await file.save(data, { resumable: false });
+    const [meta] = await file.getMetadata();
+    expect(meta.mediaLink).toBe(
+      `${server.endpoint}/download/storage/v1/b/b1/o/linked%2F%C3%A4%20b.bin?generation=${meta.generation}&alt=media`,
+    );
+    const linked = await fetch(meta.mediaLink!);
+    expect(linked.status).toBe(200);
+    expect(linked.headers.get('x-goog-generation')).toBe(
+      String(meta.generation),
+    );
+    expect(Buffer.from(await linked.arrayBuffer()).equals(data)).toBe(true);
+
+    server.store.overwriteSync('b1', 'linked/ä b.bin', Buffer.from('newer'));
+    const stale = await fetch(meta.mediaLink!);
+    expect(stale.status).toBe(404);
+    const [now] = await file.getMetadata();
+    expect(now.mediaLink).toContain(`generation=${now.generation}&`);
+    expect(await (await fetch(now.mediaLink!)).text()).toBe('newer');
+  });
+
   it('stores a media upload', async () => {
     const res = await fetch(
       `${server.endpoint}/upload/storage/v1/b/b1/o?uploadType=media&name=media.txt`,

@@ -62,6 +62,7 @@ export class GcsTestServer {
     await new Promise<void>(resolve =>
       server.#server.listen(0, '127.0.0.1', resolve),
     );
+    server.store.mediaBase = server.endpoint;
     return server;
   }
 
@@ -112,7 +113,8 @@ export class GcsTestServer {
   async #handle(req: http.IncomingMessage, res: http.ServerResponse) {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const q = url.searchParams;
-    const p = url.pathname;
+    // Downloads by an object's mediaLink: GCS serves them under /download.
+    const p = url.pathname.replace(/^\/download(?=\/storage\/v1\/)/, '');
     const upload = /^\/upload\/storage\/v1\/b\/([^/]+)\/o$/.exec(p);
     const objects = /^\/storage\/v1\/b\/([^/]+)\/o$/.exec(p);
     const rewrite =
@@ -201,6 +203,16 @@ export class GcsTestServer {
           throw new GcsHttpError(
             404,
             `No such object: ${bucket}/${name}`,
+            'notFound',
+          );
+        }
+        if (
+          q.get('generation') &&
+          q.get('generation') !== stored.resource.generation
+        ) {
+          throw new GcsHttpError(
+            404,
+            `No such object: ${bucket}/${name}#${q.get('generation')}`,
             'notFound',
           );
         }

@@ -23,6 +23,8 @@ export interface GcsObjectResource {
   timeCreated: string;
   updated: string;
   storageClass: string;
+  /** Where its bytes are downloaded from (some clients, e.g. rclone, use only this). */
+  mediaLink?: string;
 }
 
 interface StoredObject {
@@ -104,6 +106,9 @@ export class GcsTestStore {
   #sortedNames = new Map<string, string[] | undefined>();
   #generation = Date.now() * 1000;
 
+  /** The server's endpoint, for objects' `mediaLink` (set once it listens). */
+  mediaBase?: string;
+
   constructor(readonly directory: string) {}
 
   createBucket(name: string): boolean {
@@ -177,6 +182,7 @@ export class GcsTestStore {
       timeCreated: now,
       updated: now,
       storageClass: 'STANDARD',
+      ...this.#mediaLink(bucket, name, generation),
     };
     const previous = objects.get(name);
     objects.set(name, { resource, file });
@@ -211,6 +217,18 @@ export class GcsTestStore {
       crc32c: crcBytes.toString('base64'),
       etag: Buffer.from(generation).toString('base64'),
       updated: new Date().toISOString(),
+      ...this.#mediaLink(bucket, name, generation),
+    };
+  }
+
+  /** `{ mediaLink }` of one generation, once the server's endpoint is known. */
+  #mediaLink(bucket: string, name: string, generation: string) {
+    if (!this.mediaBase) return {};
+    const path = `/download/storage/v1/b/${encodeURIComponent(
+      bucket,
+    )}/o/${encodeURIComponent(name)}`;
+    return {
+      mediaLink: `${this.mediaBase}${path}?generation=${generation}&alt=media`,
     };
   }
 
