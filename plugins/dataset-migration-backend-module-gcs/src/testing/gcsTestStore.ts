@@ -224,11 +224,11 @@ export class GcsTestStore {
   /** `{ mediaLink }` of one generation, once the server's endpoint is known. */
   #mediaLink(bucket: string, name: string, generation: string) {
     if (!this.mediaBase) return {};
-    const path = `/download/storage/v1/b/${encodeURIComponent(
+    const download = `/download/storage/v1/b/${encodeURIComponent(
       bucket,
     )}/o/${encodeURIComponent(name)}`;
     return {
-      mediaLink: `${this.mediaBase}${path}?generation=${generation}&alt=media`,
+      mediaLink: `${this.mediaBase}${download}?generation=${generation}&alt=media`,
     };
   }
 
