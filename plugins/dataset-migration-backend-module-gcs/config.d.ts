@@ -46,10 +46,11 @@ export interface Config {
          */
         fastUploads?: boolean;
         /**
-         * Send reads of one object (its bytes, its metadata) with Node's HTTP
-         * client (default true), checking a whole object's bytes against
-         * the CRC32C GCS lists; false leaves them to the client library, as
-         * are objects stored gzip-encoded. Not used when HTTP(S)_PROXY is set.
+         * Send listings and reads of one object (its bytes, its metadata)
+         * with Node's HTTP client (default true), checking a whole object's
+         * bytes against the CRC32C GCS lists; false leaves them to the client
+         * library, as are objects stored gzip-encoded. Not used when
+         * HTTP(S)_PROXY is set.
          */
         fastReads?: boolean;
         /** Retries per request after the first attempt (default 5). */

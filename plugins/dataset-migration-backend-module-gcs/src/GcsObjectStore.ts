@@ -1,8 +1,4 @@
-import type {
-  File,
-  FileMetadata,
-  GetFilesOptions,
-} from '@google-cloud/storage';
+import type { File, FileMetadata } from '@google-cloud/storage';
 import { Readable } from 'node:stream';
 import { InputError, NotFoundError } from '@backstage/errors';
 import {
@@ -24,10 +20,14 @@ import {
 } from '@internal/backstage-plugin-dataset-migration-node';
 import { sendChunkedUpload } from './chunkedUpload';
 import { writeThroughClient } from './clientUpload';
-import { metadataThroughClient, readThroughClient } from './clientReads';
+import {
+  listPageThroughClient,
+  metadataThroughClient,
+  readThroughClient,
+} from './clientReads';
 import { toGcsError } from './errors';
 import { probeListing } from './probe';
-import { ObjectRequest, readMedia, readMetadata } from './fastReads';
+import { listPage, ObjectRequest, readMedia, readMetadata } from './fastReads';
 import type { GcsStorageBackend } from './GcsStorageBackend';
 import { measureSmallBody, readWholeBody } from './measureBody';
 import { sendSmallUpload } from './smallUpload';
@@ -113,43 +113,37 @@ export class GcsObjectStore implements ObjectStore {
       options?.startAfter === undefined
         ? undefined
         : this.#prefix + options.startAfter;
-    let query: GetFilesOptions | null = {
+    const page = {
+      bucket: this.location.bucket,
       prefix: this.#prefix || undefined,
+      // Inclusive: the key itself is skipped below.
+      startOffset: after,
       maxResults: Math.min(
         this.backend.options.listPageSize,
         options?.pageSizeHint ?? this.backend.options.listPageSize,
       ),
-      autoPaginate: false,
-      // Inclusive: the key itself is skipped below.
-      ...(after !== undefined && { startOffset: after }),
+      maxRetries: this.backend.options.maxRetries,
+      describe: `gs://${this.location.bucket}/${this.#prefix}`,
+      signal: options?.signal,
     };
-    while (query) {
+    let pageToken: string | undefined;
+    do {
       options?.signal?.throwIfAborted();
       await this.backend
         .limiter(this.location.bucket, 'read')
         .acquire(options?.signal);
-      let files: File[];
-      let next: GetFilesOptions | null;
-      try {
-        [files, next] = (await this.bucket.getFiles(query)) as unknown as [
-          File[],
-          GetFilesOptions | null,
-        ];
-      } catch (e) {
-        throw toGcsError(
-          e,
-          `Listing gs://${this.location.bucket}/${this.#prefix}`,
-        );
-      }
-      for (const file of files) {
-        if (file.name === after) continue;
-        const info = this.#info(file.metadata);
+      const listed = this.backend.directReads
+        ? await listPage(this.backend.storage, { ...page, pageToken })
+        : await listPageThroughClient(this.bucket, { ...page, pageToken });
+      for (const metadata of listed.items) {
+        if (metadata.name === after) continue;
+        const info = this.#info(metadata);
         if (info) {
           yield info;
         }
       }
-      query = next?.pageToken ? next : null;
-    }
+      pageToken = listed.nextPageToken;
+    } while (pageToken);
   }
 
   /** A listing of one object under the prefix (`probe.ts`). */

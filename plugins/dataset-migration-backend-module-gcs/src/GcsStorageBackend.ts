@@ -75,7 +75,7 @@ export class GcsStorageBackend implements StorageBackend {
    */
   readonly directUploads: boolean;
   /**
-   * Whether reads of one object (its bytes, its metadata) go out through
+   * Whether listings and reads of one object (its bytes, its metadata) go out through
    * Node's HTTP client, not the client library (`fastReads`; without a
    * proxy only).
    */

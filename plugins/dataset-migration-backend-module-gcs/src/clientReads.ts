@@ -1,4 +1,9 @@
-import type { File, FileMetadata } from '@google-cloud/storage';
+import type {
+  Bucket,
+  File,
+  FileMetadata,
+  GetFilesOptions,
+} from '@google-cloud/storage';
 import { PassThrough, Readable } from 'node:stream';
 import type { ByteRange } from '@internal/backstage-plugin-dataset-migration-node';
 import { isGcsNotFound, toGcsError } from './errors';
@@ -48,4 +53,37 @@ export function readThroughClient(
   const out = new PassThrough();
   stream.on('error', e => out.destroy(toGcsError(e, `Reading ${describe}`)));
   return stream.pipe(out);
+}
+
+/** One page of a listing through the client library (see `fastReads.listPage`). */
+export async function listPageThroughClient(
+  bucket: Bucket,
+  page: {
+    prefix?: string;
+    startOffset?: string;
+    pageToken?: string;
+    maxResults: number;
+    /** `gs://bucket/prefix`, for messages. */
+    describe: string;
+  },
+): Promise<{ items: FileMetadata[]; nextPageToken?: string }> {
+  const query: GetFilesOptions = {
+    prefix: page.prefix,
+    maxResults: page.maxResults,
+    autoPaginate: false,
+    ...(page.startOffset !== undefined && { startOffset: page.startOffset }),
+    ...(page.pageToken && { pageToken: page.pageToken }),
+  };
+  try {
+    const [files, next] = (await bucket.getFiles(query)) as unknown as [
+      File[],
+      GetFilesOptions | null,
+    ];
+    return {
+      items: files.map(file => file.metadata),
+      nextPageToken: next?.pageToken,
+    };
+  } catch (e) {
+    throw toGcsError(e, `Listing ${page.describe}`);
+  }
 }

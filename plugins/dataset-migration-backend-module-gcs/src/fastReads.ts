@@ -16,8 +16,8 @@ import { agentFor, Answer, statusError } from './sessionRequest';
 import { apiEndpoint, authHeaders } from './storageAuth';
 
 /**
- * Reads of one object (its bytes, its metadata) sent with Node's HTTP
- * client rather than the client library, whose request stack costs several
+ * Listing pages and reads of one object (its bytes, its metadata) sent with
+ * Node's HTTP client rather than the client library, whose request stack costs several
  * times the request itself per small object (as for uploads, see
  * `smallUpload.ts`). What the library did is kept: its endpoint and
  * authorisation, `Accept-Encoding: gzip` with `Cache-Control: no-store`, a
@@ -35,19 +35,31 @@ export interface ObjectRequest {
   signal?: AbortSignal;
 }
 
+/** Bytes a body buffers ahead of its consumer, on each side of it. */
+const BODY_BUFFER_BYTES = 1024 * 1024;
+
 /** Error bodies are JSON of a few hundred bytes; more is not read. */
 const ERROR_BODY_BYTES = 64 * 1024;
 
-function objectUrl(storage: Storage, request: ObjectRequest, query: string) {
+/** A JSON API URL of `bucket`'s objects (`/o`, then `path`). */
+function objectsUrl(storage: Storage, bucket: string, path: string) {
   const url = new URL(
     `${apiEndpoint(storage)}/storage/v1/b/${encodeURIComponent(
-      request.bucket,
-    )}/o/${encodeURIComponent(request.name)}${query}`,
+      bucket,
+    )}/o${path}`,
   );
   if (!agentFor(url)) {
     throw new InputError(`Unsupported GCS endpoint scheme ${url.protocol}`);
   }
   return url;
+}
+
+function objectUrl(storage: Storage, request: ObjectRequest, query: string) {
+  return objectsUrl(
+    storage,
+    request.bucket,
+    `/${encodeURIComponent(request.name)}${query}`,
+  );
 }
 
 /** One GET; resolves with the response, its body unread. */
@@ -69,21 +81,29 @@ function send(
   });
 }
 
-/** A response's status and (a bounded part of) its body, for errors. */
-async function answerOf(response: http.IncomingMessage): Promise<Answer> {
+/**
+ * A response's status and its body (of an error, only its first
+ * `limit` bytes are kept; a body that fails part-way is what was read).
+ */
+async function answerOf(
+  response: http.IncomingMessage,
+  limit = ERROR_BODY_BYTES,
+): Promise<Answer & { complete: boolean }> {
   const parts: Buffer[] = [];
   let bytes = 0;
+  let complete = true;
   try {
     for await (const chunk of response) {
-      if (bytes < ERROR_BODY_BYTES) parts.push(chunk as Buffer);
+      if (bytes < limit) parts.push(chunk as Buffer);
       bytes += (chunk as Buffer).length;
     }
   } catch {
-    // What was read says enough.
+    complete = false;
   }
   return {
     status: response.statusCode ?? 0,
-    body: Buffer.concat(parts).toString('utf8').slice(0, ERROR_BODY_BYTES),
+    body: Buffer.concat(parts).toString('utf8'),
+    complete,
   };
 }
 
@@ -95,7 +115,7 @@ async function get(
   storage: Storage,
   url: URL,
   headers: Record<string, string>,
-  request: ObjectRequest,
+  request: { maxRetries: number; signal?: AbortSignal },
   what: string,
 ): Promise<http.IncomingMessage> {
   const { maxRetries, signal } = request;
@@ -131,17 +151,73 @@ export async function readMetadata(
     request,
     what,
   );
-  const answer = await answerOf(response);
-  if (answer.status === 404) return undefined;
+  if (response.statusCode === 404) {
+    response.resume();
+    return undefined;
+  }
+  return jsonOf<FileMetadata>(response, what);
+}
+
+/** A 200 answer's JSON body; another status, or a cut or unparsable body, fails. */
+async function jsonOf<T>(response: http.IncomingMessage, what: string) {
+  const answer = await answerOf(response, Infinity);
   if (answer.status !== 200) throw toGcsError(statusError(answer), what);
   try {
-    return JSON.parse(answer.body) as FileMetadata;
+    if (!answer.complete) throw new Error('cut short');
+    return JSON.parse(answer.body) as T;
   } catch {
-    throw toGcsError(
-      new RetryableUnavailableError('GCS answered with no JSON metadata'),
-      what,
+    throw new RetryableUnavailableError(
+      `${what} failed: GCS's answer was not whole JSON`,
     );
   }
+}
+
+/** The fields of a listed object that `ObjectInfo` needs, and the next page's. */
+const LIST_FIELDS =
+  'items(name,size,generation,etag,md5Hash,crc32c,updated),nextPageToken';
+
+/**
+ * One page of `objects.list` (`prefix`, from `startOffset` inclusive, after
+ * `pageToken`), asking only for the fields a listing uses: the client
+ * library builds a `File` for every object of every page, and GCS sends
+ * each object's whole resource.
+ */
+export async function listPage(
+  storage: Storage,
+  request: {
+    bucket: string;
+    prefix?: string;
+    startOffset?: string;
+    pageToken?: string;
+    maxResults: number;
+    maxRetries: number;
+    /** `gs://bucket/prefix`, for messages. */
+    describe: string;
+    signal?: AbortSignal;
+  },
+): Promise<{ items: FileMetadata[]; nextPageToken?: string }> {
+  const query = new URLSearchParams({
+    maxResults: String(request.maxResults),
+    fields: LIST_FIELDS,
+  });
+  if (request.prefix) query.set('prefix', request.prefix);
+  if (request.startOffset !== undefined) {
+    query.set('startOffset', request.startOffset);
+  }
+  if (request.pageToken) query.set('pageToken', request.pageToken);
+  const what = `Listing ${request.describe}`;
+  const response = await get(
+    storage,
+    objectsUrl(storage, request.bucket, `?${query}`),
+    {},
+    request,
+    what,
+  );
+  const page = await jsonOf<{
+    items?: FileMetadata[];
+    nextPageToken?: string;
+  }>(response, what);
+  return { items: page.items ?? [], nextPageToken: page.nextPageToken };
 }
 
 /** The base64 CRC32C of an `x-goog-hash: crc32c=…,md5=…` header. */
@@ -170,7 +246,9 @@ class MediaBody extends Transform {
     private readonly length: number | undefined,
     private readonly expectedCrc32c: string | undefined,
   ) {
-    super();
+    // Room for the socket's reads while the consumer is busy, so that a
+    // large body is not paused and resumed every 64 KiB.
+    super({ highWaterMark: BODY_BUFFER_BYTES });
     response.on('error', e => this.destroy(toGcsError(e, what)));
     response.pipe(this);
   }

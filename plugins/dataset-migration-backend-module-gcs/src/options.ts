@@ -12,7 +12,7 @@ export interface GcsBackendOptions {
   streamedRequestBytes: number;
   /** Chunks of resumable uploads sent straight to the session URI (`chunkedUpload.ts`). */
   fastUploads: boolean;
-  /** Reads of one object sent with Node's HTTP client (`fastReads.ts`). */
+  /** Listings and reads of one object sent with Node's HTTP client (`fastReads.ts`). */
   fastReads: boolean;
   maxRetries: number;
   maxWritesPerSecond: number;
