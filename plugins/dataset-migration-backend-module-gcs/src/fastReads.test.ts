@@ -1,6 +1,5 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { Storage } from '@google-cloud/storage';
 import { ConfigReader } from '@backstage/config';
 import { parseLocation } from '@internal/backstage-plugin-dataset-migration-common';
 import {
@@ -11,6 +10,7 @@ import {
 import { GcsStorageBackend } from './GcsStorageBackend';
 import { readMedia } from './fastReads';
 import { GcsTestServer } from './testing/GcsTestServer';
+import { hexCrc32c, md5Hex, standInAuthClients } from './testing/standInAuth';
 import {
   FaultProxy,
   FaultRequestInfo,
@@ -19,8 +19,6 @@ import {
 
 jest.setTimeout(60_000);
 
-const hex = (n: number) => n.toString(16).padStart(8, '0');
-const md5Hex = (b: Buffer) => createHash('md5').update(b).digest('hex');
 const bytesOf = async (body: Readable) => Buffer.concat(await body.toArray());
 
 describe('GCS reads of one object: Node HTTP GETs', () => {
@@ -93,7 +91,7 @@ describe('GCS reads of one object: Node HTTP GETs', () => {
     expect(await s.stat('dir/obj.bin')).toMatchObject({
       key: 'dir/obj.bin',
       size: data.length,
-      checksums: { md5: md5Hex(data), crc32c: hex(crc32c(data)) },
+      checksums: { md5: md5Hex(data), crc32c: hexCrc32c(crc32c(data)) },
     });
     expect(await s.stat('missing')).toBeUndefined();
     await expect(s.read('missing')).rejects.toMatchObject({
@@ -251,17 +249,7 @@ describe('GCS reads of one object: Node HTTP GETs', () => {
   });
 
   it("authorises with the client's credentials, except on an emulator endpoint without useAuthWithCustomEndpoint", async () => {
-    // The credential provider stands in for a Google account (none here).
-    const authClient = {
-      getRequestHeaders: async () => ({ Authorization: 'Bearer test-token' }),
-    };
-    for (const useAuthWithCustomEndpoint of [true, false]) {
-      const storage = new Storage({
-        apiEndpoint: proxy.endpoint,
-        projectId: 'test',
-        useAuthWithCustomEndpoint,
-        authClient: authClient as any,
-      });
+    for (const storage of standInAuthClients(proxy.endpoint)) {
       const body = await readMedia(storage, {
         bucket: 'reads',
         name: 'p/dir/obj.bin',

@@ -1,6 +1,5 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { Storage } from '@google-cloud/storage';
 import { ConfigReader } from '@backstage/config';
 import { parseLocation } from '@internal/backstage-plugin-dataset-migration-common';
 import {
@@ -10,6 +9,7 @@ import {
 import { GcsStorageBackend } from './GcsStorageBackend';
 import { sendSmallUpload } from './smallUpload';
 import { GcsTestServer } from './testing/GcsTestServer';
+import { hexCrc32c, md5Hex, standInAuthClients } from './testing/standInAuth';
 import {
   FaultProxy,
   FaultRequestInfo,
@@ -17,9 +17,6 @@ import {
 } from './testing/faultProxy';
 
 jest.setTimeout(60_000);
-
-const hex = (n: number) => n.toString(16).padStart(8, '0');
-const md5Hex = (b: Buffer) => createHash('md5').update(b).digest('hex');
 
 describe('small GCS uploads: one multipart POST', () => {
   let server: GcsTestServer;
@@ -88,7 +85,7 @@ describe('small GCS uploads: one multipart POST', () => {
     ]);
     expect(written).toEqual({
       size: data.length,
-      checksums: { crc32c: hex(crc32c(data)), md5: md5Hex(data) },
+      checksums: { crc32c: hexCrc32c(crc32c(data)), md5: md5Hex(data) },
     });
     const bucket = server.store;
     expect(bucket.get('small', 'types/t/x.csv')?.resource.contentType).toBe(
@@ -142,7 +139,7 @@ describe('small GCS uploads: one multipart POST', () => {
     const other = await s
       .write('crc', Readable.from([data]), {
         size: data.length,
-        expected: { crc32c: hex(crc32c(data) ^ 1) },
+        expected: { crc32c: hexCrc32c(crc32c(data) ^ 1) },
       })
       .catch(e => e);
     expect(other.message).toMatch(/CRC32C the source was listed with/);
@@ -189,21 +186,11 @@ describe('small GCS uploads: one multipart POST', () => {
   });
 
   it("authorises with the client's credentials, except on an emulator endpoint without useAuthWithCustomEndpoint", async () => {
-    // The credential provider stands in for a Google account (none here).
-    const authClient = {
-      getRequestHeaders: async () => ({ Authorization: 'Bearer test-token' }),
-    };
     const data = Buffer.from('authorised');
-    for (const useAuthWithCustomEndpoint of [true, false]) {
-      const storage = new Storage({
-        apiEndpoint: proxy.endpoint,
-        projectId: 'test',
-        useAuthWithCustomEndpoint,
-        authClient: authClient as any,
-      });
+    for (const [i, storage] of standInAuthClients(proxy.endpoint).entries()) {
       await sendSmallUpload(storage, {
         bucket: 'small',
-        name: `auth/${useAuthWithCustomEndpoint}`,
+        name: `auth/${i}`,
         body: data,
         maxRetries: 0,
         describe: 'gs://small/auth',
