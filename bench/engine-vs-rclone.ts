@@ -21,9 +21,7 @@
  *
  * Environment: BENCH_S3_TLS=1 serves S3 over HTTPS; BENCH_GCS_FAST=0 sends
  * every GCS request through the client library (`fastUploads`/`fastReads` off); BENCH_ENGINE_NODE_FLAGS adds Node flags to the engine's
- * process (e.g. `--trace-gc`, `--max-semi-space-size=32`); BENCH_S3_RESTART=0
- * keeps one s3rver process (by default each tool's run gets a fresh one, on
- * the same data and port); BENCH_ENGINE_LOG
+ * process (e.g. `--trace-gc`, `--max-semi-space-size=32`); BENCH_ENGINE_LOG
  * names a file that gets the engine process's other stdout lines.
  */
 import {
@@ -462,18 +460,6 @@ async function main() {
     tls: S3_TLS,
   });
   serverPids.push(s3rver.pid);
-  /**
-   * A fresh s3rver process (same data, same port) before each tool's run:
-   * its CPU per request grew after serving earlier routes (bench/README,
-   * 2026-12-07 evening), and a round should not inherit that.
-   * BENCH_S3_RESTART=0 keeps one process throughout.
-   */
-  const freshS3rver = async (route: string) => {
-    if (process.env.BENCH_S3_RESTART === '0' || !route.includes('s3')) return;
-    const at = serverPids.indexOf(s3rver.pid);
-    await s3rver.restart();
-    serverPids[at] = s3rver.pid;
-  };
   const gcs = await startGcs(['bench-src', 'bench-dst']);
   const storage = {
     s3: {
@@ -636,7 +622,6 @@ async function main() {
             ? fs.mkdtempSync(path.join(os.tmpdir(), 'evr-prof-'))
             : undefined;
         const sqliteFile = path.join(work, `${route}-${name}.sqlite`);
-        await freshS3rver(route);
         const backend = await startBackend({
           sqliteFile,
           cpuProfDir: profDir,
@@ -819,7 +804,6 @@ async function main() {
 
         // ---- rclone copy + check --download
         const s3Flags = from === 's3' || to === 's3' ? [] : [];
-        await freshS3rver(route);
         const rcloneServersBefore = serverCpuSeconds();
         const copy = rclone(
           'copy',

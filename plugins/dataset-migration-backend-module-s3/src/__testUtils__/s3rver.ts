@@ -11,11 +11,6 @@ export interface S3rverProcess {
   /** The child's pid (benchmarks read its CPU time). */
   pid?: number;
   directory: string;
-  /**
-   * A fresh server process on the same directory and port (benchmarks: a
-   * round does not inherit what the process served before).
-   */
-  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -44,32 +39,6 @@ export async function startS3rver(options: {
   tls?: boolean;
 }): Promise<S3rverProcess> {
   const directory = await fs.mkdtemp(path.join(os.tmpdir(), 's3rver-'));
-  let child = await spawnS3rver(directory, options, 0);
-  const port = child.port;
-  const server: S3rverProcess = {
-    endpoint: `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}`,
-    port,
-    pid: child.pid,
-    directory,
-    async restart() {
-      await child.stop();
-      child = await spawnS3rver(directory, options, port);
-      server.pid = child.pid;
-    },
-    async stop() {
-      await child.stop();
-      await fs.rm(directory, { recursive: true, force: true });
-    },
-  };
-  return server;
-}
-
-/** One s3rver child serving `directory` on `port` (0: a free one). */
-async function spawnS3rver(
-  directory: string,
-  options: { buckets: string[]; tls?: boolean },
-  listenPort: number,
-) {
   const child = spawn(
     process.execPath,
     [
@@ -87,7 +56,6 @@ async function spawnS3rver(
       env: {
         ...process.env,
         NODE_OPTIONS: '--openssl-legacy-provider',
-        S3RVER_PORT: String(listenPort),
       },
       stdio: ['pipe', 'pipe', 'pipe'],
     },
@@ -117,8 +85,10 @@ async function spawnS3rver(
     }
   });
   return {
+    endpoint: `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}`,
     port,
     pid: child.pid,
+    directory,
     async stop() {
       stopping = true;
       if (child.exitCode === null) {
@@ -126,6 +96,7 @@ async function spawnS3rver(
         child.kill('SIGTERM');
         await exited;
       }
+      await fs.rm(directory, { recursive: true, force: true });
     },
   };
 }

@@ -28,8 +28,7 @@ const [directory, bucketsJson, tlsJson] = process.argv.slice(2);
 const tls = tlsJson ? JSON.parse(tlsJson) : undefined;
 const server = new S3rver({
   address: '127.0.0.1',
-  // The parent's S3RVER_PORT on a restart (same endpoint), else a free one.
-  port: Number(process.env.S3RVER_PORT || 0),
+  port: 0,
   silent: true,
   directory,
   configureBuckets: JSON.parse(bucketsJson || '[]').map(name => ({ name })),
