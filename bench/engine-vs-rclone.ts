@@ -243,6 +243,14 @@ function timed(command: string, args: string[], env?: NodeJS.ProcessEnv) {
   };
 }
 
+/** A location as rclone names it: a path, `:s3:bucket/…` or `:gcs:bucket/…`. */
+function rcloneRemote(location: string) {
+  return location
+    .replace(/^file:\/\//, '')
+    .replace(/^s3:\/\//, ':s3:')
+    .replace(/^gs:\/\//, ':gcs:');
+}
+
 function sh(script: string) {
   return timed('bash', ['-c', script]);
 }
@@ -596,20 +604,14 @@ async function main() {
             : from === 'gcs'
             ? `gs://bench-src/${name}`
             : `file://${src}`;
-        const srcRclone = srcLoc
-          .replace(/^file:\/\//, '')
-          .replace(/^s3:\/\//, ':s3:')
-          .replace(/^gs:\/\//, ':gcs:');
+        const srcRclone = rcloneRemote(srcLoc);
         const dstLoc = (tool: string) =>
           to === 'local'
             ? `file://${work}/dst/${tool}-${name}`
             : to === 's3'
             ? `s3://bench-dst/${tool}-${name}-${from}`
             : `gs://bench-dst/${tool}-${name}-${from}`;
-        const dstRclone = dstLoc('rclone')
-          .replace(/^file:\/\//, '')
-          .replace(/^s3:\/\//, ':s3:')
-          .replace(/^gs:\/\//, ':gcs:');
+        const dstRclone = rcloneRemote(dstLoc('rclone'));
         log(
           `\n-- ${route} ${d.label}${
             ROUNDS > 1 ? `, round ${round} of ${ROUNDS}` : ''
@@ -862,10 +864,7 @@ async function main() {
           if (loc.startsWith('file://')) {
             fs.rmSync(loc.slice(7), { recursive: true, force: true });
           } else {
-            rclone(
-              'purge',
-              loc.replace(/^s3:\/\//, ':s3:').replace(/^gs:\/\//, ':gcs:'),
-            );
+            rclone('purge', rcloneRemote(loc));
           }
         }
         // the engine's backup area (empty for fresh targets) and the database

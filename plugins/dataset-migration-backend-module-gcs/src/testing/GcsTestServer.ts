@@ -10,6 +10,7 @@ import { ExpectedHashes, GcsTestStore } from './gcsTestStore';
 import { receiveMultipartRelated } from './multipartRelated';
 import { handleResumablePut, ResumableSession } from './resumable';
 import { GcsHttpError, header, readAll, sendJson } from './http';
+import { objectsPage } from './listing';
 import { sendObject } from './download';
 
 export interface GcsTestServerOptions {
@@ -341,23 +342,7 @@ export class GcsTestServer {
 
   #list(res: http.ServerResponse, bucket: string, q: URLSearchParams) {
     this.stats.listCalls++;
-    const maxResults = Math.min(1000, Number(q.get('maxResults') ?? 1000));
-    const token = q.get('pageToken');
-    const page = this.store.list(bucket, {
-      prefix: q.get('prefix') ?? '',
-      startAfter: token
-        ? Buffer.from(token, 'base64url').toString('utf8')
-        : undefined,
-      startAt: q.get('startOffset') ?? undefined,
-      maxResults: maxResults > 0 ? maxResults : 1000,
-    });
-    return sendJson(res, 200, {
-      kind: 'storage#objects',
-      items: page.items,
-      ...(page.more && page.last
-        ? { nextPageToken: Buffer.from(page.last).toString('base64url') }
-        : {}),
-    });
+    return sendJson(res, 200, objectsPage(this.store, bucket, q));
   }
 
   async #rewrite(
