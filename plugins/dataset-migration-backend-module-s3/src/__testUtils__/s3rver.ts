@@ -37,8 +37,12 @@ export async function startS3rver(options: {
   buckets: string[];
   /** Serve HTTPS with the test-only pair in `tls/` (see {@link TEST_TLS}). */
   tls?: boolean;
+  /** Where the data directory is made (default: the OS temp folder). */
+  parentDir?: string;
 }): Promise<S3rverProcess> {
-  const directory = await fs.mkdtemp(path.join(os.tmpdir(), 's3rver-'));
+  const directory = await fs.mkdtemp(
+    path.join(options.parentDir ?? os.tmpdir(), 's3rver-'),
+  );
   const child = spawn(
     process.execPath,
     [
