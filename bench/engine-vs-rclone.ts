@@ -22,7 +22,8 @@
  * Environment: BENCH_S3_TLS=1 serves S3 over HTTPS; BENCH_GCS_FAST=0 sends
  * every GCS request through the client library (`fastUploads`/`fastReads` off); BENCH_ENGINE_NODE_FLAGS adds Node flags to the engine's
  * process (e.g. `--trace-gc`, `--max-semi-space-size=32`); BENCH_ENGINE_LOG
- * names a file that gets the engine process's other stdout lines.
+ * names a file that gets the engine process's other stdout lines;
+ * BENCH_S3RVER_DIR=/dev/shm keeps s3rver's files on a tmpfs.
  */
 import {
   execFileSync,

@@ -1,12 +1,28 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
+import {
+  HASH_MESSAGE_BYTES,
+  HashThreads,
+  hashThreads,
+  messageBuffer,
+  OffThreadSha256,
+} from './hashThreads';
 
-/** Reads a stream to its end, keeping only its sha256 and length. */
+/**
+ * Reads a stream to its end, keeping only its sha256 and length. A body of
+ * more than {@link HASH_MESSAGE_BYTES} is hashed on a worker thread
+ * (hashThreads.ts): the main thread copies it there a MiB at a time.
+ */
 export async function sha256Of(
   body: Readable,
   signal?: AbortSignal,
+  threads: HashThreads = hashThreads,
 ): Promise<{ sha256: string; size: number }> {
-  const hash = createHash('sha256');
+  const hash = threads.enabled ? undefined : createHash('sha256');
+  let offThread: OffThreadSha256 | undefined;
+  // Bytes gathered for the next message to the hashing thread.
+  let staged: Buffer | undefined;
+  let stagedBytes = 0;
   let size = 0;
   // A plain loop, not `pipeline` (whose AbortController costs ~35 µs per
   // call); leaving the loop, by an error or an abort, destroys the body.
@@ -15,13 +31,39 @@ export async function sha256Of(
   signal?.addEventListener('abort', onAbort, { once: true });
   try {
     for await (const chunk of body as AsyncIterable<Buffer>) {
-      hash.update(chunk);
       size += chunk.length;
+      if (hash) {
+        hash.update(chunk);
+        continue;
+      }
+      for (let at = 0; at < chunk.length; ) {
+        staged ??= messageBuffer();
+        const n = chunk.copy(staged, stagedBytes, at);
+        stagedBytes += n;
+        at += n;
+        if (stagedBytes === HASH_MESSAGE_BYTES) {
+          offThread ??= threads.open();
+          const full = staged;
+          staged = undefined;
+          stagedBytes = 0;
+          await offThread.update(full, true);
+        }
+      }
     }
+    if (hash) return { sha256: hash.digest('hex'), size };
+    const rest = staged?.subarray(0, stagedBytes) ?? Buffer.alloc(0);
+    if (!offThread) {
+      // Too small to be worth a thread.
+      return { sha256: createHash('sha256').update(rest).digest('hex'), size };
+    }
+    if (rest.length > 0) await offThread.update(rest);
+    const sha256 = await offThread.digest();
+    offThread = undefined;
+    return { sha256, size };
   } finally {
     signal?.removeEventListener('abort', onAbort);
+    offThread?.drop();
   }
-  return { sha256: hash.digest('hex'), size };
 }
 
 const MOD = 1n << 256n;

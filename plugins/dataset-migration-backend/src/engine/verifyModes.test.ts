@@ -4,6 +4,7 @@ import path from 'node:path';
 import { TestDatabases } from '@backstage/backend-test-utils';
 import { InputError } from '@backstage/errors';
 import type { VerifyMode } from '@internal/backstage-plugin-dataset-migration-common';
+import { hashThreads } from './hashThreads';
 import {
   actor,
   dataset,
@@ -38,6 +39,8 @@ describe('verify modes on local files', () => {
       options: {
         allowVerifyNone?: boolean;
         tamper?: boolean;
+        /** A 3 MiB `big.bin` too, with one byte flipped before validation. */
+        bigFlipped?: boolean;
         md5For?: (key: string) => boolean;
         md5OnStatOnly?: boolean;
         /** Streamed copies instead of server-side ones. */
@@ -50,6 +53,8 @@ describe('verify modes on local files', () => {
       for (const [key, content] of Object.entries(FILES)) {
         await writeFile(src, key, content);
       }
+      const big = Buffer.alloc(3 * 1024 * 1024, 'x');
+      if (options.bigFlipped) await writeFile(src, 'big.bin', big);
       const engine = await engines.setup(databaseId, {
         wrap: options.md5For
           ? local =>
@@ -69,6 +74,10 @@ describe('verify modes on local files', () => {
           async beforeValidate() {
             // Same size, other bytes.
             if (options.tamper) await writeFile(dst, 'b/c.csv', 'id\n2\n4\n');
+            if (options.bigFlipped) {
+              big[2 * 1024 * 1024 + 7] ^= 1;
+              await writeFile(dst, 'big.bin', big);
+            }
           },
         },
       });
@@ -213,6 +222,24 @@ describe('verify modes on local files', () => {
         },
       ]);
       await expect(fs.stat(dst)).rejects.toThrow(/ENOENT/);
+    });
+
+    it("'full' hashes a large object on a hashing thread and catches one flipped byte", async () => {
+      const open = jest.spyOn(hashThreads, 'open');
+      try {
+        const { end, report } = await migrate('full', { bigFlipped: true });
+        expect(end.state).toBe('rolled-back');
+        expect(report.failures).toEqual([
+          {
+            key: 'big.bin',
+            method: 'full',
+            problem: expect.stringMatching(/^sha256 \w+ differs from source/),
+          },
+        ]);
+        expect(open).toHaveBeenCalled();
+      } finally {
+        open.mockRestore();
+      }
     });
 
     it("refuses 'none' unless configured", async () => {
