@@ -18,7 +18,7 @@ export async function sha256Of(
   signal?: AbortSignal,
   threads: HashThreads = hashThreads,
 ): Promise<{ sha256: string; size: number }> {
-  const hash = threads.enabled ? undefined : createHash('sha256');
+  let hash = threads.enabled ? undefined : createHash('sha256');
   let offThread: OffThreadSha256 | undefined;
   // Bytes gathered for the next message to the hashing thread.
   let staged: Buffer | undefined;
@@ -42,10 +42,19 @@ export async function sha256Of(
         stagedBytes += n;
         at += n;
         if (stagedBytes === HASH_MESSAGE_BYTES) {
-          offThread ??= threads.open();
           const full = staged;
           staged = undefined;
           stagedBytes = 0;
+          if (!offThread) {
+            try {
+              offThread = threads.open();
+            } catch {
+              // No thread would start (a resource limit): hash it here.
+              hash = createHash('sha256').update(full);
+              hash.update(chunk.subarray(at));
+              break;
+            }
+          }
           await offThread.update(full, true);
         }
       }

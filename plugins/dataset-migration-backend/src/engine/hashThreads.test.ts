@@ -58,6 +58,19 @@ describe('sha256Of on hashing threads', () => {
     });
   });
 
+  it('hashes on the main thread when no thread will start', async () => {
+    const broken = new HashThreads(1);
+    jest.spyOn(broken, 'open').mockImplementation(() => {
+      throw new Error('ERR_WORKER_INIT_FAILED');
+    });
+    const data = randomBytes(5 * MiB + 3);
+    await expect(sha256Of(chunked(data), undefined, broken)).resolves.toEqual({
+      sha256: expected(data),
+      size: data.length,
+    });
+    expect(broken.open).toHaveBeenCalledTimes(1);
+  });
+
   it('stops reading on abort and leaves nothing on the thread', async () => {
     const body = new PassThrough();
     const controller = new AbortController();
