@@ -62,6 +62,15 @@ export interface Config {
        */
       partMiB?: number;
       /**
+       * Worker threads that take the sha256 of objects over 1 MiB when
+       * validation re-reads them (`full` mode, and targets that keep no
+       * checksum, such as local files), so the main thread stays free and
+       * several objects hash at once. 0 hashes on the main thread. Default:
+       * one per core Node reports, at most 4 (a container limited by a CPU
+       * quota may want fewer). One setting per process.
+       */
+      hashThreads?: number;
+      /**
        * How long a claimed work item (or a migration's driver stage) stays
        * leased to this replica without a heartbeat. Workers heartbeat every
        * `leaseSeconds / 3`; an expired lease makes the item claimable by

@@ -27,6 +27,7 @@ import { purgeExpiredData } from './dataRetention';
 import type { MigrationService } from '../service/types';
 import * as commands from './commands';
 import { readEngineConfig } from './config';
+import { hashThreads } from './hashThreads';
 import { databaseGaugeSources, EngineMetrics } from './metrics';
 import { AbandonedError, EngineContext, StoreCache, Stores } from './context';
 import { planMigration } from './plan';
@@ -51,6 +52,8 @@ export async function createMigrationEngine(
 ): Promise<MigrationEngine> {
   const knex = await openDatabase(options.database);
   const config = readEngineConfig(options.config);
+  if (config.hashThreads !== undefined)
+    hashThreads.configure(config.hashThreads);
   // The API's overlap check again, so no caller of create can skip it.
   const locations = LocationComparator.fromConfig(options.config);
   const stores: Stores = {

@@ -25,6 +25,8 @@ export interface EngineConfig {
    * 0 copies every object in one stream.
    */
   partBytes: number;
+  /** `workers.hashThreads` when set (hashThreads.ts); else the default. */
+  hashThreads?: number;
   leaseMs: number;
   pollIntervalMs: number;
   retry: { maxAttempts: number; baseDelayMs: number; maxDelayMs: number };
@@ -87,6 +89,17 @@ function seconds(c: Config | undefined, key: string, fallback: number) {
   return value * 1000;
 }
 
+function readHashThreads(c: Config | undefined): number | undefined {
+  const value = c?.getOptionalNumber('workers.hashThreads');
+  if (value === undefined) return undefined;
+  if (!Number.isInteger(value) || value < 0 || value > 16) {
+    throw new Error(
+      'datasetMigration.workers.hashThreads must be an integer from 0 to 16',
+    );
+  }
+  return value;
+}
+
 export function readEngineConfig(root: Config): EngineConfig {
   const c = root.getOptionalConfig('datasetMigration');
   return {
@@ -97,6 +110,7 @@ export function readEngineConfig(root: Config): EngineConfig {
     rateLimits: readRateLimits(c),
     batch: readBatchConfig(c),
     partBytes: readPartBytes(c),
+    hashThreads: readHashThreads(c),
     leaseMs: Math.max(
       100,
       (c?.getOptionalNumber('workers.leaseSeconds') ?? 60) * 1000,

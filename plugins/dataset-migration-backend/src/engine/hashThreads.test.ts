@@ -1,6 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { PassThrough, Readable } from 'node:stream';
+import { ConfigReader } from '@backstage/config';
 import { sha256Of } from './checksums';
+import { readEngineConfig } from './config';
 import { HASH_MESSAGE_BYTES, HashThreads } from './hashThreads';
 
 const MiB = 1024 * 1024;
@@ -99,6 +101,40 @@ describe('sha256Of on hashing threads', () => {
       sha256: expected(data),
       size: data.length,
     });
+    await own.stop();
+  });
+
+  it('takes workers.hashThreads from config: 0 hashes on the main thread', async () => {
+    const read = (hashThreads?: number) =>
+      readEngineConfig(
+        new ConfigReader({ datasetMigration: { workers: { hashThreads } } }),
+      ).hashThreads;
+    expect(read()).toBeUndefined();
+    expect(read(0)).toBe(0);
+    expect(read(3)).toBe(3);
+    for (const bad of [-1, 1.5, 17]) {
+      expect(() => read(bad)).toThrow(
+        'datasetMigration.workers.hashThreads must be an integer from 0 to 16',
+      );
+    }
+
+    const own = new HashThreads(2);
+    own.configure(0);
+    expect(own.enabled).toBe(false);
+    const open = jest.spyOn(own, 'open');
+    const data = randomBytes(3 * MiB);
+    await expect(sha256Of(chunked(data), undefined, own)).resolves.toEqual({
+      sha256: expected(data),
+      size: data.length,
+    });
+    expect(open).not.toHaveBeenCalled();
+
+    own.configure(1);
+    await expect(sha256Of(chunked(data), undefined, own)).resolves.toEqual({
+      sha256: expected(data),
+      size: data.length,
+    });
+    expect(open).toHaveBeenCalledTimes(1);
     await own.stop();
   });
 });

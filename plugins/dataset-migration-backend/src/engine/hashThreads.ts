@@ -215,6 +215,17 @@ export class HashThreads {
     return this.#threads.length > 0;
   }
 
+  /**
+   * How many threads hash from now on (0: bodies hash on the main thread).
+   * Threads running stop, failing what they hash: set it at start.
+   */
+  configure(count: number): void {
+    if (count === this.#threads.length) return;
+    const old = this.#threads;
+    this.#threads = Array.from({ length: count }, () => undefined);
+    for (const thread of old) thread?.stop().catch(() => {});
+  }
+
   /** Bodies being hashed now, on every thread. */
   get pending(): number {
     return this.#threads.reduce((n, t) => n + (t?.load ?? 0), 0);
