@@ -7,6 +7,7 @@ import type {
 import { PassThrough, Readable } from 'node:stream';
 import type { ByteRange } from '@internal/backstage-plugin-dataset-migration-node';
 import { isGcsNotFound, toGcsError } from './errors';
+import type { ListedPage, ListPageRequest } from './fastReads';
 
 /**
  * Reads through the client library (`fastReads: false`, a proxy, or an
@@ -58,15 +59,8 @@ export function readThroughClient(
 /** One page of a listing through the client library (see `fastReads.listPage`). */
 export async function listPageThroughClient(
   bucket: Bucket,
-  page: {
-    prefix?: string;
-    startOffset?: string;
-    pageToken?: string;
-    maxResults: number;
-    /** `gs://bucket/prefix`, for messages. */
-    describe: string;
-  },
-): Promise<{ items: FileMetadata[]; nextPageToken?: string }> {
+  page: ListPageRequest,
+): Promise<ListedPage> {
   const query: GetFilesOptions = {
     prefix: page.prefix,
     maxResults: page.maxResults,

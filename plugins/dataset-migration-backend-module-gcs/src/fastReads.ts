@@ -173,6 +173,26 @@ async function jsonOf<T>(response: http.IncomingMessage, what: string) {
 const LIST_FIELDS =
   'items(name,size,generation,etag,md5Hash,crc32c,updated),nextPageToken';
 
+/** One page of `objects.list` to ask for (here or through the library). */
+export interface ListPageRequest {
+  bucket: string;
+  prefix?: string;
+  /** Inclusive. */
+  startOffset?: string;
+  pageToken?: string;
+  maxResults: number;
+  maxRetries: number;
+  /** `gs://bucket/prefix`, for messages. */
+  describe: string;
+  signal?: AbortSignal;
+}
+
+/** A listed page: its objects' metadata and the next page's token. */
+export interface ListedPage {
+  items: FileMetadata[];
+  nextPageToken?: string;
+}
+
 /**
  * One page of `objects.list` (`prefix`, from `startOffset` inclusive, after
  * `pageToken`), asking only for the fields a listing uses: the client
@@ -181,18 +201,8 @@ const LIST_FIELDS =
  */
 export async function listPage(
   storage: Storage,
-  request: {
-    bucket: string;
-    prefix?: string;
-    startOffset?: string;
-    pageToken?: string;
-    maxResults: number;
-    maxRetries: number;
-    /** `gs://bucket/prefix`, for messages. */
-    describe: string;
-    signal?: AbortSignal;
-  },
-): Promise<{ items: FileMetadata[]; nextPageToken?: string }> {
+  request: ListPageRequest,
+): Promise<ListedPage> {
   const query = new URLSearchParams({
     maxResults: String(request.maxResults),
     fields: LIST_FIELDS,
@@ -210,10 +220,7 @@ export async function listPage(
     request,
     what,
   );
-  const page = await jsonOf<{
-    items?: FileMetadata[];
-    nextPageToken?: string;
-  }>(response, what);
+  const page = await jsonOf<Partial<ListedPage>>(response, what);
   return { items: page.items ?? [], nextPageToken: page.nextPageToken };
 }
 

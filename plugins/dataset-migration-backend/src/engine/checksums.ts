@@ -45,15 +45,11 @@ export async function sha256Of(
           const full = staged;
           staged = undefined;
           stagedBytes = 0;
+          offThread ??= openOrNone(threads);
           if (!offThread) {
-            try {
-              offThread = threads.open();
-            } catch {
-              // No thread would start (a resource limit): hash it here.
-              hash = createHash('sha256').update(full);
-              hash.update(chunk.subarray(at));
-              break;
-            }
+            // No thread would start (a resource limit): hash it here.
+            hash = createHash('sha256').update(full).update(chunk.subarray(at));
+            break;
           }
           await offThread.update(full, true);
         }
@@ -72,6 +68,15 @@ export async function sha256Of(
   } finally {
     signal?.removeEventListener('abort', onAbort);
     offThread?.drop();
+  }
+}
+
+/** A hash on a hashing thread, or none when no thread will start. */
+function openOrNone(threads: HashThreads): OffThreadSha256 | undefined {
+  try {
+    return threads.open();
+  } catch {
+    return undefined;
   }
 }
 

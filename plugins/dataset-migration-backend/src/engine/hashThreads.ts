@@ -220,10 +220,7 @@ export class HashThreads {
    * Threads running stop, failing what they hash: set it at start.
    */
   configure(count: number): void {
-    if (count === this.#threads.length) return;
-    const old = this.#threads;
-    this.#threads = Array.from({ length: count }, () => undefined);
-    for (const thread of old) thread?.stop().catch(() => {});
+    if (count !== this.#threads.length) this.#replace(count).catch(() => {});
   }
 
   /** Bodies being hashed now, on every thread. */
@@ -233,9 +230,14 @@ export class HashThreads {
 
   /** Stops every thread (bodies being hashed fail); later opens start anew. */
   async stop(): Promise<void> {
-    const threads = this.#threads.filter(t => t !== undefined);
-    this.#threads = this.#threads.map(() => undefined);
-    await Promise.all(threads.map(t => t!.stop()));
+    await this.#replace(this.#threads.length);
+  }
+
+  /** Empty slots for `count` threads; the threads there now stop. */
+  async #replace(count: number): Promise<void> {
+    const old = this.#threads;
+    this.#threads = Array.from({ length: count }, () => undefined);
+    await Promise.all(old.map(thread => thread?.stop()));
   }
 
   /** A hash on the least busy thread (a new one if a slot is free). */
